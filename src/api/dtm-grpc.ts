@@ -1,0 +1,70 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { create } from "@bufbuild/protobuf";
+import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
+import type { Engine } from "../core/engine";
+import { invalidArgument } from "../core/errors";
+import { newGid } from "../core/gid";
+import type { NewTrans } from "../core/model";
+import { parseDtmBody } from "./dtm-body";
+import { dtmGrpcError } from "./dtm-errors";
+import { checkWaitResult } from "./wait-result";
+
+/** What dtm's gRPC service needs. */
+export interface DtmGrpcDeps {
+  engine: Engine;
+  maxGidLength: number;
+}
+
+/**
+ * dtm's gRPC API (`dtmgimp.Dtm`), as dtm's SDKs call it on port 36790. Requests are mapped onto the
+ * HTTP body shape and share its checks; the protocol of a gRPC-submitted transaction is `grpc`.
+ */
+export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
+  return {
+    newGid: async () => create(DtmGidReplySchema, { Gid: newGid() }),
+    submit: async (req) => {
+      try {
+        const t = fromDtmRequest(req, deps.maxGidLength);
+        const { trans } = await deps.engine.submit(t);
+        if (t.options.waitResult) checkWaitResult(trans);
+        return create(EmptySchema);
+      } catch (err) {
+        throw dtmGrpcError(err);
+      }
+    },
+  };
+}
+
+/** A DtmRequest as a NewTrans (durations arrive in seconds; payloads are binary). */
+export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans {
+  let steps: unknown = [];
+  if (req.Steps !== "") {
+    try {
+      steps = JSON.parse(req.Steps);
+    } catch {
+      throw invalidArgument("Steps", "is not JSON text");
+    }
+  }
+  const o = req.TransOptions;
+  const t = parseDtmBody(
+    {
+      gid: req.Gid,
+      trans_type: req.TransType,
+      steps,
+      custom_data: req.CustomedData,
+      query_prepared: req.QueryPrepared,
+      protocol: "grpc",
+      rollback_reason: req.RollbackReason,
+      wait_result: o?.WaitResult ?? false,
+      timeout_to_fail: Number(o?.TimeoutToFail ?? 0),
+      retry_interval: Number(o?.RetryInterval ?? 0),
+      request_timeout: Number(o?.RequestTimeout ?? 0),
+      retry_limit: Number(o?.RetryLimit ?? 0),
+      branch_headers: o?.BranchHeaders ?? {},
+    },
+    maxGidLength,
+  );
+  t.payloads = req.BinPayloads.map((p) => Buffer.from(p));
+  return t;
+}

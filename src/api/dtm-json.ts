@@ -1,0 +1,82 @@
+import type { BranchRecord, TransOptions, TransRecord } from "../core/model";
+
+/**
+ * dtm's stored-object JSON shapes (TransGlobalStore, TransBranchStore) as the query and all routes
+ * return them: snake_case keys, RFC 3339 times, omit-if-empty fields, `concurrent` always present,
+ * option durations in seconds.
+ */
+
+function time(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+function secs(ms: number): number {
+  return Math.round(ms / 1000);
+}
+
+/** The `options` text dtm stores: the option fields in seconds, `concurrent` always present. */
+export function dtmOptionsText(o: TransOptions, concurrent: boolean): string {
+  return JSON.stringify({
+    ...omitEmpty({
+      wait_result: o.waitResult,
+      timeout_to_fail: secs(o.timeoutToFailMs),
+      request_timeout: secs(o.requestTimeoutMs),
+      retry_interval: secs(o.retryIntervalMs),
+      branch_headers: Object.keys(o.branchHeaders).length ? o.branchHeaders : undefined,
+      retry_limit: o.retryLimit,
+      retry_count: o.retryCount,
+    }),
+    concurrent,
+  });
+}
+
+/** A transaction as dtm's TransGlobalStore JSON. */
+export function dtmTransJson(t: TransRecord): Record<string, unknown> {
+  return {
+    id: Number(t.id),
+    create_time: time(t.createTime),
+    update_time: time(t.updateTime),
+    ...omitEmpty({
+      gid: t.gid,
+      trans_type: t.transType,
+      status: t.status,
+      query_prepared: t.queryPrepared,
+      protocol: t.protocol,
+      finish_time: time(t.finishTime),
+      rollback_time: time(t.rollbackTime),
+      result: t.result,
+      rollback_reason: t.rollbackReason,
+      options: dtmOptionsText(t.options, false),
+      custom_data: t.customData,
+      next_cron_interval: secs(t.nextCronIntervalMs),
+      next_cron_time: time(t.nextCronTime),
+      owner: t.owner,
+    }),
+    concurrent: false,
+  };
+}
+
+/** A branch operation as dtm's TransBranchStore JSON (`bin_data` in base64). */
+export function dtmBranchJson(b: BranchRecord): Record<string, unknown> {
+  return {
+    id: Number(b.id),
+    create_time: time(b.createTime),
+    update_time: time(b.updateTime),
+    ...omitEmpty({
+      gid: b.gid,
+      url: b.url,
+      bin_data: b.payload.length ? b.payload.toString("base64") : "",
+      branch_id: b.branchId,
+      op: b.op,
+      status: b.status,
+      finish_time: time(b.finishTime),
+    }),
+  };
+}
+
+/** Drops Go's "empty" values: "", 0, false, null, undefined. */
+function omitEmpty(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(o).filter(([, v]) => v !== "" && v !== 0 && v !== false && v != null),
+  );
+}

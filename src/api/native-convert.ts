@@ -1,0 +1,140 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Duration } from "@bufbuild/protobuf/wkt";
+import {
+  BranchSchema,
+  BranchStatus,
+  Protocol,
+  SagaSchema,
+  TransactionKind,
+  TransactionSchema,
+  TransactionStatus,
+  type Saga,
+  type Transaction,
+  type TransactionOptions,
+} from "../../gen/dtx/v1/types_pb";
+import { invalidArgument } from "../core/errors";
+import {
+  defaultOptions,
+  type BranchRecord,
+  type TransOptions,
+  type TransRecord,
+  type TransStatus,
+  type TransType,
+} from "../core/model";
+import { parseSagaLayout, sagaSteps } from "../core/saga-definition";
+
+/** dtm's status words ↔ the API's enum. */
+export const statusToProto: Record<TransStatus, TransactionStatus> = {
+  prepared: TransactionStatus.PREPARED,
+  submitted: TransactionStatus.SUBMITTED,
+  aborting: TransactionStatus.ABORTING,
+  succeed: TransactionStatus.SUCCEED,
+  failed: TransactionStatus.FAILED,
+};
+
+export const kindToProto: Record<TransType, TransactionKind> = {
+  saga: TransactionKind.SAGA,
+  tcc: TransactionKind.TCC,
+  xa: TransactionKind.XA,
+  msg: TransactionKind.MSG,
+  workflow: TransactionKind.WORKFLOW,
+};
+
+const branchStatusToProto: Record<string, BranchStatus> = {
+  prepared: BranchStatus.PREPARED,
+  succeed: BranchStatus.SUCCEED,
+  failed: BranchStatus.FAILED,
+};
+
+/** The inverse of a total enum mapping (for filters). */
+export function fromProto<K extends string, V>(table: Record<K, V>, value: V): K | undefined {
+  return (Object.keys(table) as K[]).find((k) => table[k] === value);
+}
+
+function ms(d: Duration | undefined, field: string): number {
+  if (!d) return 0;
+  const v = durationMs(d);
+  if (v < 0) throw invalidArgument(field, "must not be negative");
+  return v;
+}
+
+/** API options → core options. */
+export function optionsFromProto(o: TransactionOptions | undefined): TransOptions {
+  const out = defaultOptions();
+  if (!o) return out;
+  out.waitResult = o.waitResult;
+  out.timeoutToFailMs = ms(o.timeoutToFail, "options.timeout_to_fail");
+  out.requestTimeoutMs = ms(o.requestTimeout, "options.request_timeout");
+  out.retryIntervalMs = ms(o.retryInterval, "options.retry_interval");
+  out.branchHeaders = { ...o.branchHeaders };
+  if (o.retryLimit < 0n) throw invalidArgument("options.retry_limit", "must not be negative");
+  out.retryLimit = Number(o.retryLimit);
+  return out;
+}
+
+/** API protocol → dtm's protocol word. */
+export function protocolFromProto(p: Protocol): "http" | "grpc" {
+  return p === Protocol.GRPC ? "grpc" : "http";
+}
+
+/** Kind-specific definitions as the API shows them, one entry per kind (no switch on the kind). */
+const definitions: Partial<
+  Record<TransType, (t: TransRecord, b: BranchRecord[]) => Transaction["definition"]>
+> = {
+  saga: (t, branches) => {
+    const steps = sagaSteps(branches);
+    const layout = parseSagaLayout(t.customData, steps.length);
+    const saga: Saga = create(SagaSchema, {
+      steps: steps.map((s) => ({
+        action: s.action.url,
+        compensate: s.compensate.url,
+        payload: s.action.payload,
+      })),
+      concurrent: layout.concurrent,
+      orders: Object.fromEntries([...layout.orders].map(([k, v]) => [k, { steps: v }])),
+    });
+    return { case: "saga", value: saga };
+  },
+};
+
+/** A stored transaction (and its branches, when loaded) as the API's Transaction. */
+export function transactionToProto(t: TransRecord, branches: BranchRecord[] | null): Transaction {
+  const o = t.options;
+  return create(TransactionSchema, {
+    gid: t.gid,
+    kind: kindToProto[t.transType],
+    status: statusToProto[t.status],
+    protocol: t.protocol === "grpc" ? Protocol.GRPC : Protocol.HTTP,
+    options: {
+      waitResult: o.waitResult,
+      timeoutToFail: o.timeoutToFailMs ? durationFromMs(o.timeoutToFailMs) : undefined,
+      requestTimeout: o.requestTimeoutMs ? durationFromMs(o.requestTimeoutMs) : undefined,
+      retryInterval: o.retryIntervalMs ? durationFromMs(o.retryIntervalMs) : undefined,
+      branchHeaders: o.branchHeaders,
+      retryLimit: BigInt(o.retryLimit),
+    },
+    definition: branches
+      ? (definitions[t.transType]?.(t, branches) ?? { case: undefined })
+      : { case: undefined },
+    rollbackReason: t.rollbackReason,
+    createTime: timestampFromDate(t.createTime),
+    updateTime: timestampFromDate(t.updateTime),
+    finishTime: t.finishTime ? timestampFromDate(t.finishTime) : undefined,
+    rollbackTime: t.rollbackTime ? timestampFromDate(t.rollbackTime) : undefined,
+    nextCronTime: t.nextCronTime ? timestampFromDate(t.nextCronTime) : undefined,
+    nextCronInterval: durationFromMs(t.nextCronIntervalMs),
+    branches: (branches ?? []).map((b) =>
+      create(BranchSchema, {
+        branchId: b.branchId,
+        op: b.op,
+        url: b.url,
+        payload: b.payload,
+        status: branchStatusToProto[b.status] ?? BranchStatus.UNSPECIFIED,
+        createTime: timestampFromDate(b.createTime),
+        updateTime: timestampFromDate(b.updateTime),
+        finishTime: b.finishTime ? timestampFromDate(b.finishTime) : undefined,
+      }),
+    ),
+  });
+}

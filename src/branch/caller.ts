@@ -1,0 +1,26 @@
+import type { Protocol } from "../core/model";
+import { GrpcCaller } from "./grpc-caller";
+import { HttpCaller } from "./http-caller";
+import type { BranchRequest } from "./request";
+import type { BranchResult } from "./result";
+
+/**
+ * Picks the transport of a branch call: an empty URL succeeds without a call; an `http` transaction,
+ * or any `http(s)://` URL, goes over HTTP; everything else over gRPC.
+ */
+export class BranchCaller {
+  private readonly http = new HttpCaller();
+  private readonly grpc = new GrpcCaller();
+
+  /** Calls one branch operation; never throws. */
+  call(protocol: Protocol, req: BranchRequest): Promise<BranchResult> {
+    if (req.url === "") return Promise.resolve({ outcome: "SUCCESS", detail: "empty url" });
+    if (protocol !== "grpc" || /^https?:\/\//.test(req.url)) return this.http.call(req);
+    return this.grpc.call(req);
+  }
+
+  /** Closes every pool and channel. */
+  async close(): Promise<void> {
+    await Promise.all([this.http.close(), this.grpc.close()]);
+  }
+}

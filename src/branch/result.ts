@@ -1,0 +1,40 @@
+import { status as GrpcStatus } from "@grpc/grpc-js";
+
+/**
+ * What a branch call came to (dtm's result vocabulary):
+ * SUCCESS: done; FAILURE: failed for good; ONGOING: not yet, ask again later; ERROR: transient.
+ */
+export type BranchOutcome = "SUCCESS" | "FAILURE" | "ONGOING" | "ERROR";
+
+/** A finished branch call: the outcome and a text for logs and rollback reasons. */
+export interface BranchResult {
+  outcome: BranchOutcome;
+  /** The response body or gRPC message (truncated), or the network error. */
+  detail: string;
+}
+
+const MAX_DETAIL = 512;
+
+/**
+ * Classifies an HTTP answer. Order matters and keeps old branch services working: 425 or a body
+ * containing `ONGOING` first, then 409 or a body containing `FAILURE`, then any other non-200.
+ */
+export function classifyHttp(status: number, body: string): BranchResult {
+  const detail = body.length > MAX_DETAIL ? body.slice(0, MAX_DETAIL) : body;
+  if (status === 425 || body.includes("ONGOING")) return { outcome: "ONGOING", detail };
+  if (status === 409 || body.includes("FAILURE")) return { outcome: "FAILURE", detail };
+  if (status !== 200) return { outcome: "ERROR", detail: `http status ${status}: ${detail}` };
+  return { outcome: "SUCCESS", detail };
+}
+
+/**
+ * Classifies a gRPC status: ABORTED is FAILURE (but ABORTED with the message exactly `ONGOING` is
+ * ONGOING, as pre-1.10 dtm branches answered), FAILED_PRECONDITION is ONGOING.
+ */
+export function classifyGrpc(code: number, message: string): BranchResult {
+  const detail = message.length > MAX_DETAIL ? message.slice(0, MAX_DETAIL) : message;
+  if (code === GrpcStatus.OK) return { outcome: "SUCCESS", detail };
+  if (code === GrpcStatus.ABORTED) return { outcome: message === "ONGOING" ? "ONGOING" : "FAILURE", detail };
+  if (code === GrpcStatus.FAILED_PRECONDITION) return { outcome: "ONGOING", detail };
+  return { outcome: "ERROR", detail: `grpc status ${GrpcStatus[code] ?? code}: ${detail}` };
+}

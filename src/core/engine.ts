@@ -1,0 +1,272 @@
+import type { Logger } from "pino";
+import type { BranchCaller } from "../branch/caller";
+import type { Store } from "../store/store";
+import * as sql from "../store/trans-statements";
+import type { Clock } from "./clock";
+import { failure } from "./errors";
+import { newGid } from "./gid";
+import { isFinal, type BranchRecord, type NewTrans, type TransRecord } from "./model";
+import { Pass } from "./pass";
+import { transTypeModule } from "./registry";
+import { baseInterval, nextInterval, type RetrySettings } from "./retry-policy";
+
+/** Server settings of the engine (ms). */
+export interface EngineSettings {
+  retry: RetrySettings;
+  requestTimeoutMs: number;
+  timeoutToFailMs: number;
+  /** How long a claim or a submit holds a transaction against other coordinators. */
+  leaseMs: number;
+  maxSteps: number;
+}
+
+/** What a submit did. */
+export interface SubmitOutcome {
+  /** The transaction after the request: after the first pass when `wait_result`, else as stored. */
+  trans: TransRecord;
+}
+
+/**
+ * The coordinator core: creates transactions, runs passes and writes their outcome. A happy-path
+ * saga costs two commits: the insert of the transaction with all its branches, and the final
+ * write of the pass. Passes of one gid never overlap within a process; across processes the owner
+ * token of the lease decides which pass may write.
+ */
+export class Engine {
+  private readonly running = new Map<string, Promise<TransRecord | null>>();
+  /** The owner token each running pass holds, to hand leases back on a forced stop. */
+  private readonly holders = new Map<string, string>();
+  private readonly processId = newGid().slice(0, 8);
+  private ownerSeq = 0;
+  private closing = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly caller: BranchCaller,
+    readonly clock: Clock,
+    private readonly settings: EngineSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  /**
+   * Creates and drives a transaction (dtm's submit). An unfinished transaction with the same gid is
+   * re-driven from its stored state; a finished one is a FAILURE.
+   */
+  async submit(t: NewTrans): Promise<SubmitOutcome> {
+    const mod = transTypeModule(t.transType);
+    mod.validate(t, { maxSteps: this.settings.maxSteps });
+    const owner = this.newOwner();
+    const now = this.clock.now();
+    const interval = baseInterval(this.settings.retry, t.options);
+    const newBranches = mod.branchesOf(t);
+    const inserted = await sql.insertTrans(
+      this.store.db,
+      {
+        gid: t.gid,
+        transType: t.transType,
+        status: "submitted",
+        protocol: t.protocol,
+        queryPrepared: t.queryPrepared,
+        customData: t.customData,
+        options: t.options,
+        now,
+        nextCronTime: new Date(now.getTime() + this.settings.leaseMs),
+        nextCronIntervalMs: interval,
+        owner,
+      },
+      newBranches,
+    );
+    let trans: TransRecord;
+    let branches: BranchRecord[];
+    if (inserted) {
+      trans = {
+        id: inserted.id,
+        gid: t.gid,
+        transType: t.transType,
+        status: "submitted",
+        protocol: t.protocol,
+        queryPrepared: t.queryPrepared,
+        customData: t.customData,
+        options: t.options,
+        rollbackReason: "",
+        result: "",
+        createTime: now,
+        updateTime: now,
+        finishTime: null,
+        rollbackTime: null,
+        nextCronTime: null,
+        nextCronIntervalMs: interval,
+        owner,
+      };
+      branches = newBranches.map((b, i) => ({
+        ...b,
+        id: inserted.branchIds[i]!,
+        gid: t.gid,
+        status: "prepared",
+        createTime: now,
+        updateTime: now,
+        finishTime: null,
+      }));
+    } else {
+      await this.settled(t.gid);
+      const claimed = await sql.claimByGid(
+        this.store.db,
+        t.gid,
+        ["submitted"],
+        owner,
+        now,
+        new Date(now.getTime() + this.settings.leaseMs),
+      );
+      if (!claimed) {
+        const existing = await sql.findTrans(this.store.db, t.gid);
+        // dtm's text, typo included: SDKs and operators match on it
+        throw failure(`current status '${existing?.status ?? "unknown"}', cannot sumbmit`);
+      }
+      trans = claimed;
+      branches = await sql.findBranches(this.store.db, [t.gid]);
+    }
+    const pass = this.drive(trans, branches);
+    if (!t.options.waitResult) {
+      pass.catch(() => undefined);
+      return { trans };
+    }
+    return { trans: (await pass) ?? trans };
+  }
+
+  /**
+   * Runs one pass over a transaction this process holds (owner = trans.owner) and writes its outcome.
+   * Resolves with the transaction as written, or null when another owner won the write.
+   */
+  drive(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+    const prev = this.running.get(trans.gid);
+    const run = (prev ?? Promise.resolve(null))
+      .catch(() => null)
+      .then(() => {
+        this.holders.set(trans.gid, trans.owner);
+        return this.runPass(trans, branches);
+      })
+      .finally(() => {
+        if (this.running.get(trans.gid) === run) {
+          this.running.delete(trans.gid);
+          this.holders.delete(trans.gid);
+        }
+      });
+    this.running.set(trans.gid, run);
+    return run;
+  }
+
+  private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+    const log = this.logger.child({ gid: trans.gid });
+    const budget = (trans.options.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
+    const pass = new Pass(trans, branches, this.caller, this.clock, this.settings, log, Date.now() + budget);
+    try {
+      await transTypeModule(trans.transType).runPass(pass);
+    } catch (err) {
+      log.error({ err }, "pass failed");
+      pass.outcome = "error";
+    }
+    const now = this.clock.now();
+    const final = isFinal(trans.status);
+    const base = baseInterval(this.settings.retry, trans.options);
+    const interval = final
+      ? trans.nextCronIntervalMs
+      : nextInterval(pass.outcome, trans.nextCronIntervalMs, base, this.settings.retry.maxIntervalMs);
+    const nextCronTime = final ? null : new Date(now.getTime() + interval);
+    const saved = await sql.savePass(this.store.db, {
+      gid: trans.gid,
+      owner: trans.owner,
+      fromStatus: pass.startStatus,
+      toStatus: trans.status,
+      rollbackReason: trans.rollbackReason,
+      now,
+      nextCronTime,
+      nextCronIntervalMs: interval,
+      branches: pass.changedBranches().map((b) => ({ id: b.id, status: b.status })),
+    });
+    if (!saved) {
+      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
+      return null;
+    }
+    trans.updateTime = now;
+    trans.nextCronTime = nextCronTime;
+    trans.nextCronIntervalMs = interval;
+    if (trans.status === "succeed") trans.finishTime = now;
+    if (trans.status === "failed") trans.rollbackTime = now;
+    return trans;
+  }
+
+  /**
+   * Claims up to `limit` due transactions (next_cron_time ≤ now + lookAheadMs) and starts a pass for
+   * each. `done` resolves when every started pass has been written.
+   */
+  async claimAndDrive(limit: number, lookAheadMs = 0): Promise<{ gids: string[]; done: Promise<unknown> }> {
+    if (this.closing || limit <= 0) return { gids: [], done: Promise.resolve() };
+    const now = this.clock.now();
+    const claimed = await sql.claimDue(
+      this.store.db,
+      this.newOwner(),
+      now,
+      new Date(now.getTime() + lookAheadMs),
+      new Date(now.getTime() + this.settings.leaseMs),
+      limit,
+    );
+    if (claimed.length === 0) return { gids: [], done: Promise.resolve() };
+    const branches = await sql.findBranches(
+      this.store.db,
+      claimed.map((t) => t.gid),
+    );
+    const passes = claimed.map((t) =>
+      this.drive(
+        t,
+        branches.filter((b) => b.gid === t.gid),
+      ),
+    );
+    return { gids: claimed.map((t) => t.gid), done: Promise.allSettled(passes) };
+  }
+
+  /** One claim of due transactions, waiting for their passes (tests and operators: "run the cron once"). */
+  async recoverOnce(limit: number, lookAheadMs = 0): Promise<string[]> {
+    const { gids, done } = await this.claimAndDrive(limit, lookAheadMs);
+    await done;
+    return gids;
+  }
+
+  /** Resolves when no pass of `gid` (or of any gid) is running in this process. */
+  async settled(gid?: string): Promise<void> {
+    for (;;) {
+      const pending = gid ? [this.running.get(gid)] : [...this.running.values()];
+      const live = pending.filter((p): p is Promise<TransRecord | null> => p !== undefined);
+      if (live.length === 0) return;
+      await Promise.allSettled(live);
+    }
+  }
+
+  /** Passes running now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Stops taking new work and waits up to `timeoutMs` for running passes; the transactions of
+   * passes still running then are made due again so another coordinator takes them at once.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
+    if ((await Promise.race([this.settled().then(() => "done" as const), timer])) === "timeout") {
+      this.logger.warn({ inFlight: this.running.size }, "releasing leases of unfinished passes");
+      const now = this.clock.now();
+      await Promise.all(
+        [...this.holders].map(([gid, owner]) =>
+          sql
+            .releaseLease(this.store.db, gid, owner, now)
+            .catch((err) => this.logger.error({ err, gid }, "release failed")),
+        ),
+      );
+    }
+  }
+
+  private newOwner(): string {
+    return `${this.processId}-${++this.ownerSeq}`;
+  }
+}

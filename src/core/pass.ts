@@ -1,0 +1,96 @@
+import type { Logger } from "pino";
+import type { BranchCaller } from "../branch/caller";
+import type { BranchResult } from "../branch/result";
+import type { Clock } from "./clock";
+import type { BranchRecord, BranchStatus, TransRecord, TransStatus } from "./model";
+import { worse, type PassOutcome } from "./retry-policy";
+
+/** Server settings a pass needs. */
+export interface PassSettings {
+  requestTimeoutMs: number;
+  /** Default timeout of every kind but saga. */
+  timeoutToFailMs: number;
+}
+
+/**
+ * One processing pass over one transaction. Progress stays in memory (branch statuses, the global
+ * status, the rollback reason) and is written once at the end by the engine; a crash re-runs the
+ * pass from the last written state, which at-least-once branches allow.
+ */
+export class Pass {
+  /** The global status when the pass began: the compare-and-set of the final write. */
+  readonly startStatus: TransStatus;
+  /** The worst thing a branch answered, for the retry interval. */
+  outcome: PassOutcome = "progress";
+  private readonly changed = new Set<BranchRecord>();
+
+  constructor(
+    readonly trans: TransRecord,
+    readonly branches: BranchRecord[],
+    private readonly caller: BranchCaller,
+    private readonly clock: Clock,
+    private readonly settings: PassSettings,
+    readonly logger: Logger,
+    /** Process time (Date.now()) after which the pass stops waiting for branches. */
+    readonly deadline: number,
+  ) {
+    this.startStatus = trans.status;
+  }
+
+  /**
+   * Calls one branch operation. `failureIsFinal` marks the calls where FAILURE is an answer (a saga
+   * action); anywhere else FAILURE is retried like an error.
+   */
+  async call(branch: BranchRecord, failureIsFinal: boolean): Promise<BranchResult> {
+    const t = this.trans;
+    const result = await this.caller.call(t.protocol, {
+      url: branch.url,
+      gid: t.gid,
+      transType: t.transType,
+      branchId: branch.branchId,
+      op: branch.op,
+      payload: branch.payload,
+      headers: t.options.branchHeaders,
+      timeoutMs: t.options.requestTimeoutMs || this.settings.requestTimeoutMs,
+    });
+    const seen: PassOutcome =
+      result.outcome === "SUCCESS" || (result.outcome === "FAILURE" && failureIsFinal)
+        ? "progress"
+        : result.outcome === "ONGOING"
+          ? "ongoing"
+          : "error";
+    this.outcome = worse(this.outcome, seen);
+    if (result.outcome !== "SUCCESS") {
+      this.logger.debug({ branchId: branch.branchId, op: branch.op, result }, "branch did not succeed");
+    }
+    return result;
+  }
+
+  /** Records a branch's new status (written at the end of the pass). */
+  setBranchStatus(branch: BranchRecord, status: BranchStatus): void {
+    branch.status = status;
+    this.changed.add(branch);
+  }
+
+  /** Moves the global status (written at the end of the pass, compare-and-set on `startStatus`). */
+  setStatus(status: TransStatus, rollbackReason = ""): void {
+    this.trans.status = status;
+    if (rollbackReason) this.trans.rollbackReason = rollbackReason;
+  }
+
+  /** Branches whose status changed in this pass. */
+  changedBranches(): BranchRecord[] {
+    return [...this.changed];
+  }
+
+  /** Whether the transaction is older than its timeout (`kindDefault`: apply the server default when unset). */
+  timedOut(kindDefault: boolean): boolean {
+    const limit = this.trans.options.timeoutToFailMs || (kindDefault ? this.settings.timeoutToFailMs : 0);
+    return limit > 0 && this.clock.nowMs() - this.trans.createTime.getTime() >= limit;
+  }
+
+  /** Milliseconds left of the pass budget. */
+  remainingMs(): number {
+    return this.deadline - Date.now();
+  }
+}

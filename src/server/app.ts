@@ -1,0 +1,146 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
+import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
+import { createDtmHttpRoutes } from "../api/dtm-http";
+import { dtmGrpcService } from "../api/dtm-grpc";
+import { sendJson, type Req, type Res } from "../api/http-io";
+import { coordinatorService } from "../api/native-service";
+import { createRestGateway } from "../api/rest-gateway";
+import { BranchCaller } from "../branch/caller";
+import { Clock } from "../core/clock";
+import { Engine } from "../core/engine";
+import { Store } from "../store/store";
+import { dbNow } from "../store/trans-statements";
+import type { Config } from "./config";
+import { Listener } from "./listener";
+import { createLogger } from "./logger";
+import { RecoveryWorker } from "./recovery-worker";
+import { dtxVersion } from "./version";
+
+/** How often the clock re-anchors to the database's. */
+const CLOCK_SYNC_MS = 60_000;
+
+/**
+ * The coordinator process: store, engine, recovery worker and one listener per configured port,
+ * each serving every protocol (gRPC, gRPC-Web, Connect, REST/JSON, dtm's HTTP routes).
+ */
+export class App {
+  private clockTimer: NodeJS.Timeout | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly logger: Logger,
+    readonly store: Store,
+    readonly clock: Clock,
+    readonly engine: Engine,
+    private readonly caller: BranchCaller,
+    readonly listeners: Listener[],
+    readonly recovery: RecoveryWorker | null,
+  ) {}
+
+  /** The bound ports, in configuration order (the real ones when 0 was configured). */
+  get ports(): number[] {
+    return this.listeners.map((l) => l.port);
+  }
+
+  /** Opens the store, starts listening and (if enabled) the recovery worker. */
+  static async start(config: Config, opts: { logger?: Logger } = {}): Promise<App> {
+    const logger = opts.logger ?? createLogger(config.log.level);
+    const store = await Store.open(config.store, logger);
+    const clock = new Clock();
+    await syncClock(store, clock);
+    const caller = new BranchCaller();
+    const engine = new Engine(
+      store,
+      caller,
+      clock,
+      {
+        retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
+        requestTimeoutMs: config.branch.requestTimeout,
+        timeoutToFailMs: config.timeoutToFail,
+        leaseMs: config.recovery.lease,
+        maxSteps: config.limits.maxSteps,
+      },
+      logger,
+    );
+    const limits = { maxGidLength: config.limits.maxGidLength, maxPageSize: config.limits.maxPageSize };
+    const native = coordinatorService({ engine, store, ...limits });
+    const gateway = createRestGateway([{ service: CoordinatorService, impl: native }], {
+      maxBodyBytes: config.server.maxBodyBytes,
+    });
+    const dtmRoutes = createDtmHttpRoutes({
+      engine,
+      store,
+      version: dtxVersion(),
+      maxBodyBytes: config.server.maxBodyBytes,
+      ...limits,
+    });
+    const fallback = (req: Req, res: Res): void => {
+      void (async () => {
+        const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
+        if (!grpc && ((await dtmRoutes(req, res)) || (await gateway(req, res)))) return;
+        sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
+      })().catch((err) => {
+        logger.error({ err }, "request failed");
+        if (!res.headersSent) sendJson(res, 500, { message: "internal error" });
+      });
+    };
+    const handler = connectNodeAdapter({
+      routes: (router) => {
+        router.service(CoordinatorService, native);
+        router.service(Dtm, dtmGrpcService({ engine, maxGidLength: config.limits.maxGidLength }));
+      },
+      fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
+      readMaxBytes: config.server.maxBodyBytes,
+    });
+    const listeners: Listener[] = [];
+    try {
+      for (const port of config.server.ports) {
+        listeners.push(await Listener.listen({ host: config.server.host, port, handler }));
+      }
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      await caller.close();
+      await store.close();
+      throw err;
+    }
+    const recovery = config.recovery.enabled
+      ? new RecoveryWorker(
+          engine,
+          {
+            pollIntervalMs: config.recovery.pollInterval,
+            batchSize: config.recovery.batchSize,
+            concurrency: config.recovery.concurrency,
+          },
+          logger,
+        )
+      : null;
+    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery);
+    app.clockTimer = setInterval(() => {
+      syncClock(store, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
+    }, CLOCK_SYNC_MS).unref();
+    logger.info({ ports: app.ports, host: config.server.host, store: store.kind }, "dtx started");
+    return app;
+  }
+
+  /**
+   * Graceful stop: stop accepting, stop claiming, let running passes finish (or hand their leases
+   * back after `server.shutdownTimeout`), then close channels and the pool.
+   */
+  async close(): Promise<void> {
+    clearInterval(this.clockTimer);
+    await Promise.all(this.listeners.map((l) => l.close()));
+    await this.recovery?.close();
+    await this.engine.close(this.config.server.shutdownTimeout);
+    await this.caller.close();
+    await this.store.close();
+    this.logger.info("dtx stopped");
+  }
+}
+
+async function syncClock(store: Store, clock: Clock): Promise<void> {
+  const sent = Date.now();
+  const now = await dbNow(store.db);
+  clock.anchor(now.getTime(), sent, Date.now());
+}

@@ -1,0 +1,408 @@
+/**
+ * The coordinator's configuration: defaults, then a YAML file, then `DTX_*` environment variables, then
+ * programmatic overrides — each later source beating the earlier ones — validated with messages that name
+ * the key and where its value came from.
+ *
+ * Every key is listed once in {@link KEYS}; merging, environment names and validation all derive from that
+ * table, so a new key cannot be half-supported.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, formatDuration, parseDuration } from "./duration";
+
+export { ConfigError } from "./duration";
+
+/** Log levels accepted by `log.level` (pino's levels plus `silent`). */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every property optional, recursively; arrays are replaced whole, never merged element by element. */
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/** Listeners and request handling. */
+export interface ServerConfig {
+  /** Address every listener binds. Default `"0.0.0.0"`. */
+  host: string;
+  /**
+   * Ports to listen on; every port serves every protocol (dtm's HTTP and gRPC APIs, the native API, admin).
+   * Port 0 picks a free port (tests). Default `[36789, 36790]`, dtm's HTTP and gRPC ports.
+   */
+  ports: number[];
+  /** Largest accepted request body, in bytes. Default `1048576` (1 MiB). */
+  maxBodyBytes: number;
+  /** How long a graceful stop waits for in-flight requests before closing connections, ms. Default 10s. */
+  shutdownTimeout: number;
+}
+
+/** Where transactions are stored. */
+export interface StoreConfig {
+  /** Postgres connection URL. Default `""`: an embedded PGlite database in {@link StoreConfig.dataDir}. */
+  url: string;
+  /**
+   * Directory of the embedded PGlite database (used only when `url` is empty); `"memory://"` keeps it in
+   * memory, losing everything on exit. Default `"./data/pglite"`.
+   */
+  dataDir: string;
+  /**
+   * Postgres schema holding dtx's tables. Must be a plain lowercase identifier, because it is written into
+   * SQL text (schemas cannot be bound as parameters). Default `"public"`.
+   */
+  schema: string;
+  /** Maximum pooled connections to Postgres. Default `20`. */
+  poolSize: number;
+}
+
+/** Retries of failed or unfinished branches. */
+export interface RetryConfig {
+  /** Base delay before a transaction is retried, ms (dtm's `RetryInterval`). Default 10s. */
+  interval: number;
+  /** Cap on the doubling backoff after errors, ms; must be at least `interval`. Default 1h. */
+  maxInterval: number;
+}
+
+/** Outbound branch calls. */
+export interface BranchConfig {
+  /** Timeout of one branch call (HTTP or gRPC), ms. Default 3s. */
+  requestTimeout: number;
+}
+
+/** The background worker that picks up due transactions (retries, timeouts, crash recovery). */
+export interface RecoveryConfig {
+  /** Whether this process runs the recovery worker. Default `true`. */
+  enabled: boolean;
+  /** Idle sleep between claims when nothing is due, ms. Default 1s. */
+  pollInterval: number;
+  /** Due transactions claimed per query. Default `32`. */
+  batchSize: number;
+  /** Transaction passes running at once. Default `32`. */
+  concurrency: number;
+  /** How long a claim holds a transaction before another coordinator may take it, ms. Default 10s. */
+  lease: number;
+}
+
+/** Limits on everything that grows. */
+export interface LimitsConfig {
+  /** Most branches (steps) in one transaction. Default `1000`. */
+  maxSteps: number;
+  /** Longest accepted gid, in characters. Default `128`. */
+  maxGidLength: number;
+  /** Largest page a listing returns. Default `1000`. */
+  maxPageSize: number;
+}
+
+/** Logging. */
+export interface LogConfig {
+  /** Minimum level written. Default `"info"`. */
+  level: LogLevel;
+}
+
+/** The coordinator's configuration. Every duration is in milliseconds. */
+export interface Config {
+  server: ServerConfig;
+  store: StoreConfig;
+  retry: RetryConfig;
+  branch: BranchConfig;
+  /**
+   * How long a tcc, xa or msg transaction may stay unfinished before the coordinator fails it (rolls back or,
+   * for msg, queries prepared), ms. Never applied to saga. Default 35s (dtm's `TimeoutToFail`).
+   */
+  timeoutToFail: number;
+  recovery: RecoveryConfig;
+  limits: LimitsConfig;
+  log: LogConfig;
+}
+
+/** The built-in defaults; a fresh object on every call. */
+export function defaultConfig(): Config {
+  return {
+    server: { host: "0.0.0.0", ports: [36789, 36790], maxBodyBytes: 1_048_576, shutdownTimeout: 10_000 },
+    store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
+    retry: { interval: 10_000, maxInterval: 3_600_000 },
+    branch: { requestTimeout: 3_000 },
+    timeoutToFail: 35_000,
+    recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
+    limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
+    log: { level: "info" },
+  };
+}
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** YAML file to merge over the defaults. Default: `env.DTX_CONFIG` if set, else no file. */
+  file?: string;
+  /** Environment to read `DTX_*` overrides (and `DTX_CONFIG`) from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Applied last, over the file and the environment (tests). Durations in ms. */
+  overrides?: DeepPartial<Config>;
+}
+
+/**
+ * Builds the configuration: defaults, then the YAML file (`file` or `DTX_CONFIG`), then `DTX_*` environment
+ * variables, then `overrides`, then cross-key checks.
+ *
+ * Unknown keys in the file or in `overrides` are errors (a typo must not silently fall back to a default).
+ * Unknown `DTX_*` variables are ignored, since other tools (tests, deployment scripts) share the prefix.
+ *
+ * @throws ConfigError naming the key and the source of the bad value
+ */
+export function loadConfig(opts: LoadConfigOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const config = defaultConfig();
+  const origins = new Map<string, string>();
+
+  const file = opts.file ?? (env.DTX_CONFIG || undefined);
+  if (file !== undefined) mergeTree(config, origins, readYaml(file), `file ${file}`, "");
+
+  for (const [path, parse] of KEYS) {
+    const name = envVarName(path);
+    const raw = env[name];
+    if (raw === undefined) continue;
+    const origin = `env ${name}`;
+    setPath(config, path, parse(raw, label(path, origin)));
+    origins.set(path, origin);
+  }
+
+  if (opts.overrides !== undefined) mergeTree(config, origins, opts.overrides, "overrides", "");
+
+  checkCrossKeys(config, origins);
+  return config;
+}
+
+/**
+ * The environment variable overriding a key: `DTX_` + the key path upper-snake-cased, e.g.
+ * `retry.maxInterval` → `DTX_RETRY_MAX_INTERVAL`, `store.url` → `DTX_STORE_URL`.
+ */
+export function envVarName(path: string): string {
+  return (
+    "DTX_" +
+    path
+      .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+      .replace(/\./g, "_")
+      .toUpperCase()
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Value parsers. Each takes a raw value from YAML, the environment (always a string) or overrides, and a
+// label naming the key and its source, and returns the typed value or throws a ConfigError.
+
+type Parser = (raw: unknown, label: string) => unknown;
+
+/** `setTimeout` overflows above this and fires at once; durations may end up in timers, so cap them. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
+
+function show(raw: unknown): string {
+  return typeof raw === "string" || (typeof raw === "object" && raw !== null)
+    ? JSON.stringify(raw)
+    : String(raw);
+}
+
+function duration(opts: { allowZero?: boolean } = {}): Parser {
+  return (raw, label) => {
+    const ms = parseDuration(raw as string | number, label);
+    if (ms === 0 && !opts.allowZero) throw new ConfigError(`config ${label}: must be greater than 0`);
+    if (ms > MAX_DURATION_MS) {
+      throw new ConfigError(
+        `config ${label}: ${show(raw)} is too long (at most ${formatDuration(MAX_DURATION_MS)})`,
+      );
+    }
+    return ms;
+  };
+}
+
+function integer(raw: unknown): number | undefined {
+  if (typeof raw === "number") return Number.isSafeInteger(raw) ? raw : undefined;
+  if (typeof raw === "string" && /^\s*\d+\s*$/.test(raw)) {
+    const n = Number(raw);
+    return Number.isSafeInteger(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function positiveInt(): Parser {
+  return (raw, label) => {
+    const n = integer(raw);
+    if (n === undefined || n < 1)
+      throw new ConfigError(`config ${label}: ${show(raw)} is not a positive integer`);
+    return n;
+  };
+}
+
+function ports(): Parser {
+  return (raw, label) => {
+    const items =
+      typeof raw === "string" ? raw.split(",").map((s) => s.trim()) : Array.isArray(raw) ? raw : [raw];
+    if (items.length === 0 || (items.length === 1 && items[0] === "")) {
+      throw new ConfigError(`config ${label}: needs at least one port`);
+    }
+    const out: number[] = [];
+    for (const item of items) {
+      const port = integer(item);
+      if (port === undefined || port > 65535) {
+        throw new ConfigError(`config ${label}: ${show(item)} is not a port (0-65535)`);
+      }
+      // Port 0 may repeat: each asks the OS for a different free port.
+      if (port !== 0 && out.includes(port))
+        throw new ConfigError(`config ${label}: port ${port} is listed twice`);
+      out.push(port);
+    }
+    return out;
+  };
+}
+
+function string(opts: { allowEmpty?: boolean; pattern?: RegExp; hint?: string } = {}): Parser {
+  return (raw, label) => {
+    if (typeof raw !== "string") throw new ConfigError(`config ${label}: ${show(raw)} is not a string`);
+    if (raw === "" && !opts.allowEmpty) throw new ConfigError(`config ${label}: must not be empty`);
+    if (opts.pattern && !opts.pattern.test(raw)) {
+      throw new ConfigError(`config ${label}: ${show(raw)} ${opts.hint ?? "is not valid"}`);
+    }
+    return raw;
+  };
+}
+
+const TRUE = ["true", "1", "yes", "on"];
+const FALSE = ["false", "0", "no", "off"];
+
+function boolean(): Parser {
+  return (raw, label) => {
+    if (typeof raw === "boolean") return raw;
+    const s = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
+    if (s !== undefined && TRUE.includes(s)) return true;
+    if (s !== undefined && FALSE.includes(s)) return false;
+    throw new ConfigError(`config ${label}: ${show(raw)} is not a boolean (use true or false)`);
+  };
+}
+
+function logLevel(): Parser {
+  return (raw, label) => {
+    const s = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
+    if (s !== undefined && (LOG_LEVELS as readonly string[]).includes(s)) return s;
+    throw new ConfigError(`config ${label}: ${show(raw)} is not a log level (use ${LOG_LEVELS.join(", ")})`);
+  };
+}
+
+/** Every configurable key, by its dotted path. `version` is deliberately absent: it is not configurable. */
+const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
+  ["server.host", string()],
+  ["server.ports", ports()],
+  ["server.maxBodyBytes", positiveInt()],
+  ["server.shutdownTimeout", duration({ allowZero: true })],
+  ["store.url", string({ allowEmpty: true })],
+  ["store.dataDir", string()],
+  [
+    "store.schema",
+    string({
+      pattern: /^[a-z_][a-z0-9_]{0,62}$/,
+      hint: "is not a lowercase Postgres identifier ([a-z_][a-z0-9_]*)",
+    }),
+  ],
+  ["store.poolSize", positiveInt()],
+  ["retry.interval", duration()],
+  ["retry.maxInterval", duration()],
+  ["branch.requestTimeout", duration()],
+  ["timeoutToFail", duration()],
+  ["recovery.enabled", boolean()],
+  ["recovery.pollInterval", duration()],
+  ["recovery.batchSize", positiveInt()],
+  ["recovery.concurrency", positiveInt()],
+  ["recovery.lease", duration()],
+  ["limits.maxSteps", positiveInt()],
+  ["limits.maxGidLength", positiveInt()],
+  ["limits.maxPageSize", positiveInt()],
+  ["log.level", logLevel()],
+]);
+
+/** Paths that are mappings of other keys (`server`, `store`, ...). */
+const SECTIONS: ReadonlySet<string> = new Set(
+  [...KEYS.keys()].flatMap((path) => {
+    const parts = path.split(".");
+    return parts.slice(1).map((_, i) => parts.slice(0, i + 1).join("."));
+  }),
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// Sources and merging.
+
+function label(path: string, origin: string): string {
+  return `${path} (${origin})`;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: cannot read it (${(err as Error).message})`);
+  }
+  try {
+    return parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${file}: invalid YAML: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Merges a nested tree (parsed YAML or overrides) into `config`, parsing each leaf. A `null` or `undefined`
+ * value means "not set", so a YAML section whose keys are all commented out is harmless.
+ */
+function mergeTree(
+  config: Config,
+  origins: Map<string, string>,
+  tree: unknown,
+  origin: string,
+  prefix: string,
+): void {
+  if (tree === null || tree === undefined) return;
+  if (!isMapping(tree)) {
+    const what = prefix === "" ? "the top level" : `"${prefix}"`;
+    throw new ConfigError(`config ${origin}: ${what} must be a mapping of keys, got ${show(tree)}`);
+  }
+  for (const [key, value] of Object.entries(tree)) {
+    const path = prefix === "" ? key : `${prefix}.${key}`;
+    const parse = KEYS.get(path);
+    if (parse !== undefined) {
+      if (value === null || value === undefined) continue;
+      setPath(config, path, parse(value, label(path, origin)));
+      origins.set(path, origin);
+    } else if (SECTIONS.has(path)) {
+      mergeTree(config, origins, value, origin, path);
+    } else if (path === "version") {
+      throw new ConfigError(`config ${origin}: "version" is not configurable`);
+    } else {
+      throw new ConfigError(`config ${origin}: unknown key "${path}"`);
+    }
+  }
+}
+
+function setPath(config: Config, path: string, value: unknown): void {
+  const parts = path.split(".");
+  let node = config as unknown as Record<string, unknown>;
+  for (const part of parts.slice(0, -1)) node = node[part] as Record<string, unknown>;
+  node[parts[parts.length - 1]] = value;
+}
+
+/** Checks that involve more than one key; single values were checked as they were parsed. */
+function checkCrossKeys(config: Config, origins: Map<string, string>): void {
+  const where = (path: string) => {
+    const origin = origins.get(path);
+    return origin === undefined ? path : label(path, origin);
+  };
+  const { interval, maxInterval } = config.retry;
+  if (maxInterval < interval) {
+    throw new ConfigError(
+      `config ${where("retry.maxInterval")}: ${formatDuration(maxInterval)} is less than ` +
+        `${where("retry.interval")} ${formatDuration(interval)}; the backoff cap must be at least the interval`,
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import type { Logger } from "pino";
+import type { Engine } from "../core/engine";
+
+/** Settings of the recovery worker (ms). */
+export interface RecoverySettings {
+  pollIntervalMs: number;
+  batchSize: number;
+  concurrency: number;
+}
+
+/**
+ * Re-drives unfinished transactions that are due: claims them in batches under a lease
+ * (`for update skip locked`, so several coordinators on one database share the work) and runs up to
+ * `concurrency` passes at once. Sleeps `pollInterval` (with jitter) when nothing is due.
+ */
+export class RecoveryWorker {
+  private stopped = false;
+  private wake: (() => void) | null = null;
+  private readonly loop: Promise<void>;
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly settings: RecoverySettings,
+    private readonly logger: Logger,
+  ) {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const free = this.settings.concurrency - this.inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const { gids, done } = await this.engine.claimAndDrive(Math.min(free, this.settings.batchSize));
+          claimed = gids.length;
+          if (claimed > 0) {
+            const tracked = done.finally(() => {
+              this.inFlight.delete(tracked);
+              this.wake?.();
+            });
+            this.inFlight.add(tracked);
+          }
+        } catch (err) {
+          this.logger.error({ err }, "claiming due transactions failed");
+        }
+      }
+      if (claimed === 0 || free <= 0) await this.sleep(this.jittered());
+    }
+  }
+
+  private jittered(): number {
+    return this.settings.pollIntervalMs * (0.75 + Math.random() * 0.5);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  /** Stops claiming (the engine's close() deals with passes still running). */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+  }
+}

@@ -1,0 +1,36 @@
+import type { Pool } from "pg";
+import { migrations } from "./migrations";
+
+/** Serializes concurrent starts of several coordinators on one database. */
+const MIGRATION_LOCK = 7_306_581_207;
+
+/**
+ * Applies every migration newer than the database's version, each in its own transaction, under
+ * an advisory lock so that coordinators starting together do not race.
+ */
+export async function migrate(pool: Pool): Promise<number> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    await client.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    await client.query(
+      "create table if not exists dtx_migrations (version int primary key, name text not null, applied_at timestamptz not null default now())",
+    );
+    const { rows } = await client.query<{ v: number | null }>("select max(version) as v from dtx_migrations");
+    const current = rows[0]?.v ?? 0;
+    let applied = 0;
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await client.query(m.sql);
+      await client.query("insert into dtx_migrations (version, name) values ($1, $2)", [m.version, m.name]);
+      applied++;
+    }
+    await client.query("commit");
+    return applied;
+  } catch (err) {
+    await client.query("rollback").catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Numbered schema migrations, applied in order at start (src/store/migrate.ts). Never edit a
+ * released migration: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: "transactions and branches",
+    sql: `
+create table trans_global (
+  id bigserial primary key,
+  gid varchar(128) not null,
+  trans_type varchar(45) not null,
+  status varchar(45) not null,
+  protocol varchar(45) not null default 'http',
+  query_prepared varchar(1024) not null default '',
+  custom_data text not null default '',
+  options text not null default '{}',
+  result text not null default '',
+  rollback_reason text not null default '',
+  create_time timestamptz(3) not null,
+  update_time timestamptz(3) not null,
+  finish_time timestamptz(3),
+  rollback_time timestamptz(3),
+  next_cron_time timestamptz(3),
+  next_cron_interval_ms bigint not null default 0,
+  owner varchar(128) not null default '',
+  constraint trans_global_gid unique (gid)
+);
+-- the recovery worker's claim scans only unfinished transactions
+create index trans_global_due on trans_global (next_cron_time)
+  where status in ('prepared', 'submitted', 'aborting');
+
+create table trans_branch_op (
+  id bigserial primary key,
+  gid varchar(128) not null,
+  branch_id varchar(128) not null,
+  op varchar(45) not null,
+  url varchar(1024) not null default '',
+  bin_data bytea not null default '',
+  status varchar(45) not null,
+  create_time timestamptz(3) not null,
+  update_time timestamptz(3) not null,
+  finish_time timestamptz(3),
+  rollback_time timestamptz(3),
+  constraint trans_branch_op_uniq unique (gid, branch_id, op)
+);
+`,
+  },
+];

@@ -1,0 +1,92 @@
+import type {
+  BranchRecord,
+  BranchStatus,
+  Protocol,
+  TransOptions,
+  TransRecord,
+  TransStatus,
+  TransType,
+} from "../core/model";
+import { defaultOptions } from "../core/model";
+
+/** The columns of `trans_global` as pg returns them. */
+export interface TransRow {
+  id: string;
+  gid: string;
+  trans_type: string;
+  status: string;
+  protocol: string;
+  query_prepared: string;
+  custom_data: string;
+  options: string;
+  result: string;
+  rollback_reason: string;
+  create_time: Date;
+  update_time: Date;
+  finish_time: Date | null;
+  rollback_time: Date | null;
+  next_cron_time: Date | null;
+  next_cron_interval_ms: string;
+  owner: string;
+}
+
+/** The columns of `trans_branch_op` as pg returns them. */
+export interface BranchRow {
+  id: string;
+  gid: string;
+  branch_id: string;
+  op: string;
+  url: string;
+  bin_data: Buffer;
+  status: string;
+  create_time: Date;
+  update_time: Date;
+  finish_time: Date | null;
+}
+
+/** Options as stored in the `options` column (JSON, durations in ms). */
+export function encodeOptions(o: TransOptions): string {
+  return JSON.stringify(o);
+}
+
+function decodeOptions(text: string): TransOptions {
+  const parsed = JSON.parse(text || "{}") as Partial<TransOptions>;
+  return { ...defaultOptions(), ...parsed };
+}
+
+export function toTrans(r: TransRow): TransRecord {
+  return {
+    id: r.id,
+    gid: r.gid,
+    transType: r.trans_type as TransType,
+    status: r.status as TransStatus,
+    protocol: r.protocol as Protocol,
+    queryPrepared: r.query_prepared,
+    customData: r.custom_data,
+    options: decodeOptions(r.options),
+    rollbackReason: r.rollback_reason,
+    result: r.result,
+    createTime: r.create_time,
+    updateTime: r.update_time,
+    finishTime: r.finish_time,
+    rollbackTime: r.rollback_time,
+    nextCronTime: r.next_cron_time,
+    nextCronIntervalMs: Number(r.next_cron_interval_ms),
+    owner: r.owner,
+  };
+}
+
+export function toBranch(r: BranchRow): BranchRecord {
+  return {
+    id: r.id,
+    gid: r.gid,
+    branchId: r.branch_id,
+    op: r.op,
+    url: r.url,
+    payload: r.bin_data,
+    status: r.status as BranchStatus,
+    createTime: r.create_time,
+    updateTime: r.update_time,
+    finishTime: r.finish_time,
+  };
+}
