@@ -6,7 +6,16 @@ import { findBranches, findTrans, listTrans } from "../store/trans-statements";
 import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
-import { parseJson, readBody, sendJson, type Req, type Res } from "./http-io";
+import {
+  parseJson,
+  readBody,
+  refuseUpload,
+  sendJson,
+  tooLargeMessage,
+  TOO_LARGE,
+  type Req,
+  type Res,
+} from "./http-io";
 import { checkWaitResult } from "./wait-result";
 
 /** What dtm's HTTP routes need. */
@@ -19,7 +28,7 @@ export interface DtmHttpDeps {
   maxPageSize: number;
 }
 
-type Handler = (req: Req, url: URL) => Promise<unknown>;
+type Handler = (req: Req, url: URL, body: Buffer) => Promise<unknown>;
 
 const SUCCESS = { dtm_result: "SUCCESS" };
 
@@ -32,7 +41,7 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
   const routes: Record<string, { method: string; handle: Handler }> = {
     "/api/dtmsvr/version": { method: "GET", handle: async () => ({ version: deps.version }) },
     "/api/dtmsvr/newGid": { method: "GET", handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }) },
-    "/api/dtmsvr/submit": { method: "POST", handle: (req) => submit(deps, req) },
+    "/api/dtmsvr/submit": { method: "POST", handle: (_req, _url, body) => submit(deps, body) },
     "/api/dtmsvr/query": { method: "GET", handle: (_req, url) => query(deps, url) },
     "/api/dtmsvr/all": { method: "GET", handle: (_req, url) => all(deps, url) },
     "/api/ping": { method: "*", handle: async () => ({ msg: "pong" }) },
@@ -45,8 +54,16 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
       sendJson(res, 405, { message: `${url.pathname} accepts ${route.method} only` });
       return true;
     }
+    const body = req.method === "GET" ? Buffer.alloc(0) : await readBody(req, deps.maxBodyBytes);
+    if (body === TOO_LARGE) {
+      refuseUpload(req, res, 400, {
+        dtm_result: "FAILURE",
+        message: `${tooLargeMessage(deps.maxBodyBytes)}. FAILURE`,
+      });
+      return true;
+    }
     try {
-      sendJson(res, 200, (await route.handle(req, url)) ?? SUCCESS);
+      sendJson(res, 200, (await route.handle(req, url, body)) ?? SUCCESS);
     } catch (err) {
       const { status, body } = dtmErrorResponse(err);
       sendJson(res, status, body);
@@ -55,9 +72,8 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
   };
 }
 
-async function submit(deps: DtmHttpDeps, req: Req): Promise<unknown> {
-  const body = parseJson(await readBody(req, deps.maxBodyBytes));
-  const t = parseDtmBody(body, deps.maxGidLength);
+async function submit(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  const t = parseDtmBody(parseJson(body), deps.maxGidLength);
   const { trans } = await deps.engine.submit(t);
   if (t.options.waitResult) checkWaitResult(trans);
   return undefined;

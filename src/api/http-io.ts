@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { invalidArgument } from "../core/errors";
 
@@ -6,21 +7,42 @@ import { invalidArgument } from "../core/errors";
 export type Req = IncomingMessage | Http2ServerRequest;
 export type Res = ServerResponse | Http2ServerResponse;
 
+/** What `readBody` returns for a body over the limit. */
+export const TOO_LARGE = Symbol("too large");
+
 /**
- * Reads a request body, refusing (invalid argument on `body`) as soon as it passes `maxBytes`
- * rather than buffering an unbounded upload.
+ * Reads a request body up to `max` bytes. Refuses early on a declared length, and stops reading
+ * (without destroying the request, which would take the socket and the answer along) as soon as a
+ * streamed body passes the limit; answer with `refuseUpload` then.
  */
-export async function readBody(req: Req, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? 0);
-  if (declared > maxBytes) throw invalidArgument("body", `is larger than the limit of ${maxBytes} bytes`);
+export async function readBody(req: Req, max: number): Promise<Buffer | typeof TOO_LARGE> {
+  if (Number(req.headers["content-length"]) > max) return TOO_LARGE;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw invalidArgument("body", `is larger than the limit of ${maxBytes} bytes`);
+  for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+    if ((size += chunk.length) > max) return TOO_LARGE;
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Answers a too-large upload and stops it instead of draining it: HTTP/1 closes the connection
+ * after the answer; HTTP/2 resets just this stream once the answer is flushed (NO_ERROR, as RFC 9113
+ * §8.1 allows), or it would stay half-open and hold up a graceful shutdown.
+ */
+export function refuseUpload(req: Req, res: Res, status: number, body: unknown): void {
+  if ("shouldKeepAlive" in res) res.shouldKeepAlive = false;
+  sendJson(res, status, body);
+  if ("stream" in req) {
+    req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    req.resume(); // the stream is destroyed only once its buffered upload is consumed
+  }
+}
+
+/** The message of a too-large body, naming the limit. */
+export function tooLargeMessage(max: number): string {
+  return `body: is larger than the limit of ${max} bytes`;
 }
 
 /** Parses a JSON body; malformed JSON is invalid argument on `body`. */
@@ -34,6 +56,7 @@ export function parseJson(body: Buffer): unknown {
 
 /** Writes a JSON answer. */
 export function sendJson(res: Res, status: number, value: unknown): void {
+  if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify(value);
   res.writeHead(status, {
     "content-type": "application/json; charset=utf-8",

@@ -1,5 +1,4 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
-import * as http2 from "node:http2";
+import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { fromJson, getOption, ScalarType, toJson } from "@bufbuild/protobuf";
 import type {
@@ -14,6 +13,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import type { ServiceImpl } from "@connectrpc/connect";
 import { http } from "../../gen/google/api/annotations_pb";
 import type { HttpRule } from "../../gen/google/api/http_pb";
+import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, type Res as NodeRes } from "./http-io";
 
 type Req = IncomingMessage | Http2ServerRequest;
 
@@ -27,14 +27,14 @@ export interface RestGatewayResponse {
   writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
   end(): unknown;
   end(chunk: string): unknown;
-  once(event: "close" | "finish", listener: () => void): unknown;
+  once(event: "close", listener: () => void): unknown;
 }
 type Res = RestGatewayResponse;
 type Unary = (input: unknown, options: object) => Promise<unknown>;
 
 /** Options of {@link createRestGateway}. */
 export interface RestGatewayOptions {
-  /** Largest accepted request body; larger ones get 413. Default 1 MiB. */
+  /** Largest accepted request body; larger ones get 400. Default 1 MiB. */
   maxBodyBytes?: number;
 }
 
@@ -78,8 +78,6 @@ const httpStatus: Record<Code, number> = {
  */
 const protocolHeader =
   /^(:.*|host|connection|keep-alive|proxy-.*|te|trailer|transfer-encoding|upgrade|expect|http2-settings|content-(length|type|encoding)|accept|accept-encoding|connect-.*|grpc-.*)$/i;
-
-const TOO_LARGE = Symbol("too large");
 
 /**
  * Creates a grpc-gateway-style REST/JSON transcoder for the unary methods of `services` that carry a
@@ -211,12 +209,9 @@ async function serve(
   if (route.body) {
     const raw = await readBody(req, maxBodyBytes);
     if (raw === TOO_LARGE) {
-      // Stop the upload instead of draining it: HTTP/1 closes the connection after the answer, HTTP/2
-      // resets just this stream (NO_ERROR, as RFC 9113 §8.1 allows after a complete response).
-      if ("shouldKeepAlive" in res) (res as ServerResponse).shouldKeepAlive = false;
-      if ("stream" in req) res.once("finish", () => req.stream.close(http2.constants.NGHTTP2_NO_ERROR));
-      const err = new ConnectError(`request body exceeds ${maxBodyBytes} bytes`, Code.ResourceExhausted);
-      return sendError(res, err, 413);
+      const message = tooLargeMessage(maxBodyBytes);
+      refuseUpload(req, res as NodeRes, 400, { code: Code.InvalidArgument, message, details: [] });
+      return;
     }
     let parsed: JsonValue = {};
     try {
@@ -318,23 +313,6 @@ function forwardable(headers: Req["headers"]): Record<string, string> {
     if (v !== undefined && !protocolHeader.test(k)) out[k] = Array.isArray(v) ? v.join(", ") : v;
   }
   return out;
-}
-
-/** Reads the body up to `max` bytes; refuses early on a declared length so nothing more is read. */
-async function readBody(req: Req, max: number): Promise<Buffer | typeof TOO_LARGE> {
-  if (Number(req.headers["content-length"]) > max) return TOO_LARGE;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    // Leaving the loop early must not destroy the request: that would take the socket, and the 413, along.
-    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-      if ((size += chunk.length) > max) return TOO_LARGE;
-      chunks.push(chunk);
-    }
-  } catch (err) {
-    throw new ConnectError(`reading request body: ${(err as Error).message}`, Code.Canceled);
-  }
-  return Buffer.concat(chunks);
 }
 
 function sendError(res: Res, err: ConnectError, status = httpStatus[err.code] ?? 500): void {

@@ -82,7 +82,7 @@ export class Listener {
     const h1Accept = h1.listeners("connection") as ((socket: Socket) => void)[];
     h1.removeAllListeners("connection");
     h1.on("connection", (socket: Socket) => this.sniff(socket, h1Accept));
-    // Errors after close() began (or from a closed listening socket) must not crash the process.
+    // Accept errors (EMFILE and the like) are transient; with no listener they would crash the process.
     h1.on("error", () => {});
     h1.on("request", (req, res) => this.serve(req, res, false));
     h2.on("request", (req, res) => this.serve(req, res, true));

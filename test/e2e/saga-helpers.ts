@@ -1,0 +1,101 @@
+/**
+ * Shared helpers of the saga end-to-end tests (scenarios 1–23 of §10.3 of the dtm protocol spec).
+ * Not a test file: imported by saga*.test.ts.
+ */
+import { randomBytes } from "node:crypto";
+import type { BranchCall, BranchServices } from "../support/branch-services";
+
+/** A gid no other test uses. */
+export function freshGid(prefix: string): string {
+  return `${prefix}-${randomBytes(6).toString("hex")}`;
+}
+
+/** The calls one transaction made, in arrival order (other tests' late calls are ignored). */
+export function callsOf(rm: BranchServices, gid: string): BranchCall[] {
+  return rm.calls().filter((c) => c.gid === gid);
+}
+
+/** `[route name, op, branch_id]` of each call: the shape sequences are asserted in. */
+export function summary(calls: BranchCall[]): Array<[string, string, string]> {
+  return calls.map((c) => [c.path.slice(c.path.lastIndexOf("/") + 1), c.op, c.branchId]);
+}
+
+/** `summary` sorted, for calls whose order is racy. */
+export function summarySet(calls: BranchCall[]): Array<[string, string, string]> {
+  return summary(calls).sort((a, b) => a.join(" ").localeCompare(b.join(" ")));
+}
+
+/**
+ * Every call is an HTTP saga branch call of `gid` as §4.2 describes it: POST to `/api/busi/<name>` with the
+ * query parameters, `content-type: application/json`, the step's payload as body, and `headers` (if given).
+ */
+export function expectHttpBranchCalls(
+  calls: BranchCall[],
+  gid: string,
+  payloadOf: (name: string) => string,
+  headers: Record<string, string> = {},
+): void {
+  for (const c of calls) {
+    const name = c.path.slice(c.path.lastIndexOf("/") + 1);
+    expect({
+      transport: c.transport,
+      path: c.path,
+      method: c.method,
+      gid: c.gid,
+      transType: c.transType,
+      contentType: c.headers["content-type"],
+      body: c.body.toString(),
+    }).toEqual({
+      transport: "http",
+      path: `/api/busi/${name}`,
+      method: "POST",
+      gid,
+      transType: "saga",
+      contentType: "application/json",
+      body: payloadOf(name),
+    });
+    expect(["action", "compensate"]).toContain(c.op);
+    for (const [k, v] of Object.entries(headers)) expect(c.headers[k.toLowerCase()]).toBe(v);
+  }
+}
+
+/**
+ * Every call is a gRPC saga branch call of `gid` as §4.4 describes it: `/busi.Busi/<name>`, the payload bytes
+ * as the message, `dtm-*` metadata matching the call, and `headers` as metadata (if given).
+ */
+export function expectGrpcBranchCalls(
+  calls: BranchCall[],
+  gid: string,
+  payloadOf: (name: string) => Uint8Array,
+  headers: Record<string, string> = {},
+): void {
+  for (const c of calls) {
+    const name = c.path.slice(c.path.lastIndexOf("/") + 1);
+    expect({
+      transport: c.transport,
+      path: c.path,
+      method: c.method,
+      gid: c.headers["dtm-gid"],
+      transType: c.headers["dtm-trans_type"],
+      body: Buffer.from(c.body).toString("hex"),
+    }).toEqual({
+      transport: "grpc",
+      path: `/busi.Busi/${name}`,
+      method: "POST",
+      gid,
+      transType: "saga",
+      body: Buffer.from(payloadOf(name)).toString("hex"),
+    });
+    expect(["action", "compensate"]).toContain(c.op);
+    for (const [k, v] of Object.entries(headers)) expect(c.headers[k.toLowerCase()]).toBe(v);
+  }
+}
+
+/**
+ * Drops answers a test scripted but the coordinator never asked for, so that a failing test cannot hand its
+ * leftovers to the next one. Uses the branch services' private queue map when present; no-op otherwise.
+ */
+export function dropLeftoverScripts(rm: BranchServices): void {
+  const queues = (rm as unknown as { queues?: unknown }).queues;
+  if (queues instanceof Map) queues.clear();
+}
