@@ -47,16 +47,22 @@ const branchStatusToProto: Record<string, BranchStatus> = {
   failed: BranchStatus.FAILED,
 };
 
-/** The inverse of a total enum mapping (for filters). */
-export function fromProto<K extends string, V>(table: Record<K, V>, value: V): K | undefined {
-  return (Object.keys(table) as K[]).find((k) => table[k] === value);
+/** A listing filter: the enum's zero value means "any"; a value outside the enum is bad input. */
+export function filterFromProto<K extends string>(
+  table: Record<K, number>,
+  value: number,
+  field: string,
+): K | undefined {
+  if (value === 0) return undefined;
+  const key = (Object.keys(table) as K[]).find((k) => table[k] === value);
+  if (key === undefined) throw invalidArgument(field, `unknown value ${value}`);
+  return key;
 }
 
 function ms(d: Duration | undefined, field: string): number {
   if (!d) return 0;
-  const v = durationMs(d);
-  if (v < 0) throw invalidArgument(field, "must not be negative");
-  return v;
+  if (d.seconds < 0n || d.nanos < 0) throw invalidArgument(field, "must not be negative");
+  return durationMs(d);
 }
 
 /** API options → core options. */
@@ -75,7 +81,9 @@ export function optionsFromProto(o: TransactionOptions | undefined): TransOption
 
 /** API protocol → dtm's protocol word. */
 export function protocolFromProto(p: Protocol): "http" | "grpc" {
-  return p === Protocol.GRPC ? "grpc" : "http";
+  if (p === Protocol.GRPC) return "grpc";
+  if (p === Protocol.HTTP || p === Protocol.UNSPECIFIED) return "http";
+  throw invalidArgument("protocol", `unknown value ${p}`);
 }
 
 /** Kind-specific definitions as the API shows them, one entry per kind (no switch on the kind). */

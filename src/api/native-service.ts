@@ -7,7 +7,6 @@ import {
   SubmitSagaResponseSchema,
   type CoordinatorService,
 } from "../../gen/dtx/v1/coordinator_pb";
-import { TransactionKind, TransactionStatus } from "../../gen/dtx/v1/types_pb";
 import type { Engine } from "../core/engine";
 import { codeOf, invalidArgument } from "../core/errors";
 import { newGid } from "../core/gid";
@@ -15,7 +14,7 @@ import type { Store } from "../store/store";
 import { findBranches, findTrans, listTrans } from "../store/trans-statements";
 import { checkGid } from "./gid-check";
 import {
-  fromProto,
+  filterFromProto,
   kindToProto,
   optionsFromProto,
   protocolFromProto,
@@ -94,10 +93,8 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
       if (req.pageToken !== "" && !/^\d+$/.test(req.pageToken)) {
         throw invalidArgument("page_token", "is not a token of this listing");
       }
-      const status =
-        req.status === TransactionStatus.UNSPECIFIED ? undefined : fromProto(statusToProto, req.status);
-      const transType =
-        req.kind === TransactionKind.UNSPECIFIED ? undefined : fromProto(kindToProto, req.kind);
+      const status = filterFromProto(statusToProto, req.status, "status");
+      const transType = filterFromProto(kindToProto, req.kind, "kind");
       const rows = await listTrans(deps.store.db, {
         beforeId: req.pageToken || undefined,
         limit,

@@ -6,6 +6,7 @@ import type { Clock } from "./clock";
 import { failure } from "./errors";
 import { newGid } from "./gid";
 import { isFinal, type BranchRecord, type NewTrans, type TransRecord } from "./model";
+import { checkOptions } from "./options-check";
 import { Pass } from "./pass";
 import { transTypeModule } from "./registry";
 import { baseInterval, nextInterval, type RetrySettings } from "./retry-policy";
@@ -54,6 +55,7 @@ export class Engine {
    */
   async submit(t: NewTrans): Promise<SubmitOutcome> {
     const mod = transTypeModule(t.transType);
+    checkOptions(t.options);
     mod.validate(t, { maxSteps: this.settings.maxSteps });
     const owner = this.newOwner();
     const now = this.clock.now();

@@ -9,7 +9,9 @@ async function main(argv: string[]): Promise<void> {
   const i = argv.findIndex((a) => a === "--config" || a === "-c");
   const file = i >= 0 ? argv[i + 1] : undefined;
   if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write("usage: dtx [--config dtx.yaml]   (every key also as DTX_* env, see dtx.example.yaml)\n");
+    process.stdout.write(
+      "usage: dtx [--config dtx.yaml]   (every key also as DTX_* env, see dtx.example.yaml)\n",
+    );
     return;
   }
   let config;

@@ -46,7 +46,7 @@ export class RecoveryWorker {
           this.logger.error({ err }, "claiming due transactions failed");
         }
       }
-      if (claimed === 0 || free <= 0) await this.sleep(this.jittered());
+      if (!this.stopped && (claimed === 0 || free <= 0)) await this.sleep(this.jittered());
     }
   }
 

@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const ROOT = join(__dirname, "..", "..");
+
+/**
+ * The real entry point (src/server/main.ts) in a child process, configured through DTX_* variables,
+ * so tests can kill it the hard way. Resolves once it logged "dtx started" with its port.
+ */
+export class CoordinatorProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    private readonly exited: Promise<number | null>,
+  ) {}
+
+  get base(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  static async start(env: Record<string, string>): Promise<CoordinatorProcess> {
+    const child = spawn(
+      process.execPath,
+      ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts")],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          NODE_OPTIONS: "",
+          DTX_LOG_LEVEL: "info",
+          DTX_SERVER_HOST: "127.0.0.1",
+          DTX_SERVER_PORTS: "0",
+          ...env,
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        reject(new Error(`coordinator did not start: ${stderr}`));
+      }, 30_000);
+      createInterface({ input: child.stdout! }).on("line", (line) => {
+        try {
+          const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
+          if (entry.msg === "dtx started" && entry.ports) {
+            clearTimeout(timer);
+            resolve(entry.ports[0]!);
+          }
+        } catch {
+          // not a log line
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`coordinator exited with ${code}: ${stderr}`));
+      });
+    });
+    return new CoordinatorProcess(child, port, exited);
+  }
+
+  /** Kills the process without any chance to clean up (a crash). */
+  async kill(): Promise<void> {
+    this.child.kill("SIGKILL");
+    await this.exited;
+  }
+
+  /** Asks for a graceful stop; resolves with the exit code. */
+  async stop(): Promise<number | null> {
+    this.child.kill("SIGTERM");
+    return this.exited;
+  }
+}
