@@ -27,7 +27,10 @@ export class TestCoordinator {
     return `127.0.0.1:${this.app.ports[0]}`;
   }
 
-  static async start(overrides: DeepPartial<Config> = {}, schema = newSchemaName()): Promise<TestCoordinator> {
+  static async start(
+    overrides: DeepPartial<Config> = {},
+    schema = newSchemaName(),
+  ): Promise<TestCoordinator> {
     const config = testConfig(overrides, schema);
     const app = await App.start(config, { logger: createLogger(process.env.DTX_TEST_LOG ?? "silent") });
     return new TestCoordinator(app, schema);
@@ -83,7 +86,9 @@ export class TestCoordinator {
   /** Branch statuses in storage order, as dtm's tests write them: P/S/F. */
   async branchVector(gid: string): Promise<string[]> {
     const { branches } = await this.query(gid);
-    return branches.map((b) => ({ prepared: "P", succeed: "S", failed: "F" })[b.status as string] ?? b.status);
+    return branches.map(
+      (b) => ({ prepared: "P", succeed: "S", failed: "F" })[b.status as string] ?? b.status,
+    );
   }
 
   /** Stops the coordinator and drops its schema. */

@@ -1,0 +1,158 @@
+import { defaultOptions, type NewBranch } from "../../src/core/model";
+import { migrate } from "../../src/store/migrate";
+import { Store } from "../../src/store/store";
+import * as sql from "../../src/store/trans-statements";
+import { newSchemaName, testConfig } from "../support/coordinator";
+
+// The store's statements against PGlite (default) or Postgres (DTX_TEST_DATABASE_URL).
+let store: Store;
+const schema = newSchemaName();
+const T0 = new Date("2030-01-01T00:00:00.000Z");
+const at = (s: number): Date => new Date(T0.getTime() + s * 1000);
+
+beforeAll(async () => {
+  store = await Store.open(testConfig({}, schema).store);
+});
+afterAll(async () => {
+  if (store?.kind === "postgres") await store.db.query(`drop schema "${schema}" cascade`);
+  await store?.close();
+});
+
+const twoSteps: NewBranch[] = [
+  { branchId: "01", op: "compensate", url: "http://x/c1", payload: Buffer.from("p1") },
+  { branchId: "01", op: "action", url: "http://x/a1", payload: Buffer.from("p1") },
+  { branchId: "02", op: "compensate", url: "http://x/c2", payload: Buffer.from([0, 255]) },
+  { branchId: "02", op: "action", url: "http://x/a2", payload: Buffer.from([0, 255]) },
+];
+
+function insert(gid: string, opts: { status?: "submitted" | "prepared"; due?: Date; owner?: string } = {}) {
+  return sql.insertTrans(
+    store.db,
+    {
+      gid,
+      transType: "saga",
+      status: opts.status ?? "submitted",
+      protocol: "http",
+      queryPrepared: "",
+      customData: "",
+      options: { ...defaultOptions(), retryIntervalMs: 5000, branchHeaders: { a: "b" } },
+      now: T0,
+      nextCronTime: opts.due ?? at(10),
+      nextCronIntervalMs: 5000,
+      owner: opts.owner ?? "o1",
+    },
+    twoSteps,
+  );
+}
+
+test("migrations are applied once", async () => {
+  expect(await migrate(store.db)).toBe(0);
+});
+
+test("insert stores the transaction and its branches in order, once per gid", async () => {
+  const ins = await insert("s-insert");
+  expect(ins?.branchIds).toHaveLength(4);
+  expect(await insert("s-insert")).toBeNull();
+  const t = await sql.findTrans(store.db, "s-insert");
+  expect(t).toMatchObject({ gid: "s-insert", status: "submitted", owner: "o1", nextCronIntervalMs: 5000 });
+  expect(t!.options.branchHeaders).toEqual({ a: "b" });
+  const b = await sql.findBranches(store.db, ["s-insert"]);
+  expect(b.map((x) => [x.id, x.branchId, x.op, x.url, x.status])).toEqual(
+    twoSteps.map((s, i) => [ins!.branchIds[i], s.branchId, s.op, s.url, "prepared"]),
+  );
+  expect(b[3]!.payload).toEqual(Buffer.from([0, 255]));
+});
+
+test("a claim takes due unfinished transactions only, and extends their lease", async () => {
+  await insert("s-claim", { due: at(10) });
+  // not due within 5 s of T0
+  expect((await sql.claimDue(store.db, "w1", T0, at(5), at(60), 100)).map((t) => t.gid)).not.toContain(
+    "s-claim",
+  );
+  const claimed = await sql.claimDue(store.db, "w1", T0, at(20), at(60), 100);
+  expect(claimed.map((t) => t.gid)).toContain("s-claim");
+  const t = claimed.find((x) => x.gid === "s-claim")!;
+  expect(t.owner).toBe("w1");
+  expect(t.nextCronTime).toEqual(at(60));
+  // leased until T0+60: a second look at T0+20 finds nothing
+  expect((await sql.claimDue(store.db, "w2", T0, at(20), at(90), 100)).map((x) => x.gid)).not.toContain(
+    "s-claim",
+  );
+});
+
+test("the final write is a compare-and-set on status and owner, with all branch statuses in it", async () => {
+  const ins = await insert("s-cas", { owner: "mine" });
+  const write = {
+    gid: "s-cas",
+    owner: "mine",
+    fromStatus: "submitted" as const,
+    toStatus: "succeed" as const,
+    rollbackReason: "",
+    now: at(1),
+    nextCronTime: null,
+    nextCronIntervalMs: 5000,
+    branches: [
+      { id: ins!.branchIds[1]!, status: "succeed" },
+      { id: ins!.branchIds[3]!, status: "succeed" },
+    ],
+  };
+  expect(await sql.savePass(store.db, { ...write, owner: "someone else" })).toBe(false);
+  expect(await sql.savePass(store.db, { ...write, fromStatus: "aborting" })).toBe(false);
+  expect((await sql.findBranches(store.db, ["s-cas"])).map((b) => b.status)).toEqual(
+    Array(4).fill("prepared"),
+  );
+  expect(await sql.savePass(store.db, write)).toBe(true);
+  const t = await sql.findTrans(store.db, "s-cas");
+  expect(t).toMatchObject({ status: "succeed", finishTime: at(1), nextCronTime: null });
+  expect((await sql.findBranches(store.db, ["s-cas"])).map((b) => b.status)).toEqual([
+    "prepared",
+    "succeed",
+    "prepared",
+    "succeed",
+  ]);
+  // finished: never claimed again
+  expect(
+    (await sql.claimDue(store.db, "w", at(1000), at(10_000), at(20_000), 100)).map((x) => x.gid),
+  ).not.toContain("s-cas");
+  // and a late pass of the old owner cannot move it back
+  expect(await sql.savePass(store.db, write)).toBe(false);
+});
+
+test("concurrent claims never hand the same transaction to two owners", async () => {
+  const gids = Array.from({ length: 40 }, (_, i) => `s-race-${i}`);
+  for (const g of gids) await insert(g, { due: at(-1) });
+  const [a, b, c] = await Promise.all(
+    ["A", "B", "C"].map((owner) => sql.claimDue(store.db, owner, T0, T0, at(60), 15)),
+  );
+  const got = [...a!, ...b!, ...c!].map((t) => t.gid).filter((g) => g.startsWith("s-race-"));
+  expect(new Set(got).size).toBe(got.length);
+  const rest = await sql.claimDue(store.db, "D", T0, T0, at(60), 100);
+  expect(new Set([...got, ...rest.map((t) => t.gid)])).toEqual(new Set(gids));
+});
+
+test("claim by gid takes over a transaction in one of the given statuses", async () => {
+  await insert("s-bygid", { owner: "old" });
+  expect(await sql.claimByGid(store.db, "s-bygid", ["prepared"], "new", T0, at(30))).toBeNull();
+  const t = await sql.claimByGid(store.db, "s-bygid", ["submitted"], "new", T0, at(30));
+  expect(t).toMatchObject({ owner: "new", nextCronTime: at(30) });
+});
+
+test("releasing a lease makes the transaction due at once", async () => {
+  await insert("s-release", { owner: "holder", due: at(600) });
+  await sql.releaseLease(store.db, "s-release", "other", T0);
+  expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(at(600));
+  await sql.releaseLease(store.db, "s-release", "holder", T0);
+  expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(T0);
+});
+
+test("listing pages newest first with filters", async () => {
+  const page1 = await sql.listTrans(store.db, { limit: 2 });
+  expect(page1).toHaveLength(2);
+  expect(Number(page1[0]!.id)).toBeGreaterThan(Number(page1[1]!.id));
+  const page2 = await sql.listTrans(store.db, { limit: 2, beforeId: page1[1]!.id });
+  expect(Number(page2[0]!.id)).toBeLessThan(Number(page1[1]!.id));
+  const succeeded = await sql.listTrans(store.db, { limit: 100, status: "succeed" });
+  expect(succeeded.map((t) => t.gid)).toEqual(["s-cas"]);
+  expect(await sql.listTrans(store.db, { limit: 100, transType: "msg" })).toEqual([]);
+  expect(await sql.listTrans(store.db, { limit: 100, createdTo: at(-1) })).toEqual([]);
+});
