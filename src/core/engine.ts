@@ -132,7 +132,8 @@ export class Engine {
       pass.catch(() => undefined);
       return { trans };
     }
-    return { trans: (await pass) ?? trans };
+    // a pass whose write lost the compare-and-set reports what is stored, not what it saw
+    return { trans: (await pass) ?? (await sql.findTrans(this.store.db, t.gid)) ?? trans };
   }
 
   /**

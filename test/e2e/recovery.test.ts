@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Store } from "../../src/store/store";
+import { findTrans } from "../../src/store/trans-statements";
+import { BranchServices } from "../support/branch-services";
+import { newSchemaName, TestCoordinator } from "../support/coordinator";
+
+let rm: BranchServices;
+beforeAll(async () => {
+  rm = await BranchServices.start();
+});
+afterAll(async () => {
+  await rm?.close();
+});
+
+function saga(gid: string) {
+  return {
+    gid,
+    trans_type: "saga",
+    steps: [
+      { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
+      { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
+    ],
+    payloads: ['{"amount":1}', '{"amount":1}'],
+  };
+}
+
+async function until(what: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await what())) {
+    if (Date.now() > end) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const fastRecovery = {
+  recovery: { enabled: true, pollInterval: 50, lease: 2000 },
+  retry: { interval: 200 },
+};
+
+test("the recovery worker finishes an ONGOING saga by itself", async () => {
+  const dtx = await TestCoordinator.start(fastRecovery);
+  try {
+    rm.script("TransOut", "ONG");
+    expect((await dtx.post("/api/dtmsvr/submit", saga("rw-1"))).status).toBe(200);
+    await until(async () => (await dtx.status("rw-1")) === "succeed");
+    const calls = rm.calls().filter((c) => c.gid === "rw-1");
+    expect(calls.map((c) => c.path.split("/").pop())).toEqual(["TransOut", "TransOut", "TransIn"]);
+  } finally {
+    await dtx.close();
+  }
+});
+
+const onPostgres = process.env.DTX_TEST_DATABASE_URL ? describe : describe.skip;
+onPostgres("two coordinators on one database (Postgres: PGlite is single-process)", () => {
+  test("share the due transactions and never drive one twice at a time", async () => {
+    const schema = newSchemaName();
+    const a = await TestCoordinator.start(fastRecovery, schema);
+    const b = await TestCoordinator.start(fastRecovery, schema);
+    try {
+      const gids = Array.from({ length: 20 }, (_, i) => `mc-${i}`);
+      // phase 1: every TransOut answers ONGOING, so all 20 sagas stay unfinished and become due
+      rm.setDefault("TransOut", "ONG");
+      for (const g of gids) {
+        expect((await a.post("/api/dtmsvr/submit", { ...saga(g), retry_interval: 1 })).status).toBe(200);
+      }
+      await a.settled();
+      // phase 2: both recovery workers race for them
+      const from = rm.calls().length;
+      rm.setDefault("TransOut", "OK");
+      await until(async () => {
+        const statuses = await Promise.all(gids.map((g) => b.status(g)));
+        return statuses.every((s) => s === "succeed");
+      }, 20_000);
+      const after = rm.calls().slice(from);
+      for (const g of gids) {
+        // exactly one successful pass per saga: no transaction was driven by both at once
+        const names = after.filter((c) => c.gid === g).map((c) => c.path.split("/").pop());
+        expect(names).toEqual(["TransOut", "TransIn"]);
+      }
+    } finally {
+      await b.app.close();
+      await a.close();
+    }
+  }, 30_000);
+});
+
+test("a graceful stop hands back the lease of a pass that does not finish in time", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "dtx-stop-"));
+  const schema = newSchemaName();
+  const store = { dataDir, schema: process.env.DTX_TEST_DATABASE_URL ? schema : "public" };
+  const dtx = await TestCoordinator.start(
+    { store, branch: { requestTimeout: 30_000 }, server: { shutdownTimeout: 300 } },
+    schema,
+  );
+  try {
+    rm.script("TransIn", "HANG");
+    expect((await dtx.post("/api/dtmsvr/submit", saga("stop-1"))).status).toBe(200);
+    await until(async () => rm.calls().some((c) => c.gid === "stop-1" && c.path.endsWith("TransIn")));
+    const started = Date.now();
+    await dtx.app.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    const reopened = await Store.open({ ...dtx.app.config.store });
+    try {
+      const t = await findTrans(reopened.db, "stop-1");
+      expect(t?.status).toBe("submitted"); // acknowledged, not lost, not finished
+      expect(t!.nextCronTime!.getTime()).toBeLessThanOrEqual(Date.now() + 1000); // due again now
+    } finally {
+      if (reopened.kind === "postgres") await reopened.db.query(`drop schema "${schema}" cascade`);
+      await reopened.close();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
