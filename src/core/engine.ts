@@ -61,45 +61,31 @@ export class Engine {
     const now = this.clock.now();
     const interval = baseInterval(this.settings.retry, t.options);
     const newBranches = mod.branchesOf(t);
-    const inserted = await sql.insertTrans(
-      this.store.db,
-      {
-        gid: t.gid,
-        transType: t.transType,
-        status: "submitted",
-        protocol: t.protocol,
-        queryPrepared: t.queryPrepared,
-        customData: t.customData,
-        options: t.options,
-        now,
-        nextCronTime: new Date(now.getTime() + this.settings.leaseMs),
-        nextCronIntervalMs: interval,
-        owner,
-      },
-      newBranches,
-    );
+    const fresh: TransRecord = {
+      id: "",
+      gid: t.gid,
+      transType: t.transType,
+      status: "submitted",
+      protocol: t.protocol,
+      queryPrepared: t.queryPrepared,
+      customData: t.customData,
+      options: t.options,
+      rollbackReason: "",
+      result: "",
+      createTime: now,
+      updateTime: now,
+      finishTime: null,
+      rollbackTime: null,
+      // leased to this process: the recovery worker leaves it alone while this pass runs
+      nextCronTime: new Date(now.getTime() + this.settings.leaseMs),
+      nextCronIntervalMs: interval,
+      owner,
+    };
+    const inserted = await sql.insertTrans(this.store.db, fresh, newBranches);
     let trans: TransRecord;
     let branches: BranchRecord[];
     if (inserted) {
-      trans = {
-        id: inserted.id,
-        gid: t.gid,
-        transType: t.transType,
-        status: "submitted",
-        protocol: t.protocol,
-        queryPrepared: t.queryPrepared,
-        customData: t.customData,
-        options: t.options,
-        rollbackReason: "",
-        result: "",
-        createTime: now,
-        updateTime: now,
-        finishTime: null,
-        rollbackTime: null,
-        nextCronTime: null,
-        nextCronIntervalMs: interval,
-        owner,
-      };
+      trans = { ...fresh, id: inserted.id };
       branches = newBranches.map((b, i) => ({
         ...b,
         id: inserted.branchIds[i]!,

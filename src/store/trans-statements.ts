@@ -1,32 +1,9 @@
-import type {
-  BranchRecord,
-  NewBranch,
-  TransOptions,
-  TransRecord,
-  TransStatus,
-  TransType,
-  Protocol,
-} from "../core/model";
+import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/model";
 import type { Queryable } from "./queryable";
 import { encodeOptions, toBranch, toTrans, type BranchRow, type TransRow } from "./rows";
 
 /** Unfinished statuses: the ones the recovery worker looks at. */
 const UNFINISHED = ["prepared", "submitted", "aborting"];
-
-/** A transaction row to insert, with its owner lease already set. */
-export interface TransInsert {
-  gid: string;
-  transType: TransType;
-  status: TransStatus;
-  protocol: Protocol;
-  queryPrepared: string;
-  customData: string;
-  options: TransOptions;
-  now: Date;
-  nextCronTime: Date;
-  nextCronIntervalMs: number;
-  owner: string;
-}
 
 /**
  * Inserts a transaction and all its branch rows in one statement (one commit), unless the gid
@@ -34,7 +11,7 @@ export interface TransInsert {
  */
 export async function insertTrans(
   db: Queryable,
-  t: TransInsert,
+  t: TransRecord,
   branches: NewBranch[],
 ): Promise<{ id: string; branchIds: string[] } | null> {
   const { rows } = await db.query<{ id: string | null; branch_ids: string[] | null }>(
@@ -61,7 +38,7 @@ export async function insertTrans(
       t.queryPrepared,
       t.customData,
       encodeOptions(t.options),
-      t.now,
+      t.createTime,
       t.nextCronTime,
       t.nextCronIntervalMs,
       t.owner,

@@ -29,6 +29,7 @@ function insert(gid: string, opts: { status?: "submitted" | "prepared"; due?: Da
   return sql.insertTrans(
     store.db,
     {
+      id: "",
       gid,
       transType: "saga",
       status: opts.status ?? "submitted",
@@ -36,7 +37,12 @@ function insert(gid: string, opts: { status?: "submitted" | "prepared"; due?: Da
       queryPrepared: "",
       customData: "",
       options: { ...defaultOptions(), retryIntervalMs: 5000, branchHeaders: { a: "b" } },
-      now: T0,
+      rollbackReason: "",
+      result: "",
+      createTime: T0,
+      updateTime: T0,
+      finishTime: null,
+      rollbackTime: null,
       nextCronTime: opts.due ?? at(10),
       nextCronIntervalMs: 5000,
       owner: opts.owner ?? "o1",
