@@ -22,8 +22,9 @@ export function parseDtmBody(raw: unknown, maxGidLength: number): NewTrans {
     payloads = steps.map((s) => Buffer.from(s.data ?? ""));
   }
   const protocol = str(b, "protocol") || "http";
-  if (!["http", "grpc", "json-rpc"].includes(protocol)) {
-    throw invalidArgument("protocol", `must be http, grpc or json-rpc, not ${JSON.stringify(protocol)}`);
+  if (!["http", "grpc"].includes(protocol)) {
+    // json-rpc branch calls (dtm's §4.3) are not implemented: refuse rather than call them as plain HTTP
+    throw invalidArgument("protocol", `must be http or grpc, not ${JSON.stringify(protocol)}`);
   }
   const options = defaultOptions();
   options.waitResult = bool(b, "wait_result");

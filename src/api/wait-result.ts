@@ -1,4 +1,5 @@
 import { failure } from "../core/errors";
+import { withSentinel } from "./dtm-errors";
 import type { TransRecord } from "../core/model";
 
 /**
@@ -7,5 +8,10 @@ import type { TransRecord } from "../core/model";
  */
 export function checkWaitResult(trans: TransRecord): void {
   if (trans.status === "succeed") return;
-  throw failure(trans.rollbackReason || "wait result not return success: FAILURE");
+  // dtm's SDKs recognise a failure by the word FAILURE in the message, over HTTP and gRPC alike
+  throw failure(
+    trans.rollbackReason
+      ? withSentinel(trans.rollbackReason, "FAILURE")
+      : "wait result not return success: FAILURE",
+  );
 }

@@ -19,9 +19,20 @@ export function parseGrpcUrl(url: string): { target: string; method: string } | 
  */
 export class GrpcCaller {
   private readonly clients = new Map<string, Client>();
+  private closed = false;
 
   /** Calls the branch; never throws. */
-  call(req: BranchRequest): Promise<BranchResult> {
+  async call(req: BranchRequest): Promise<BranchResult> {
+    if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
+    try {
+      return await this.unary(req);
+    } catch (err) {
+      // e.g. a branch header grpc-js refuses as metadata
+      return { outcome: "ERROR", detail: `grpc call ${req.url} failed: ${(err as Error).message}` };
+    }
+  }
+
+  private unary(req: BranchRequest): Promise<BranchResult> {
     const parsed = parseGrpcUrl(req.url);
     if (!parsed) {
       return Promise.resolve({ outcome: "ERROR", detail: `bad grpc branch url ${JSON.stringify(req.url)}` });
@@ -60,8 +71,9 @@ export class GrpcCaller {
     return c;
   }
 
-  /** Closes every channel. */
+  /** Refuses new calls and closes every channel. */
   async close(): Promise<void> {
+    this.closed = true;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }

@@ -1,16 +1,19 @@
-import { Pool } from "undici";
+import { Agent } from "undici";
 import type { BranchRequest } from "./request";
 import { classifyHttp, type BranchResult } from "./result";
 
 /**
- * Calls HTTP branches: one keep-alive undici pool per origin, POST with the payload as body (GET
- * when it is empty), `gid`, `trans_type`, `branch_id`, `op` appended to the query.
+ * Calls HTTP branches through one keep-alive undici Agent (a bounded pool per origin, idle
+ * connections closed after `keepAliveTimeout`): POST with the payload as body (GET when it is
+ * empty), `gid`, `trans_type`, `branch_id`, `op` appended to the query.
  */
 export class HttpCaller {
-  private readonly pools = new Map<string, Pool>();
+  private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+  private closed = false;
 
   /** Calls the branch; never throws (network errors and timeouts are ERROR results). */
   async call(req: BranchRequest): Promise<BranchResult> {
+    if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
     try {
       const url = new URL(req.url);
       url.searchParams.set("gid", req.gid);
@@ -18,7 +21,8 @@ export class HttpCaller {
       url.searchParams.set("branch_id", req.branchId);
       url.searchParams.set("op", req.op);
       const post = req.payload.length > 0 || req.forcePost === true;
-      const res = await this.pool(url.origin).request({
+      const res = await this.agent.request({
+        origin: url.origin,
         method: post ? "POST" : "GET",
         path: url.pathname + url.search,
         headers: { "content-type": "application/json", ...req.headers },
@@ -34,19 +38,9 @@ export class HttpCaller {
     }
   }
 
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, { connections: 64, keepAliveTimeout: 30_000 });
-      this.pools.set(origin, pool);
-    }
-    return pool;
-  }
-
-  /** Closes every pool; in-flight calls are aborted. */
+  /** Refuses new calls and closes every connection; in-flight calls end as errors. */
   async close(): Promise<void> {
-    const pools = [...this.pools.values()];
-    this.pools.clear();
-    await Promise.all(pools.map((p) => p.destroy()));
+    this.closed = true;
+    await this.agent.destroy();
   }
 }

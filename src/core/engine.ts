@@ -7,7 +7,7 @@ import { failure } from "./errors";
 import { newGid } from "./gid";
 import { isFinal, type BranchRecord, type NewTrans, type TransRecord } from "./model";
 import { checkOptions } from "./options-check";
-import { Pass } from "./pass";
+import { Pass, PassLost } from "./pass";
 import { transTypeModule } from "./registry";
 import { baseInterval, nextInterval, type RetrySettings } from "./retry-policy";
 
@@ -77,10 +77,11 @@ export class Engine {
       finishTime: null,
       rollbackTime: null,
       // leased to this process: the recovery worker leaves it alone while this pass runs
-      nextCronTime: new Date(now.getTime() + this.settings.leaseMs),
+      nextCronTime: null,
       nextCronIntervalMs: interval,
       owner,
     };
+    fresh.nextCronTime = new Date(now.getTime() + this.leaseFor(fresh));
     const inserted = await sql.insertTrans(this.store.db, fresh, newBranches);
     let trans: TransRecord;
     let branches: BranchRecord[];
@@ -114,10 +115,7 @@ export class Engine {
       branches = await sql.findBranches(this.store.db, [t.gid]);
     }
     const pass = this.drive(trans, branches);
-    if (!t.options.waitResult) {
-      pass.catch(() => undefined);
-      return { trans };
-    }
+    if (!t.options.waitResult) return { trans };
     // a pass whose write lost the compare-and-set reports what is stored, not what it saw
     return { trans: (await pass) ?? (await sql.findTrans(this.store.db, t.gid)) ?? trans };
   }
@@ -132,7 +130,11 @@ export class Engine {
       .catch(() => null)
       .then(() => {
         this.holders.set(trans.gid, trans.owner);
-        return this.runPass(trans, branches);
+        return this.closing ? this.handBack(trans) : this.runPass(trans, branches);
+      })
+      .catch((err: unknown) => {
+        this.logger.error({ err, gid: trans.gid }, "pass could not be written; the transaction is retried");
+        return null;
       })
       .finally(() => {
         if (this.running.get(trans.gid) === run) {
@@ -144,27 +146,69 @@ export class Engine {
     return run;
   }
 
+  /** The pass budget of one phase: dtm's request timeout + 2 s. */
+  private budget(trans: TransRecord): number {
+    return (trans.options.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
+  }
+
+  /** How long a pass may hold a transaction: the lease, or two phase budgets if longer. */
+  private leaseFor(trans: TransRecord): number {
+    return Math.max(this.settings.leaseMs, 2 * this.budget(trans) + 1000);
+  }
+
   private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
     const log = this.logger.child({ gid: trans.gid });
-    const budget = (trans.options.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
-    const pass = new Pass(trans, branches, this.caller, this.clock, this.settings, log, Date.now() + budget);
+    const until = this.clock.nowMs() + this.leaseFor(trans);
+    if ((trans.nextCronTime?.getTime() ?? 0) < until) {
+      // a long branch timeout: extend the claim's lease so nobody takes the transaction mid-pass
+      if (!(await sql.setLease(this.store.db, trans.gid, trans.owner, new Date(until)))) return null;
+    }
+    const pass = new Pass(
+      trans,
+      branches,
+      this.caller,
+      this.clock,
+      this.settings,
+      log,
+      this.budget(trans),
+      (p) => this.write(p, false),
+    );
     try {
       await transTypeModule(trans.transType).runPass(pass);
     } catch (err) {
+      if (err instanceof PassLost) {
+        log.warn("pass stopped: another coordinator holds the transaction");
+        return null;
+      }
       log.error({ err }, "pass failed");
       pass.outcome = "error";
     }
+    if (!(await this.write(pass, true))) {
+      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
+      return null;
+    }
+    return trans;
+  }
+
+  /**
+   * Writes a pass's progress: at its end (`last`) with the next due time from the retry rules and the
+   * lease freed; as a checkpoint with the lease kept.
+   */
+  private async write(pass: Pass, last: boolean): Promise<boolean> {
+    const trans = pass.trans;
     const now = this.clock.now();
     const final = isFinal(trans.status);
     const base = baseInterval(this.settings.retry, trans.options);
-    const interval = final
-      ? trans.nextCronIntervalMs
-      : nextInterval(pass.outcome, trans.nextCronIntervalMs, base, this.settings.retry.maxIntervalMs);
-    const nextCronTime = final ? null : new Date(now.getTime() + interval);
+    const interval =
+      final || !last
+        ? trans.nextCronIntervalMs
+        : nextInterval(pass.outcome, trans.nextCronIntervalMs, base, this.settings.retry.maxIntervalMs);
+    const nextCronTime = final ? null : new Date(now.getTime() + (last ? interval : this.leaseFor(trans)));
     const saved = await sql.savePass(this.store.db, {
       gid: trans.gid,
       owner: trans.owner,
-      fromStatus: pass.startStatus,
+      ownerAfter: last ? "" : trans.owner,
+      fromStatus: pass.storedStatus,
       toStatus: trans.status,
       rollbackReason: trans.rollbackReason,
       now,
@@ -172,24 +216,32 @@ export class Engine {
       nextCronIntervalMs: interval,
       branches: pass.changedBranches().map((b) => ({ id: b.id, status: b.status })),
     });
-    if (!saved) {
-      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
-      return null;
+    if (saved) {
+      trans.updateTime = now;
+      trans.nextCronTime = nextCronTime;
+      trans.nextCronIntervalMs = interval;
+      if (last) trans.owner = "";
+      if (trans.status === "succeed") trans.finishTime ??= now;
+      if (trans.status === "failed") trans.rollbackTime ??= now;
     }
-    trans.updateTime = now;
-    trans.nextCronTime = nextCronTime;
-    trans.nextCronIntervalMs = interval;
-    if (trans.status === "succeed") trans.finishTime = now;
-    if (trans.status === "failed") trans.rollbackTime = now;
-    return trans;
+    return saved;
+  }
+
+  /** Stopping: a claimed pass that has not started hands its transaction back at once. */
+  private async handBack(trans: TransRecord): Promise<null> {
+    await sql.setLease(this.store.db, trans.gid, trans.owner, this.clock.now());
+    return null;
   }
 
   /**
    * Claims up to `limit` due transactions (next_cron_time ≤ now + lookAheadMs) and starts a pass for
-   * each. `done` resolves when every started pass has been written.
+   * each; `passes` settle when each has been written.
    */
-  async claimAndDrive(limit: number, lookAheadMs = 0): Promise<{ gids: string[]; done: Promise<unknown> }> {
-    if (this.closing || limit <= 0) return { gids: [], done: Promise.resolve() };
+  async claimAndDrive(
+    limit: number,
+    lookAheadMs = 0,
+  ): Promise<{ gids: string[]; passes: Promise<unknown>[] }> {
+    if (this.closing || limit <= 0) return { gids: [], passes: [] };
     const now = this.clock.now();
     const claimed = await sql.claimDue(
       this.store.db,
@@ -199,7 +251,7 @@ export class Engine {
       new Date(now.getTime() + this.settings.leaseMs),
       limit,
     );
-    if (claimed.length === 0) return { gids: [], done: Promise.resolve() };
+    if (claimed.length === 0) return { gids: [], passes: [] };
     const branches = await sql.findBranches(
       this.store.db,
       claimed.map((t) => t.gid),
@@ -210,13 +262,13 @@ export class Engine {
         branches.filter((b) => b.gid === t.gid),
       ),
     );
-    return { gids: claimed.map((t) => t.gid), done: Promise.allSettled(passes) };
+    return { gids: claimed.map((t) => t.gid), passes };
   }
 
   /** One claim of due transactions, waiting for their passes (tests and operators: "run the cron once"). */
   async recoverOnce(limit: number, lookAheadMs = 0): Promise<string[]> {
-    const { gids, done } = await this.claimAndDrive(limit, lookAheadMs);
-    await done;
+    const { gids, passes } = await this.claimAndDrive(limit, lookAheadMs);
+    await Promise.allSettled(passes);
     return gids;
   }
 
@@ -248,8 +300,8 @@ export class Engine {
       await Promise.all(
         [...this.holders].map(([gid, owner]) =>
           sql
-            .releaseLease(this.store.db, gid, owner, now)
-            .catch((err) => this.logger.error({ err, gid }, "release failed")),
+            .setLease(this.store.db, gid, owner, now)
+            .catch((err: unknown) => this.logger.error({ err, gid }, "release failed")),
         ),
       );
     }

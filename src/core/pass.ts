@@ -18,8 +18,10 @@ export interface PassSettings {
  * pass from the last written state, which at-least-once branches allow.
  */
 export class Pass {
-  /** The global status when the pass began: the compare-and-set of the final write. */
-  readonly startStatus: TransStatus;
+  /** The stored global status: the compare-and-set of the next write. */
+  storedStatus: TransStatus;
+  /** Process time (Date.now()) after which the pass stops waiting for branches. */
+  private deadline: number;
   /** The worst thing a branch answered, for the retry interval. */
   outcome: PassOutcome = "progress";
   private readonly changed = new Set<BranchRecord>();
@@ -31,10 +33,29 @@ export class Pass {
     private readonly clock: Clock,
     private readonly settings: PassSettings,
     readonly logger: Logger,
-    /** Process time (Date.now()) after which the pass stops waiting for branches. */
-    readonly deadline: number,
+    /** How long one phase of the pass may wait for branches (dtm: request timeout + 2 s). */
+    private readonly budgetMs: number,
+    /** Writes the pass's progress so far (compare-and-set on `storedStatus`); false when it lost. */
+    private readonly persist: (pass: Pass) => Promise<boolean>,
   ) {
-    this.startStatus = trans.status;
+    this.storedStatus = trans.status;
+    this.deadline = Date.now() + budgetMs;
+  }
+
+  /**
+   * Writes the status reached so far before the pass goes on, so that what follows can never be
+   * undone by a re-run from older state (a saga is written `aborting` before any compensation).
+   * Throws PassLost when another owner holds the transaction now.
+   */
+  async checkpoint(): Promise<void> {
+    if (!(await this.persist(this))) throw new PassLost(this.trans.gid);
+    this.storedStatus = this.trans.status;
+    this.changed.clear();
+  }
+
+  /** Starts a new phase with a full budget (the compensations after a failed forward phase). */
+  renewBudget(): void {
+    this.deadline = Math.max(this.deadline, Date.now() + this.budgetMs);
   }
 
   /**
@@ -72,7 +93,7 @@ export class Pass {
     this.changed.add(branch);
   }
 
-  /** Moves the global status (written at the end of the pass, compare-and-set on `startStatus`). */
+  /** Moves the global status (written at the end of the pass, compare-and-set on `storedStatus`). */
   setStatus(status: TransStatus, rollbackReason = ""): void {
     this.trans.status = status;
     if (rollbackReason) this.trans.rollbackReason = rollbackReason;
@@ -92,5 +113,13 @@ export class Pass {
   /** Milliseconds left of the pass budget. */
   remainingMs(): number {
     return this.deadline - Date.now();
+  }
+}
+
+/** The pass's transaction is held by another owner now: the pass must stop without writing. */
+export class PassLost extends Error {
+  constructor(gid: string) {
+    super(`transaction ${gid} is held by another owner`);
+    this.name = "PassLost";
   }
 }

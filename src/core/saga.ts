@@ -25,7 +25,11 @@ export const saga: TransTypeModule = {
       if (pass.timedOut(false)) pass.setStatus("aborting", timeoutReason(pass));
       else started = await forward(pass, steps, layout);
     }
-    if (pass.trans.status === "aborting") await compensate(pass, steps, layout, started);
+    if (pass.trans.status !== "aborting") return;
+    // `aborting` is written before the first compensation: a re-run must never go forward again
+    if (pass.storedStatus !== "aborting") await pass.checkpoint();
+    pass.renewBudget();
+    await compensate(pass, steps, layout, started);
   },
 };
 
@@ -86,7 +90,7 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
       });
     }
     const remaining = pass.remainingMs();
-    if (running.size === 0 || abortReason || remaining <= 0) break;
+    if (running.size === 0 || abortReason || remaining <= 0 || pass.timedOut(false)) break;
     await waitAny(running, remaining);
   }
   over = true;

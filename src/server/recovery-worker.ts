@@ -17,7 +17,8 @@ export class RecoveryWorker {
   private stopped = false;
   private wake: (() => void) | null = null;
   private readonly loop: Promise<void>;
-  private readonly inFlight = new Set<Promise<unknown>>();
+  /** Passes this worker started that have not ended. */
+  private active = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -29,24 +30,25 @@ export class RecoveryWorker {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const free = this.settings.concurrency - this.inFlight.size;
+      const free = this.settings.concurrency - this.active;
       let claimed = 0;
       if (free > 0) {
         try {
-          const { gids, done } = await this.engine.claimAndDrive(Math.min(free, this.settings.batchSize));
-          claimed = gids.length;
-          if (claimed > 0) {
-            const tracked = done.finally(() => {
-              this.inFlight.delete(tracked);
+          const { passes } = await this.engine.claimAndDrive(Math.min(free, this.settings.batchSize));
+          claimed = passes.length;
+          this.active += claimed;
+          for (const p of passes) {
+            void p.finally(() => {
+              this.active--;
               this.wake?.();
             });
-            this.inFlight.add(tracked);
           }
         } catch (err) {
           this.logger.error({ err }, "claiming due transactions failed");
         }
       }
-      if (!this.stopped && (claimed === 0 || free <= 0)) await this.sleep(this.jittered());
+      // nothing due, or every slot busy: wait for the poll interval or a pass to end
+      if (!this.stopped && (claimed === 0 || free <= claimed)) await this.sleep(this.jittered());
     }
   }
 

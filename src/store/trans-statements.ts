@@ -68,8 +68,9 @@ export async function findBranches(db: Queryable, gids: string[]): Promise<Branc
 }
 
 /**
- * Takes the lease of one transaction if its status is one of `statuses` (a duplicate submit
- * re-drives it). A fresh owner makes any older pass's final write lose its compare-and-set.
+ * Takes the lease of one transaction if its status is one of `statuses` and no live lease holds it
+ * (a duplicate submit re-drives it). A fresh owner makes any older pass's write lose its
+ * compare-and-set.
  */
 export async function claimByGid(
   db: Queryable,
@@ -81,7 +82,7 @@ export async function claimByGid(
 ): Promise<TransRecord | null> {
   const { rows } = await db.query<TransRow>(
     `update trans_global set owner = $3, next_cron_time = $5, update_time = $4
-     where gid = $1 and status = any($2::text[])
+     where gid = $1 and status = any($2::text[]) and (owner = '' or next_cron_time <= $4)
      returning *`,
     [gid, statuses, owner, now, leaseUntil],
   );
@@ -118,6 +119,8 @@ export async function claimDue(
 export interface PassWrite {
   gid: string;
   owner: string;
+  /** The owner afterwards: the same while the pass goes on, '' when it ends (the lease is free). */
+  ownerAfter: string;
   fromStatus: TransStatus;
   toStatus: TransStatus;
   rollbackReason: string;
@@ -143,7 +146,8 @@ export async function savePass(db: Queryable, w: PassWrite): Promise<boolean> {
          finish_time = case when $4::text = 'succeed' then $6::timestamptz else finish_time end,
          rollback_time = case when $4::text = 'failed' then $6::timestamptz else rollback_time end,
          next_cron_time = $7,
-         next_cron_interval_ms = $8
+         next_cron_interval_ms = $8,
+         owner = $11
        where gid = $1 and status = $2 and owner = $3
        returning id
      ), b as (
@@ -164,17 +168,22 @@ export async function savePass(db: Queryable, w: PassWrite): Promise<boolean> {
       w.nextCronIntervalMs,
       w.branches.map((b) => b.id),
       w.branches.map((b) => b.status),
+      w.ownerAfter,
     ],
   );
   return Number(rows[0]?.n ?? 0) === 1;
 }
 
-/** Makes a transaction this owner holds due now, so another coordinator can take it (graceful stop). */
-export async function releaseLease(db: Queryable, gid: string, owner: string, now: Date): Promise<void> {
-  await db.query(
+/**
+ * Moves the lease of a transaction this owner holds: forward to cover a long pass, or to now to
+ * hand it to another coordinator (graceful stop). False when the owner no longer holds it.
+ */
+export async function setLease(db: Queryable, gid: string, owner: string, until: Date): Promise<boolean> {
+  const { rowCount } = await db.query(
     "update trans_global set next_cron_time = $3 where gid = $1 and owner = $2 and status = any($4::text[])",
-    [gid, owner, now, UNFINISHED],
+    [gid, owner, until, UNFINISHED],
   );
+  return rowCount === 1;
 }
 
 /** Filters of a transaction listing; `beforeId` is the cursor (the smallest id of the previous page). */

@@ -42,15 +42,8 @@ async function query(base: string, gid: string): Promise<any> {
   return res.body.json();
 }
 
-test("a saga survives a killed coordinator and completes on the next one", async () => {
-  const first = await CoordinatorProcess.start({
-    ...storeEnv,
-    DTX_BRANCH_REQUEST_TIMEOUT: "20s",
-  });
-  procs.push(first);
-  rm.script("TransIn", "HANG");
-  const gid = `restart-${Date.now()}`;
-  const res = await request(`${first.base}/api/dtmsvr/submit`, {
+async function submitTransfer(base: string, gid: string): Promise<void> {
+  const res = await request(`${base}/api/dtmsvr/submit`, {
     method: "POST",
     body: JSON.stringify({
       gid,
@@ -64,29 +57,80 @@ test("a saga survives a killed coordinator and completes on the next one", async
   });
   expect(res.statusCode).toBe(200);
   await res.body.dump();
+}
+
+/** Polls until the saga reaches `status` (or 30 s pass); resolves with the last seen status. */
+async function waitForStatus(base: string, gid: string, status: string): Promise<string> {
+  let seen = "";
+  for (let i = 0; i < 300 && seen !== status; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = (await query(base, gid)).transaction?.status;
+  }
+  return seen;
+}
+
+/** A coordinator whose passes give up quickly, so its lease (two pass budgets) is short. */
+function startCoordinator(): Promise<CoordinatorProcess> {
+  return CoordinatorProcess.start({
+    ...storeEnv,
+    DTX_BRANCH_REQUEST_TIMEOUT: "500ms",
+    DTX_RECOVERY_POLL_INTERVAL: "100ms",
+  }).then((p) => {
+    procs.push(p);
+    return p;
+  });
+}
+
+test("a saga survives a killed coordinator and completes on the next one", async () => {
+  const first = await startCoordinator();
+  rm.script("TransIn", "HANG");
+  const gid = `restart-${Date.now()}`;
+  await submitTransfer(first.base, gid);
   await rm.waitForCalls(2); // TransOut answered, TransIn is hanging
   await first.kill();
-  expect((await rm.callsTo("TransIn")).length).toBe(1);
+  expect(rm.callsTo("TransIn")).toHaveLength(1);
 
   rm.clearCalls();
-  const second = await CoordinatorProcess.start({
-    ...storeEnv,
-    DTX_RECOVERY_POLL_INTERVAL: "100ms",
-  });
-  procs.push(second);
-  // the saga is due when the first process's lease runs out
-  let status = "";
-  for (let i = 0; i < 300 && status !== "succeed"; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    status = (await query(second.base, gid)).transaction?.status;
-  }
-  expect(status).toBe("succeed");
+  const second = await startCoordinator();
+  // due when the first process's lease runs out: the longer of recovery.lease (2 s here) and two
+  // pass budgets (2 × (500 ms + 2 s) + 1 s = 6 s)
+  expect(await waitForStatus(second.base, gid, "succeed")).toBe("succeed");
   const { branches } = await query(second.base, gid);
   expect(branches.map((b: any) => b.status)).toEqual(["prepared", "succeed", "prepared", "succeed"]);
   // the pass restarted from the last written state: both actions again, in order
   expect(rm.calls().map((c) => [c.path, c.op, c.gid])).toEqual([
     ["/api/busi/TransOut", "action", gid],
     ["/api/busi/TransIn", "action", gid],
+  ]);
+  expect(await second.stop()).toBe(0);
+}, 60_000);
+
+test("a saga killed while compensating goes on compensating and never runs an action again", async () => {
+  const first = await startCoordinator();
+  rm.clearCalls();
+  rm.script("TransIn", "FAIL");
+  rm.script("TransOutRevert", "HANG");
+  const gid = `restart-comp-${Date.now()}`;
+  await submitTransfer(first.base, gid);
+  await rm.waitForCalls(4); // TransOut, TransIn (FAILURE), TransInRevert, TransOutRevert hanging
+  await first.kill();
+  expect(rm.calls().map((c) => c.path.split("/").pop())).toEqual([
+    "TransOut",
+    "TransIn",
+    "TransInRevert",
+    "TransOutRevert",
+  ]);
+
+  rm.clearCalls();
+  const second = await startCoordinator();
+  expect(await waitForStatus(second.base, gid, "failed")).toBe("failed");
+  const { transaction, branches } = await query(second.base, gid);
+  expect(transaction.rollback_reason).toContain("Insufficient balance");
+  expect(branches.map((b: any) => b.status)).toEqual(["succeed", "succeed", "succeed", "failed"]);
+  // `aborting` was written before the first compensation: the new process only compensates
+  expect(rm.calls().map((c) => [c.path.split("/").pop(), c.op])).toEqual([
+    ["TransInRevert", "compensate"],
+    ["TransOutRevert", "compensate"],
   ]);
   expect(await second.stop()).toBe(0);
 }, 60_000);

@@ -91,6 +91,7 @@ test("the final write is a compare-and-set on status and owner, with all branch 
   const write = {
     gid: "s-cas",
     owner: "mine",
+    ownerAfter: "",
     fromStatus: "submitted" as const,
     toStatus: "succeed" as const,
     rollbackReason: "",
@@ -136,18 +137,21 @@ test("concurrent claims never hand the same transaction to two owners", async ()
   expect(new Set([...got, ...rest.map((t) => t.gid)])).toEqual(new Set(gids));
 });
 
-test("claim by gid takes over a transaction in one of the given statuses", async () => {
-  await insert("s-bygid", { owner: "old" });
-  expect(await sql.claimByGid(store.db, "s-bygid", ["prepared"], "new", T0, at(30))).toBeNull();
-  const t = await sql.claimByGid(store.db, "s-bygid", ["submitted"], "new", T0, at(30));
+test("claim by gid takes a transaction in one of the given statuses unless a live lease holds it", async () => {
+  await insert("s-bygid", { owner: "old", due: at(10) });
+  expect(await sql.claimByGid(store.db, "s-bygid", ["submitted"], "new", T0, at(30))).toBeNull(); // leased
+  expect(await sql.claimByGid(store.db, "s-bygid", ["prepared"], "new", at(11), at(30))).toBeNull();
+  const t = await sql.claimByGid(store.db, "s-bygid", ["submitted"], "new", at(11), at(30));
   expect(t).toMatchObject({ owner: "new", nextCronTime: at(30) });
 });
 
-test("releasing a lease makes the transaction due at once", async () => {
+test("only the holder moves a lease: forward to cover a long pass, or back to now", async () => {
   await insert("s-release", { owner: "holder", due: at(600) });
-  await sql.releaseLease(store.db, "s-release", "other", T0);
+  expect(await sql.setLease(store.db, "s-release", "other", T0)).toBe(false);
   expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(at(600));
-  await sql.releaseLease(store.db, "s-release", "holder", T0);
+  expect(await sql.setLease(store.db, "s-release", "holder", at(900))).toBe(true);
+  expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(at(900));
+  expect(await sql.setLease(store.db, "s-release", "holder", T0)).toBe(true);
   expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(T0);
 });
 
