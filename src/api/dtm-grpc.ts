@@ -8,6 +8,7 @@ import { newGid } from "../core/gid";
 import type { NewTrans } from "../core/model";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
+import { dtmGrpcFields, renameField } from "./field-names";
 import { checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
@@ -30,7 +31,7 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
         if (t.options.waitResult) checkWaitResult(trans);
         return create(EmptySchema);
       } catch (err) {
-        throw dtmGrpcError(err);
+        throw dtmGrpcError(renameField(err, dtmGrpcFields));
       }
     },
   };

@@ -12,6 +12,7 @@ import { codeOf, invalidArgument } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { Store } from "../store/store";
 import { findBranches, findTrans, listTrans } from "../store/trans-statements";
+import { nativeSagaFields, renameField } from "./field-names";
 import { checkGid } from "./gid-check";
 import {
   filterFromProto,
@@ -73,7 +74,7 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
         // dtm's FAILURE for "already finished" is a precondition in this API
         if (codeOf(err) === Code.Aborted)
           throw new ConnectError(ConnectError.from(err).rawMessage, Code.FailedPrecondition);
-        throw err;
+        throw renameField(err, nativeSagaFields);
       }
     },
 
