@@ -11,6 +11,9 @@ import { Pass, PassLost } from "./pass";
 import { transTypeModule } from "./registry";
 import { baseInterval, nextInterval, type RetrySettings } from "./retry-policy";
 
+/** How far a lease may fall short of a pass's need before it is extended (covers the time since it was taken). */
+const LEASE_SLACK_MS = 1000;
+
 /** Server settings of the engine (ms). */
 export interface EngineSettings {
   retry: RetrySettings;
@@ -159,8 +162,9 @@ export class Engine {
   private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
     const log = this.logger.child({ gid: trans.gid });
     const until = this.clock.nowMs() + this.leaseFor(trans);
-    if ((trans.nextCronTime?.getTime() ?? 0) < until) {
-      // a long branch timeout: extend the claim's lease so nobody takes the transaction mid-pass
+    // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it
+    // so nobody takes the transaction mid-pass (a submit's insert already leased it long enough)
+    if ((trans.nextCronTime?.getTime() ?? 0) < until - LEASE_SLACK_MS) {
       if (!(await sql.setLease(this.store.db, trans.gid, trans.owner, new Date(until)))) return null;
     }
     const pass = new Pass(

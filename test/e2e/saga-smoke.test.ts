@@ -38,3 +38,38 @@ test("a saga whose branches succeed ends succeed", async () => {
     ["/api/busi/TransIn", "action", "02"],
   ]);
 });
+
+/** Counts the statements the coordinator sends (each is its own transaction: one commit each). */
+async function statementsDuring(work: () => Promise<void>): Promise<string[]> {
+  const db = dtx.app.store.db;
+  const original = db.query.bind(db) as (...args: unknown[]) => unknown;
+  const seen: string[] = [];
+  (db as unknown as { query: unknown }).query = (...args: unknown[]) => {
+    seen.push(String(args[0]).trim().split(/\s+/).slice(0, 3).join(" "));
+    return original(...args);
+  };
+  try {
+    await work();
+  } finally {
+    (db as unknown as { query: unknown }).query = original;
+  }
+  return seen;
+}
+
+test("a happy-path saga costs two commits, a rollback three", async () => {
+  const ok = await statementsDuring(async () => {
+    expect((await dtx.post("/api/dtmsvr/submit", sagaBody("cost-1", { wait_result: true }))).status).toBe(
+      200,
+    );
+  });
+  expect(ok).toEqual(["with g as", "with g as"]); // insert with branches; final write with branch statuses
+
+  rm.script("TransIn", "FAIL");
+  const rollback = await statementsDuring(async () => {
+    expect((await dtx.post("/api/dtmsvr/submit", sagaBody("cost-2", { wait_result: true }))).status).toBe(
+      409,
+    );
+  });
+  expect(rollback).toHaveLength(3); // insert; `aborting` before compensating; final write
+  expect(await dtx.status("cost-2")).toBe("failed");
+});
