@@ -107,7 +107,7 @@ export class Engine {
         ["submitted"],
         owner,
         now,
-        new Date(now.getTime() + this.settings.leaseMs),
+        new Date(now.getTime() + this.leaseFor(null)),
       );
       if (!claimed) {
         const existing = await sql.findTrans(this.store.db, t.gid);
@@ -149,13 +149,16 @@ export class Engine {
     return run;
   }
 
-  /** The pass budget of one phase: dtm's request timeout + 2 s. */
-  private budget(trans: TransRecord): number {
-    return (trans.options.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
+  /** The pass budget of one phase: dtm's request timeout + 2 s (`null`: the server's timeout). */
+  private budget(trans: TransRecord | null): number {
+    return (trans?.options.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
   }
 
-  /** How long a pass may hold a transaction: the lease, or two phase budgets if longer. */
-  private leaseFor(trans: TransRecord): number {
+  /**
+   * How long a pass may hold a transaction: the lease, or two phase budgets if longer. Claims take
+   * the lease a pass with the server's request timeout needs; longer ones are extended at pass start.
+   */
+  private leaseFor(trans: TransRecord | null): number {
     return Math.max(this.settings.leaseMs, 2 * this.budget(trans) + 1000);
   }
 
@@ -252,7 +255,7 @@ export class Engine {
       this.newOwner(),
       now,
       new Date(now.getTime() + lookAheadMs),
-      new Date(now.getTime() + this.settings.leaseMs),
+      new Date(now.getTime() + this.leaseFor(null)),
       limit,
     );
     if (claimed.length === 0) return { gids: [], passes: [] };

@@ -1,0 +1,69 @@
+import { performance } from "node:perf_hooks";
+
+/** What a closed-loop run did. */
+export interface LoopResult {
+  /** Operations that succeeded. */
+  ok: number;
+  /** Operations that threw. */
+  errors: number;
+  /** Latency of every successful operation, ms. */
+  latenciesMs: number[];
+  /** From the first request to the last answer, ms. */
+  elapsedMs: number;
+  /** The first few distinct error messages. */
+  errorSamples: string[];
+}
+
+/**
+ * Runs `op` from `concurrency` workers, each issuing its next request as soon as the previous one is
+ * answered, until `durationMs` has passed (or `stop()` says so). Requests still in flight at the deadline
+ * are waited for, so `elapsedMs` is slightly longer than `durationMs`.
+ */
+export async function closedLoop(
+  concurrency: number,
+  durationMs: number,
+  op: () => Promise<void>,
+  stop: () => boolean = () => false,
+): Promise<LoopResult> {
+  const result: LoopResult = { ok: 0, errors: 0, latenciesMs: [], elapsedMs: 0, errorSamples: [] };
+  const start = performance.now();
+  const end = start + durationMs;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < end && !stop()) {
+      const t0 = performance.now();
+      try {
+        await op();
+        result.latenciesMs.push(performance.now() - t0);
+        result.ok++;
+      } catch (err) {
+        result.errors++;
+        const message = (err as Error).message;
+        if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) {
+          result.errorSamples.push(message);
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  result.elapsedMs = performance.now() - start;
+  return result;
+}
+
+/** The p-th percentile (0–100) of `values` by the nearest-rank method; NaN when empty. */
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/** p50, p95 and p99 of `values`, ms. */
+export function latencySummary(values: number[]): { p50: number; p95: number; p99: number } {
+  const sorted = Float64Array.from(values).sort();
+  const arr = Array.from(sorted);
+  return { p50: percentile(arr, 50), p95: percentile(arr, 95), p99: percentile(arr, 99) };
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
