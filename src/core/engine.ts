@@ -111,6 +111,8 @@ export class Engine {
       );
       if (!claimed) {
         const existing = await sql.findTrans(this.store.db, t.gid);
+        // still submitted: another coordinator's live lease drives it now
+        if (existing?.status === "submitted") return { trans: existing };
         // dtm's text, typo included: SDKs and operators match on it
         throw failure(`current status '${existing?.status ?? "unknown"}', cannot sumbmit`);
       }

@@ -44,11 +44,14 @@ export class App {
     return this.listeners.map((l) => l.port);
   }
 
-  /** Opens the store, starts listening and (if enabled) the recovery worker. */
-  static async start(config: Config, opts: { logger?: Logger } = {}): Promise<App> {
+  /**
+   * Opens the store, starts listening and (if enabled) the recovery worker. `clock` lets tests and
+   * embedders share or shift the coordinator's notion of time.
+   */
+  static async start(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Promise<App> {
     const logger = opts.logger ?? createLogger(config.log.level);
     const store = await Store.open(config.store, logger);
-    const clock = new Clock();
+    const clock = opts.clock ?? new Clock();
     await syncClock(store, clock);
     const caller = new BranchCaller();
     const engine = new Engine(

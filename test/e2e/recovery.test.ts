@@ -86,6 +86,34 @@ onPostgres("two coordinators on one database (Postgres: PGlite is single-process
   }, 30_000);
 });
 
+onPostgres("a duplicate submit to another coordinator (Postgres)", () => {
+  test("leaves a saga alone while a live lease elsewhere drives it", async () => {
+    const schema = newSchemaName();
+    const a = await TestCoordinator.start({ branch: { requestTimeout: 2000 } }, schema);
+    const b = await TestCoordinator.start({}, schema);
+    try {
+      rm.script("TransIn", "HANG");
+      expect((await a.post("/api/dtmsvr/submit", saga("dup-1"))).status).toBe(200);
+      await until(async () => rm.calls().some((c) => c.gid === "dup-1" && c.path.endsWith("TransIn")));
+      const before = rm.calls().length;
+      // b may not take over a's live lease: it answers 200 and calls nothing
+      expect(await b.post("/api/dtmsvr/submit", saga("dup-1"))).toEqual({
+        status: 200,
+        body: { dtm_result: "SUCCESS" },
+      });
+      expect(rm.calls().length).toBe(before);
+      await a.settled("dup-1"); // TransIn times out after 2 s; a writes the pass
+      expect(await a.status("dup-1")).toBe("submitted");
+      // the lease is free now: a duplicate submit re-drives it to the end
+      expect((await b.post("/api/dtmsvr/submit", { ...saga("dup-1"), wait_result: true })).status).toBe(200);
+      expect(await b.status("dup-1")).toBe("succeed");
+    } finally {
+      await b.app.close();
+      await a.close();
+    }
+  }, 20_000);
+});
+
 test("a graceful stop hands back the lease of a pass that does not finish in time", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "dtx-stop-"));
   const schema = newSchemaName();
