@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { BranchCaller } from "../branch/caller";
 import type { Store } from "../store/store";
 import * as sql from "../store/trans-statements";
+import { TransWriter, type GroupCommitSettings } from "../store/trans-writer";
 import type { Clock } from "./clock";
 import { failure } from "./errors";
 import { newGid } from "./gid";
@@ -22,6 +23,7 @@ export interface EngineSettings {
   /** How long a claim or a submit holds a transaction against other coordinators. */
   leaseMs: number;
   maxSteps: number;
+  groupCommit: GroupCommitSettings;
 }
 
 /** What a submit did. */
@@ -43,6 +45,7 @@ export class Engine {
   private readonly processId = newGid().slice(0, 8);
   private ownerSeq = 0;
   private closing = false;
+  private readonly writer: TransWriter;
 
   constructor(
     private readonly store: Store,
@@ -50,7 +53,9 @@ export class Engine {
     readonly clock: Clock,
     private readonly settings: EngineSettings,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.writer = new TransWriter(store.db, settings.groupCommit);
+  }
 
   /**
    * Creates and drives a transaction (dtm's submit). An unfinished transaction with the same gid is
@@ -85,7 +90,7 @@ export class Engine {
       owner,
     };
     fresh.nextCronTime = new Date(now.getTime() + this.leaseFor(fresh));
-    const inserted = await sql.insertTrans(this.store.db, fresh, newBranches);
+    const inserted = await this.writer.insert(fresh, newBranches);
     let trans: TransRecord;
     let branches: BranchRecord[];
     if (inserted) {
@@ -213,7 +218,7 @@ export class Engine {
         ? trans.nextCronIntervalMs
         : nextInterval(pass.outcome, trans.nextCronIntervalMs, base, this.settings.retry.maxIntervalMs);
     const nextCronTime = final ? null : new Date(now.getTime() + (last ? interval : this.leaseFor(trans)));
-    const saved = await sql.savePass(this.store.db, {
+    const saved = await this.writer.savePass({
       gid: trans.gid,
       owner: trans.owner,
       ownerAfter: last ? "" : trans.owner,

@@ -64,6 +64,8 @@ export class App {
         timeoutToFailMs: config.timeoutToFail,
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
+        // group commit: a quarter of the pool per hot-path statement; a lone write runs at once
+        groupCommit: { maxInFlight: Math.max(1, Math.floor(config.store.poolSize / 4)), maxBatch: 128 },
       },
       logger,
     );

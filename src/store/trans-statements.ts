@@ -5,51 +5,69 @@ import { encodeOptions, toBranch, toTrans, type BranchRow, type TransRow } from 
 /** Unfinished statuses: the ones the recovery worker looks at. */
 const UNFINISHED = ["prepared", "submitted", "aborting"];
 
+/** A transaction to create, with its branch rows. */
+export interface NewTransRows {
+  trans: TransRecord;
+  branches: NewBranch[];
+}
+
 /**
- * Inserts a transaction and all its branch rows in one statement (one commit), unless the gid
- * exists. Returns the new ids (branch ids in the order given), or null when the gid was taken.
+ * Inserts transactions and all their branch rows in one statement (one commit), each unless its gid
+ * exists (gids within one call must differ). Answers per transaction the new ids (branch ids in the
+ * order given), or null when the gid was taken.
  */
 export async function insertTrans(
   db: Queryable,
-  t: TransRecord,
-  branches: NewBranch[],
-): Promise<{ id: string; branchIds: string[] } | null> {
-  const { rows } = await db.query<{ id: string | null; branch_ids: string[] | null }>(
-    `with g as (
+  items: NewTransRows[],
+): Promise<Array<{ id: string; branchIds: string[] } | null>> {
+  const ts = items.map((i) => i.trans);
+  const bs = items.flatMap((i) => i.branches.map((b) => ({ gid: i.trans.gid, ...b })));
+  const { rows } = await db.query<{ gid: string; id: string; branch_ids: string[] | null }>(
+    `with t as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+         $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[])
+         as t(gid, trans_type, status, protocol, query_prepared, custom_data, options, now, next_cron_time,
+           interval_ms, owner)
+     ), g as (
        insert into trans_global (gid, trans_type, status, protocol, query_prepared, custom_data, options,
          create_time, update_time, next_cron_time, next_cron_interval_ms, owner)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)
+       select gid, trans_type, status, protocol, query_prepared, custom_data, options, now, now, next_cron_time,
+         interval_ms, owner
+       from t
        on conflict (gid) do nothing
-       returning id
+       returning id, gid
      ), b as (
        insert into trans_branch_op (gid, branch_id, op, url, bin_data, status, create_time, update_time)
-       select $1, x.branch_id, x.op, x.url, x.bin_data, 'prepared', $8, $8
-       from unnest($12::text[], $13::text[], $14::text[], $15::bytea[]) with ordinality as x(branch_id, op, url, bin_data, n)
-       where exists (select 1 from g)
+       select x.gid, x.branch_id, x.op, x.url, x.bin_data, 'prepared', t.now, t.now
+       from unnest($12::text[], $13::text[], $14::text[], $15::text[], $16::bytea[])
+         with ordinality as x(gid, branch_id, op, url, bin_data, n)
+       join g on g.gid = x.gid
+       join t on t.gid = x.gid
        order by x.n
-       returning id
+       returning id, gid
      )
-     select (select id from g) as id, (select array_agg(id order by id) from b) as branch_ids`,
+     select g.gid, g.id, (select array_agg(b.id order by b.id) from b where b.gid = g.gid) as branch_ids from g`,
     [
-      t.gid,
-      t.transType,
-      t.status,
-      t.protocol,
-      t.queryPrepared,
-      t.customData,
-      encodeOptions(t.options),
-      t.createTime,
-      t.nextCronTime,
-      t.nextCronIntervalMs,
-      t.owner,
-      branches.map((b) => b.branchId),
-      branches.map((b) => b.op),
-      branches.map((b) => b.url),
-      branches.map((b) => b.payload),
+      ts.map((t) => t.gid),
+      ts.map((t) => t.transType),
+      ts.map((t) => t.status),
+      ts.map((t) => t.protocol),
+      ts.map((t) => t.queryPrepared),
+      ts.map((t) => t.customData),
+      ts.map((t) => encodeOptions(t.options)),
+      ts.map((t) => t.createTime),
+      ts.map((t) => t.nextCronTime),
+      ts.map((t) => t.nextCronIntervalMs),
+      ts.map((t) => t.owner),
+      bs.map((b) => b.gid),
+      bs.map((b) => b.branchId),
+      bs.map((b) => b.op),
+      bs.map((b) => b.url),
+      bs.map((b) => b.payload),
     ],
   );
-  const row = rows[0];
-  return row?.id ? { id: row.id, branchIds: row.branch_ids ?? [] } : null;
+  const byGid = new Map(rows.map((r) => [r.gid, { id: r.id, branchIds: r.branch_ids ?? [] }]));
+  return ts.map((t) => byGid.get(t.gid) ?? null);
 }
 
 /** One transaction by gid, or null. */
@@ -132,46 +150,56 @@ export interface PassWrite {
 }
 
 /**
- * Writes a pass's outcome — global status, retry schedule and every changed branch status — in one
- * statement (one commit), if this owner still holds the transaction in the status the pass began
- * with. Returns false when the compare-and-set lost (another coordinator or a force-stop won).
+ * Writes passes' outcomes — global status, retry schedule and every changed branch status — in one
+ * statement (one commit), each if its owner still holds the transaction in the status the pass
+ * began with (gids within one call must differ). Answers per write whether it won; false when the
+ * compare-and-set lost (another coordinator or a force-stop won).
  */
-export async function savePass(db: Queryable, w: PassWrite): Promise<boolean> {
-  const { rows } = await db.query<{ n: string }>(
-    `with g as (
-       update trans_global set
-         status = $4::text,
-         rollback_reason = case when $5::text = '' then rollback_reason else $5::text end,
-         update_time = $6::timestamptz,
-         finish_time = case when $4::text = 'succeed' then $6::timestamptz else finish_time end,
-         rollback_time = case when $4::text = 'failed' then $6::timestamptz else rollback_time end,
-         next_cron_time = $7,
-         next_cron_interval_ms = $8,
-         owner = $11
-       where gid = $1 and status = $2 and owner = $3
-       returning id
+export async function savePass(db: Queryable, writes: PassWrite[]): Promise<boolean[]> {
+  const bs = writes.flatMap((w) => w.branches.map((b) => ({ gid: w.gid, now: w.now, ...b })));
+  const { rows } = await db.query<{ gid: string }>(
+    `with w as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+         $7::timestamptz[], $8::timestamptz[], $9::bigint[])
+         as w(gid, from_status, owner, owner_after, to_status, reason, now, next_cron_time, interval_ms)
+     ), g as (
+       update trans_global t set
+         status = w.to_status,
+         rollback_reason = case when w.reason = '' then t.rollback_reason else w.reason end,
+         update_time = w.now,
+         finish_time = case when w.to_status = 'succeed' then w.now else t.finish_time end,
+         rollback_time = case when w.to_status = 'failed' then w.now else t.rollback_time end,
+         next_cron_time = w.next_cron_time,
+         next_cron_interval_ms = w.interval_ms,
+         owner = w.owner_after
+       from w
+       where t.gid = w.gid and t.status = w.from_status and t.owner = w.owner
+       returning t.gid
      ), b as (
-       update trans_branch_op o set status = x.status, finish_time = $6, update_time = $6
-       from unnest($9::bigint[], $10::text[]) as x(id, status)
-       where o.id = x.id and exists (select 1 from g)
+       update trans_branch_op o set status = x.status, finish_time = x.now, update_time = x.now
+       from unnest($10::bigint[], $11::text[], $12::text[], $13::timestamptz[]) as x(id, gid, status, now)
+       where o.id = x.id and x.gid in (select gid from g)
        returning o.id
      )
-     select count(*) as n from g`,
+     select gid from g`,
     [
-      w.gid,
-      w.fromStatus,
-      w.owner,
-      w.toStatus,
-      w.rollbackReason,
-      w.now,
-      w.nextCronTime,
-      w.nextCronIntervalMs,
-      w.branches.map((b) => b.id),
-      w.branches.map((b) => b.status),
-      w.ownerAfter,
+      writes.map((w) => w.gid),
+      writes.map((w) => w.fromStatus),
+      writes.map((w) => w.owner),
+      writes.map((w) => w.ownerAfter),
+      writes.map((w) => w.toStatus),
+      writes.map((w) => w.rollbackReason),
+      writes.map((w) => w.now),
+      writes.map((w) => w.nextCronTime),
+      writes.map((w) => w.nextCronIntervalMs),
+      bs.map((b) => b.id),
+      bs.map((b) => b.gid),
+      bs.map((b) => b.status),
+      bs.map((b) => b.now),
     ],
   );
-  return Number(rows[0]?.n ?? 0) === 1;
+  const won = new Set(rows.map((r) => r.gid));
+  return writes.map((w) => won.has(w.gid));
 }
 
 /**

@@ -1,4 +1,4 @@
-import { defaultOptions, type NewBranch } from "../../src/core/model";
+import { defaultOptions, type NewBranch, type TransRecord } from "../../src/core/model";
 import { migrate } from "../../src/store/migrate";
 import { Store } from "../../src/store/store";
 import * as sql from "../../src/store/trans-statements";
@@ -25,30 +25,43 @@ const twoSteps: NewBranch[] = [
   { branchId: "02", op: "action", url: "http://x/a2", payload: Buffer.from([0, 255]) },
 ];
 
-function insert(gid: string, opts: { status?: "submitted" | "prepared"; due?: Date; owner?: string } = {}) {
-  return sql.insertTrans(
-    store.db,
-    {
-      id: "",
-      gid,
-      transType: "saga",
-      status: opts.status ?? "submitted",
-      protocol: "http",
-      queryPrepared: "",
-      customData: "",
-      options: { ...defaultOptions(), retryIntervalMs: 5000, branchHeaders: { a: "b" } },
-      rollbackReason: "",
-      result: "",
-      createTime: T0,
-      updateTime: T0,
-      finishTime: null,
-      rollbackTime: null,
-      nextCronTime: opts.due ?? at(10),
-      nextCronIntervalMs: 5000,
-      owner: opts.owner ?? "o1",
-    },
-    twoSteps,
-  );
+/** One transaction through the batch statement. */
+async function insert(
+  gid: string,
+  opts: { status?: "submitted" | "prepared"; due?: Date; owner?: string } = {},
+) {
+  const [one] = await sql.insertTrans(store.db, [{ trans: newTrans(gid, opts), branches: twoSteps }]);
+  return one!;
+}
+
+async function save(write: sql.PassWrite): Promise<boolean> {
+  const [won] = await sql.savePass(store.db, [write]);
+  return won!;
+}
+
+function newTrans(
+  gid: string,
+  opts: { status?: "submitted" | "prepared"; due?: Date; owner?: string },
+): TransRecord {
+  return {
+    id: "",
+    gid,
+    transType: "saga",
+    status: opts.status ?? "submitted",
+    protocol: "http",
+    queryPrepared: "",
+    customData: "",
+    options: { ...defaultOptions(), retryIntervalMs: 5000, branchHeaders: { a: "b" } },
+    rollbackReason: "",
+    result: "",
+    createTime: T0,
+    updateTime: T0,
+    finishTime: null,
+    rollbackTime: null,
+    nextCronTime: opts.due ?? at(10),
+    nextCronIntervalMs: 5000,
+    owner: opts.owner ?? "o1",
+  };
 }
 
 test("migrations are applied once", async () => {
@@ -103,12 +116,12 @@ test("the final write is a compare-and-set on status and owner, with all branch 
       { id: ins!.branchIds[3]!, status: "succeed" },
     ],
   };
-  expect(await sql.savePass(store.db, { ...write, owner: "someone else" })).toBe(false);
-  expect(await sql.savePass(store.db, { ...write, fromStatus: "aborting" })).toBe(false);
+  expect(await save({ ...write, owner: "someone else" })).toBe(false);
+  expect(await save({ ...write, fromStatus: "aborting" })).toBe(false);
   expect((await sql.findBranches(store.db, ["s-cas"])).map((b) => b.status)).toEqual(
     Array(4).fill("prepared"),
   );
-  expect(await sql.savePass(store.db, write)).toBe(true);
+  expect(await save(write)).toBe(true);
   const t = await sql.findTrans(store.db, "s-cas");
   expect(t).toMatchObject({ status: "succeed", finishTime: at(1), nextCronTime: null });
   expect((await sql.findBranches(store.db, ["s-cas"])).map((b) => b.status)).toEqual([
@@ -122,7 +135,7 @@ test("the final write is a compare-and-set on status and owner, with all branch 
     (await sql.claimDue(store.db, "w", at(1000), at(10_000), at(20_000), 100)).map((x) => x.gid),
   ).not.toContain("s-cas");
   // and a late pass of the old owner cannot move it back
-  expect(await sql.savePass(store.db, write)).toBe(false);
+  expect(await save(write)).toBe(false);
 });
 
 test("concurrent claims never hand the same transaction to two owners", async () => {
@@ -165,4 +178,57 @@ test("listing pages newest first with filters", async () => {
   expect(succeeded.map((t) => t.gid)).toEqual(["s-cas"]);
   expect(await sql.listTrans(store.db, { limit: 100, transType: "msg" })).toEqual([]);
   expect(await sql.listTrans(store.db, { limit: 100, createdTo: at(-1) })).toEqual([]);
+});
+
+test("one insert statement creates several transactions, skipping a gid that exists", async () => {
+  await insert("s-batch-taken");
+  const out = await sql.insertTrans(store.db, [
+    { trans: newTrans("s-batch-1", {}), branches: twoSteps },
+    { trans: newTrans("s-batch-taken", {}), branches: twoSteps },
+    { trans: newTrans("s-batch-2", {}), branches: twoSteps.slice(0, 2) },
+  ]);
+  expect(out[1]).toBeNull();
+  expect(out[0]!.branchIds).toHaveLength(4);
+  expect(out[2]!.branchIds).toHaveLength(2);
+  const b1 = await sql.findBranches(store.db, ["s-batch-1"]);
+  expect(b1.map((b) => [b.id, b.op, b.url])).toEqual(
+    twoSteps.map((s, i) => [out[0]!.branchIds[i], s.op, s.url]),
+  );
+  // the existing transaction kept its own rows only
+  expect(await sql.findBranches(store.db, ["s-batch-taken"])).toHaveLength(4);
+});
+
+test("one write statement settles several passes, each by its own compare-and-set", async () => {
+  const x = await insert("s-bw-x", { owner: "ox" });
+  const y = await insert("s-bw-y", { owner: "oy" });
+  const base = {
+    ownerAfter: "",
+    fromStatus: "submitted" as const,
+    rollbackReason: "",
+    now: at(2),
+    nextCronIntervalMs: 5000,
+  };
+  const won = await sql.savePass(store.db, [
+    {
+      ...base,
+      gid: "s-bw-x",
+      owner: "ox",
+      toStatus: "succeed",
+      nextCronTime: null,
+      branches: [{ id: x!.branchIds[1]!, status: "succeed" }],
+    },
+    {
+      ...base,
+      gid: "s-bw-y",
+      owner: "stale",
+      toStatus: "failed",
+      nextCronTime: null,
+      branches: [{ id: y!.branchIds[1]!, status: "failed" }],
+    },
+  ]);
+  expect(won).toEqual([true, false]);
+  expect((await sql.findTrans(store.db, "s-bw-x"))!.status).toBe("succeed");
+  expect((await sql.findBranches(store.db, ["s-bw-x"]))[1]!.status).toBe("succeed");
+  expect((await sql.findTrans(store.db, "s-bw-y"))!.status).toBe("submitted");
+  expect((await sql.findBranches(store.db, ["s-bw-y"]))[1]!.status).toBe("prepared");
 });

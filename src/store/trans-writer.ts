@@ -1,0 +1,40 @@
+import type { NewBranch, TransRecord } from "../core/model";
+import { Batcher } from "./batcher";
+import type { Queryable } from "./queryable";
+import { insertTrans, savePass, type PassWrite } from "./trans-statements";
+
+/** Group-commit settings: batches running at once per statement, and items per batch. */
+export interface GroupCommitSettings {
+  maxInFlight: number;
+  maxBatch: number;
+}
+
+/**
+ * The two writes of the hot path — a new transaction with its branches, and a pass's outcome — with
+ * group commit: concurrent calls share one statement and one commit (see Batcher).
+ */
+export class TransWriter {
+  private readonly inserts: Batcher<
+    { trans: TransRecord; branches: NewBranch[] },
+    { id: string; branchIds: string[] } | null
+  >;
+  private readonly passes: Batcher<PassWrite, boolean>;
+
+  constructor(db: Queryable, settings: GroupCommitSettings) {
+    this.inserts = new Batcher((items) => insertTrans(db, items), { ...settings, key: (x) => x.trans.gid });
+    this.passes = new Batcher((writes: PassWrite[]) => savePass(db, writes), {
+      ...settings,
+      key: (w) => w.gid,
+    });
+  }
+
+  /** Inserts a transaction with its branches unless the gid exists (then null). */
+  insert(trans: TransRecord, branches: NewBranch[]): Promise<{ id: string; branchIds: string[] } | null> {
+    return this.inserts.submit({ trans, branches });
+  }
+
+  /** Writes a pass's outcome; false when its compare-and-set lost. */
+  savePass(write: PassWrite): Promise<boolean> {
+    return this.passes.submit(write);
+  }
+}
