@@ -10,7 +10,7 @@ import { isFinal, type BranchRecord, type NewTrans, type TransRecord } from "./m
 import { checkOptions } from "./options-check";
 import { Pass, PassLost } from "./pass";
 import { transTypeModule } from "./registry";
-import { baseInterval, nextInterval, type RetrySettings } from "./retry-policy";
+import { baseInterval, type RetrySettings } from "./retry-policy";
 
 /** How far a lease may fall short of a pass's need before it is extended (covers the time since it was taken). */
 const LEASE_SLACK_MS = 1000;
@@ -195,7 +195,7 @@ export class Engine {
         return null;
       }
       log.error({ err }, "pass failed");
-      pass.outcome = "error";
+      pass.observe("error");
     }
     if (!(await this.write(pass, true))) {
       log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
@@ -212,11 +212,7 @@ export class Engine {
     const trans = pass.trans;
     const now = this.clock.now();
     const final = isFinal(trans.status);
-    const base = baseInterval(this.settings.retry, trans.options);
-    const interval =
-      final || !last
-        ? trans.nextCronIntervalMs
-        : nextInterval(pass.outcome, trans.nextCronIntervalMs, base, this.settings.retry.maxIntervalMs);
+    const interval = final || !last ? trans.nextCronIntervalMs : pass.intervalMs;
     const nextCronTime = final ? null : new Date(now.getTime() + (last ? interval : this.leaseFor(trans)));
     const saved = await this.writer.savePass({
       gid: trans.gid,

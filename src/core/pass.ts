@@ -3,10 +3,11 @@ import type { BranchCaller } from "../branch/caller";
 import type { BranchResult } from "../branch/result";
 import type { Clock } from "./clock";
 import type { BranchRecord, BranchStatus, TransRecord, TransStatus } from "./model";
-import { worse, type PassOutcome } from "./retry-policy";
+import { baseInterval, nextInterval, type CallOutcome, type RetrySettings } from "./retry-policy";
 
 /** Server settings a pass needs. */
 export interface PassSettings {
+  retry: RetrySettings;
   requestTimeoutMs: number;
   /** Default timeout of every kind but saga. */
   timeoutToFailMs: number;
@@ -22,8 +23,8 @@ export class Pass {
   storedStatus: TransStatus;
   /** Process time (Date.now()) after which the pass stops waiting for branches. */
   private deadline: number;
-  /** The worst thing a branch answered, for the retry interval. */
-  outcome: PassOutcome = "progress";
+  /** The retry interval as the pass's answers have moved it (retry-policy.ts). */
+  intervalMs: number;
   private readonly changed = new Set<BranchRecord>();
 
   constructor(
@@ -39,6 +40,7 @@ export class Pass {
     private readonly persist: (pass: Pass) => Promise<boolean>,
   ) {
     this.storedStatus = trans.status;
+    this.intervalMs = trans.nextCronIntervalMs;
     this.deadline = Date.now() + budgetMs;
   }
 
@@ -74,17 +76,23 @@ export class Pass {
       headers: t.options.branchHeaders,
       timeoutMs: t.options.requestTimeoutMs || this.settings.requestTimeoutMs,
     });
-    const seen: PassOutcome =
+    const seen: CallOutcome =
       result.outcome === "SUCCESS" || (result.outcome === "FAILURE" && failureIsFinal)
         ? "progress"
         : result.outcome === "ONGOING"
           ? "ongoing"
           : "error";
-    this.outcome = worse(this.outcome, seen);
+    this.observe(seen);
     if (result.outcome !== "SUCCESS") {
       this.logger.debug({ branchId: branch.branchId, op: branch.op, result }, "branch did not succeed");
     }
     return result;
+  }
+
+  /** Moves the retry interval by one call's outcome (also used for a pass that failed outright). */
+  observe(outcome: CallOutcome): void {
+    const base = baseInterval(this.settings.retry, this.trans.options);
+    this.intervalMs = nextInterval(outcome, this.intervalMs, base, this.settings.retry.maxIntervalMs);
   }
 
   /** Records a branch's new status (written at the end of the pass). */

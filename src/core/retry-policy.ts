@@ -1,13 +1,14 @@
 /**
- * The retry interval rules (dtm's §5.5): after a pass the next look at an unfinished transaction is
- * due after `next_cron_interval`, which is
- * - reset to the base interval when the pass made progress without errors,
- * - kept when a branch answered ONGOING (fixed-interval polling),
- * - doubled when a branch errored (exponential backoff), up to `maxIntervalMs`.
+ * The retry interval rules (dtm's §5.5), applied after each branch call in the order the answers
+ * arrive; after the pass the next look at an unfinished transaction is due after the resulting
+ * `next_cron_interval`. The interval is
+ * - reset to the base interval by a call that made progress (SUCCESS, or a saga action's FAILURE),
+ * - kept by ONGOING (fixed-interval polling),
+ * - doubled by an error (exponential backoff), up to `maxIntervalMs`.
  */
 
-/** What the pass saw, worst first. */
-export type PassOutcome = "error" | "ongoing" | "progress";
+/** What one branch call came to, for the interval. */
+export type CallOutcome = "error" | "ongoing" | "progress";
 
 /** Server-wide retry settings. */
 export interface RetrySettings {
@@ -27,15 +28,9 @@ export function baseInterval(
   return settings.intervalMs;
 }
 
-/** The next interval after a pass with the given outcome. */
-export function nextInterval(outcome: PassOutcome, currentMs: number, baseMs: number, maxMs: number): number {
+/** The interval after a call with the given outcome. */
+export function nextInterval(outcome: CallOutcome, currentMs: number, baseMs: number, maxMs: number): number {
   if (outcome === "error") return Math.min(Math.max(currentMs, baseMs) * 2, Math.max(maxMs, baseMs));
   if (outcome === "ongoing") return currentMs > 0 ? currentMs : baseMs;
   return baseMs;
-}
-
-/** Merges two outcomes, keeping the worse. */
-export function worse(a: PassOutcome, b: PassOutcome): PassOutcome {
-  const rank = { progress: 0, ongoing: 1, error: 2 } as const;
-  return rank[a] >= rank[b] ? a : b;
 }
