@@ -4,6 +4,9 @@ import { classifyGrpc, type BranchResult } from "./result";
 
 const identity = (b: Buffer): Buffer => b;
 
+/** Open channels kept at most (one per branch target). */
+const MAX_CHANNELS = 256;
+
 /** Splits `host:port/pkg.Service/Method` at the first `/` into a dial target and a method path. */
 export function parseGrpcUrl(url: string): { target: string; method: string } | null {
   if (url.includes("://")) return null;
@@ -60,13 +63,22 @@ export class GrpcCaller {
     });
   }
 
+  /** The channel of a target, most recently used last; beyond MAX_CHANNELS the least recent is closed. */
   private client(target: string): Client {
     let c = this.clients.get(target);
-    if (!c) {
+    if (c) {
+      this.clients.delete(target);
+    } else {
       c = new Client(target, credentials.createInsecure(), {
         "grpc.service_config": JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
       });
-      this.clients.set(target, c);
+    }
+    this.clients.set(target, c);
+    if (this.clients.size > MAX_CHANNELS) {
+      // branch URLs come from requests: keep the number of open channels bounded
+      const [oldest, channel] = this.clients.entries().next().value as [string, Client];
+      this.clients.delete(oldest);
+      channel.close(); // calls in flight on it finish first
     }
     return c;
   }
