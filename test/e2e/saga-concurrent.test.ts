@@ -13,6 +13,7 @@ import {
   freshGid,
   summary,
   summarySet,
+  expectSaga,
 } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -78,8 +79,7 @@ test('19: orders {"1":[0]}, all OK → succeed; TransIn only after TransOut', as
 
   expect(await submit(concurrentBody(gid, { "1": [0] }))).toEqual(OK);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -141,8 +141,7 @@ test("22: no orders, TransOut ONG×1 → submitted, [P,P,P,S]; cron(0) → succe
   ]);
 
   expect(await dtx.cron()).toContain(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls.slice(2))).toEqual([["TransOut", "action", "01"]]);
   expectHttpBranchCalls(calls, gid, payloadOf);

@@ -16,6 +16,7 @@ import {
   freshGid,
   summary,
   summarySet,
+  expectSaga,
 } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -94,12 +95,10 @@ test("gRPC 3: TransOut ONG×1 → submitted, [P,P,P,P]; cron(0) → succeed, [P,
 
   await submit(gid);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("submitted");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "P", "P", "P"]);
+  await expectSaga(dtx, gid, "submitted", ["P", "P", "P", "P"]);
 
   expect(await dtx.cron()).toContain(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -116,8 +115,7 @@ test("gRPC 4: TransIn FAIL, TransOutRevert ONG×1 → aborting; cron(0) → fail
 
   await submit(gid);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("aborting");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "S", "F"]);
+  await expectSaga(dtx, gid, "aborting", ["P", "S", "S", "F"]);
 
   expect(await dtx.cron()).toContain(gid);
   const { transaction } = await dtx.query(gid);
@@ -142,8 +140,7 @@ test("gRPC 6: an empty action with a compensate URL succeeds without a call", as
 
   await submit(gid, {}, list);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([["TransOut", "action", "01"]]);
   expectGrpcBranchCalls(calls, gid, payloadOf);
@@ -153,8 +150,7 @@ test("gRPC 11: WaitResult, all OK → OK and already succeed", async () => {
   const gid = freshGid("grpc-wait-ok");
 
   await expect(submit(gid, { WaitResult: true })).resolves.toBeDefined();
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -196,8 +192,7 @@ describe("gRPC 14: BranchHeaders as metadata", () => {
 
     await submit(gid, { BranchHeaders: headers }, steps("TransOutHeaderYes"));
     await dtx.settled(gid);
-    expect(await dtx.status(gid)).toBe("succeed");
-    expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+    await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
     const calls = callsOf(rm, gid);
     expect(summary(calls)).toEqual([
       ["TransOutHeaderYes", "action", "01"],
@@ -212,12 +207,10 @@ describe("gRPC 14: BranchHeaders as metadata", () => {
 
     await submit(gid, { BranchHeaders: headers }, steps("TransOutHeaderYes"));
     await dtx.settled(gid);
-    expect(await dtx.status(gid)).toBe("submitted");
-    expect(await dtx.branchVector(gid)).toEqual(["P", "P", "P", "P"]);
+    await expectSaga(dtx, gid, "submitted", ["P", "P", "P", "P"]);
 
     expect(await dtx.cron()).toContain(gid);
-    expect(await dtx.status(gid)).toBe("succeed");
-    expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+    await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
     const calls = callsOf(rm, gid);
     expect(summary(calls)).toEqual([
       ["TransOutHeaderYes", "action", "01"],
@@ -248,8 +241,7 @@ test("gRPC 18: concurrent, no orders, all OK → succeed, [P,S,P,S]", async () =
 
   await submit(gid, {}, steps(), JSON.stringify({ concurrent: true }));
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summarySet(calls)).toEqual([
     ["TransIn", "action", "02"],
@@ -263,8 +255,7 @@ test('gRPC 19: concurrent, orders {"1":[0]}, all OK → succeed; TransIn only af
 
   await submit(gid, {}, steps(), JSON.stringify({ concurrent: true, orders: { "1": [0] } }));
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],

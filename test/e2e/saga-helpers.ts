@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { BranchCall, BranchServices } from "../support/branch-services";
+import type { TestCoordinator } from "../support/coordinator";
 
 /** A gid no other test uses. */
 export function freshGid(prefix: string): string {
@@ -98,4 +99,17 @@ export function expectGrpcBranchCalls(
 export function dropLeftoverScripts(rm: BranchServices): void {
   const queues = (rm as unknown as { queues?: unknown }).queues;
   if (queues instanceof Map) queues.clear();
+}
+
+/** The stored status of `gid` and its branch status vector (P/S/F in storage order). */
+export async function expectSaga(
+  dtx: TestCoordinator,
+  gid: string,
+  status: string,
+  vector: string[],
+): Promise<void> {
+  expect({ status: await dtx.status(gid), branches: await dtx.branchVector(gid) }).toEqual({
+    status,
+    branches: vector,
+  });
 }

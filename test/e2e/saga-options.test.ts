@@ -4,7 +4,14 @@
  */
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
-import { callsOf, dropLeftoverScripts, expectHttpBranchCalls, freshGid, summary } from "./saga-helpers";
+import {
+  callsOf,
+  dropLeftoverScripts,
+  expectHttpBranchCalls,
+  freshGid,
+  summary,
+  expectSaga,
+} from "./saga-helpers";
 
 let dtx: TestCoordinator;
 let rm: BranchServices;
@@ -67,8 +74,7 @@ test("8: retry_interval=150, action ONG×1 → submitted, next_cron_interval 150
   expect(await dtx.branchVector(gid)).toEqual(["P", "P"]);
 
   expect(await dtx.cron({ lookAheadMs: 180_000 })).toContain(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -93,8 +99,7 @@ test("9: retry_interval=150, action ERR×1 → next_cron_interval 300; look 180 
   expect(callsOf(rm, gid)).toHaveLength(1);
 
   expect(await dtx.cron({ lookAheadMs: 360_000 })).toContain(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -109,8 +114,7 @@ test("10: timeout_to_fail=1800, TransOut ONG; cron(+3600) → failed, [S,P,P,P],
 
   expect(await submit(sagaBody(gid, { timeout_to_fail: 1800 }))).toEqual(OK);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("submitted");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "P", "P", "P"]);
+  await expectSaga(dtx, gid, "submitted", ["P", "P", "P", "P"]);
 
   expect(await dtx.cron({ forwardMs: 3_600_000 })).toContain(gid);
   const { transaction } = await dtx.query(gid);
@@ -131,8 +135,7 @@ test("11: wait_result, all OK → 200 SUCCESS and already succeed", async () => 
 
   expect(await submit(sagaBody(gid, { wait_result: true }))).toEqual(OK);
   // no settled(): the pass ran inside the request
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -149,12 +152,10 @@ test("12: wait_result, TransOut ONG×1 → 409 wait result not return success; s
     status: 409,
     body: { dtm_result: "FAILURE", message: "wait result not return success: FAILURE" },
   });
-  expect(await dtx.status(gid)).toBe("submitted");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "P", "P", "P"]);
+  await expectSaga(dtx, gid, "submitted", ["P", "P", "P", "P"]);
 
   expect(await dtx.cron()).toContain(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -205,8 +206,7 @@ describe("14: branch_headers", () => {
 
     expect(await submit(headerBody(gid))).toEqual(OK);
     await dtx.settled(gid);
-    expect(await dtx.status(gid)).toBe("succeed");
-    expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+    await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
     const calls = callsOf(rm, gid);
     expect(summary(calls)).toEqual([
       ["TransOutHeaderYes", "action", "01"],
@@ -221,12 +221,10 @@ describe("14: branch_headers", () => {
 
     expect(await submit(headerBody(gid))).toEqual(OK);
     await dtx.settled(gid);
-    expect(await dtx.status(gid)).toBe("submitted");
-    expect(await dtx.branchVector(gid)).toEqual(["P", "P", "P", "P"]);
+    await expectSaga(dtx, gid, "submitted", ["P", "P", "P", "P"]);
 
     expect(await dtx.cron()).toContain(gid);
-    expect(await dtx.status(gid)).toBe("succeed");
-    expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+    await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
     const calls = callsOf(rm, gid);
     expect(summary(calls)).toEqual([
       ["TransOutHeaderYes", "action", "01"],
@@ -242,8 +240,7 @@ test("15: retry_limit=3, wait_result, TransIn ERR×3 then OK → 200, succeed, [
   rm.script("TransIn", "ERR", "ERR", "ERR");
 
   expect(await submit(sagaBody(gid, { retry_limit: 3, wait_result: true }))).toEqual(OK);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],

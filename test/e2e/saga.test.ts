@@ -4,7 +4,14 @@
  */
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
-import { callsOf, dropLeftoverScripts, expectHttpBranchCalls, freshGid, summary } from "./saga-helpers";
+import {
+  callsOf,
+  dropLeftoverScripts,
+  expectHttpBranchCalls,
+  freshGid,
+  summary,
+  expectSaga,
+} from "./saga-helpers";
 
 let dtx: TestCoordinator;
 let rm: BranchServices;
@@ -99,8 +106,7 @@ test("3: TransOut ONG×1 → submitted, [P,P,P,P]; cron(0) → succeed, [P,S,P,S
   expect(summary(callsOf(rm, gid))).toEqual([["TransOut", "action", "01"]]);
 
   expect(await dtx.cron()).toContain(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -145,13 +151,11 @@ test("5: duplicate submit of a submitted saga re-drives it; a submit after succe
 
   expect(await submit(sagaBody(gid))).toEqual(OK);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("submitted");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "P", "P", "P"]);
+  await expectSaga(dtx, gid, "submitted", ["P", "P", "P", "P"]);
 
   expect(await submit(sagaBody(gid))).toEqual(OK);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
 
   expect(await submit(sagaBody(gid))).toEqual({
     status: 409,
@@ -175,8 +179,7 @@ test("6: a step with empty action and compensate URLs succeeds without a call", 
 
   expect(await submit(body)).toEqual(OK);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([["TransOut", "action", "01"]]);
   expectHttpBranchCalls(calls, gid, payloadOf);
@@ -195,8 +198,7 @@ test("7: legacy body with steps[i].data and no payloads → succeed, the data is
 
   expect(await submit(body)).toEqual(OK);
   await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await dtx.branchVector(gid)).toEqual(["P", "S", "P", "S"]);
+  await expectSaga(dtx, gid, "succeed", ["P", "S", "P", "S"]);
   const { branches } = await dtx.query(gid);
   expect(branches.map((b) => Buffer.from(b.bin_data, "base64").toString())).toEqual([OUT, OUT, IN, IN]);
   const calls = callsOf(rm, gid);
