@@ -89,7 +89,7 @@ onPostgres("two coordinators on one database (Postgres: PGlite is single-process
 onPostgres("a duplicate submit to another coordinator (Postgres)", () => {
   test("leaves a saga alone while a live lease elsewhere drives it", async () => {
     const schema = newSchemaName();
-    const a = await TestCoordinator.start({ branch: { requestTimeout: 2000 } }, schema);
+    const a = await TestCoordinator.start({ branch: { requestTimeout: 5000 } }, schema);
     const b = await TestCoordinator.start({}, schema);
     try {
       rm.script("TransIn", "HANG");
@@ -102,7 +102,7 @@ onPostgres("a duplicate submit to another coordinator (Postgres)", () => {
         body: { dtm_result: "SUCCESS" },
       });
       expect(rm.calls().length).toBe(before);
-      await a.settled("dup-1"); // TransIn times out after 2 s; a writes the pass
+      await a.settled("dup-1"); // TransIn times out after 5 s; a writes the pass
       expect(await a.status("dup-1")).toBe("submitted");
       // the lease is free now: a duplicate submit re-drives it to the end
       expect((await b.post("/api/dtmsvr/submit", { ...saga("dup-1"), wait_result: true })).status).toBe(200);

@@ -73,7 +73,8 @@ async function waitForStatus(base: string, gid: string, status: string): Promise
 function startCoordinator(): Promise<CoordinatorProcess> {
   return CoordinatorProcess.start({
     ...storeEnv,
-    DTX_BRANCH_REQUEST_TIMEOUT: "500ms",
+    // long enough that the kill always lands while the branch call hangs, even on a busy machine
+    DTX_BRANCH_REQUEST_TIMEOUT: "1500ms",
     DTX_RECOVERY_POLL_INTERVAL: "100ms",
   }).then((p) => {
     procs.push(p);
@@ -93,7 +94,7 @@ test("a saga survives a killed coordinator and completes on the next one", async
   rm.clearCalls();
   const second = await startCoordinator();
   // due when the first process's lease runs out: the longer of recovery.lease (2 s here) and two
-  // pass budgets (2 × (500 ms + 2 s) + 1 s = 6 s)
+  // pass budgets (2 × (1.5 s + 2 s) + 1 s = 8 s)
   expect(await waitForStatus(second.base, gid, "succeed")).toBe("succeed");
   const { branches } = await query(second.base, gid);
   expect(branches.map((b: any) => b.status)).toEqual(["prepared", "succeed", "prepared", "succeed"]);

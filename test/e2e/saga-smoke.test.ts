@@ -83,18 +83,3 @@ test("a recovery pass costs its share of the claim, one read of branches and one
   expect(recovery).toEqual(["update trans_global set", "select * from", "with w as"]);
   expect(await dtx.status("cost-3")).toBe("succeed");
 });
-
-// PGlite runs each statement on this thread, so requests never find one in flight to join
-const onPostgres = process.env.DTX_TEST_DATABASE_URL ? test : test.skip;
-onPostgres("concurrent sagas share commits (group commit, Postgres)", async () => {
-  const gids = Array.from({ length: 20 }, (_, i) => `group-${i}`);
-  const statements = await statementsDuring(async () => {
-    const answers = await Promise.all(
-      gids.map((g) => dtx.post("/api/dtmsvr/submit", sagaBody(g, { wait_result: true }))),
-    );
-    expect(answers.map((a) => a.status)).toEqual(gids.map(() => 200));
-  });
-  // 20 sagas alone would be 40 statements; arriving together, inserts and final writes coalesce
-  expect(statements.length).toBeLessThan(36);
-  for (const g of gids) expect(await dtx.status(g)).toBe("succeed");
-});
