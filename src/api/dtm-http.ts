@@ -102,7 +102,7 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
     throw invalidArgument("position", "is not a cursor of this listing");
   const start = q.get("createTimeStart");
   const end = q.get("createTimeEnd");
-  const rows = await listTrans(deps.store.db, {
+  const page = await listTrans(deps.store.db, {
     beforeId: position || undefined,
     limit,
     status: q.get("status") || undefined,
@@ -111,8 +111,8 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
     createdTo: end ? new Date(intParam(q, "createTimeEnd", 0)) : undefined,
   });
   return {
-    transactions: rows.map(dtmTransJson),
-    next_position: rows.length === limit ? rows[rows.length - 1]!.id : "",
+    transactions: page.transactions.map(dtmTransJson),
+    next_position: page.next,
   };
 }
 

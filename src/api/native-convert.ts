@@ -74,7 +74,6 @@ export function optionsFromProto(o: TransactionOptions | undefined): TransOption
   out.requestTimeoutMs = ms(o.requestTimeout, "options.request_timeout");
   out.retryIntervalMs = ms(o.retryInterval, "options.retry_interval");
   out.branchHeaders = { ...o.branchHeaders };
-  if (o.retryLimit < 0n) throw invalidArgument("options.retry_limit", "must not be negative");
   out.retryLimit = Number(o.retryLimit);
   return out;
 }

@@ -96,15 +96,15 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
       }
       const status = filterFromProto(statusToProto, req.status, "status");
       const transType = filterFromProto(kindToProto, req.kind, "kind");
-      const rows = await listTrans(deps.store.db, {
+      const page = await listTrans(deps.store.db, {
         beforeId: req.pageToken || undefined,
         limit,
         status,
         transType,
       });
       return create(ListTransactionsResponseSchema, {
-        transactions: rows.map((t) => transactionToProto(t, null)),
-        nextPageToken: rows.length === limit ? rows[rows.length - 1]!.id : "",
+        transactions: page.transactions.map((t) => transactionToProto(t, null)),
+        nextPageToken: page.next,
       });
     },
   };

@@ -6,7 +6,7 @@ import { TransWriter, type GroupCommitSettings } from "../store/trans-writer";
 import type { Clock } from "./clock";
 import { failure } from "./errors";
 import { newGid } from "./gid";
-import { isFinal, type BranchRecord, type NewTrans, type TransRecord } from "./model";
+import { isFinal, type BranchRecord, type NewTrans, type TransOptions, type TransRecord } from "./model";
 import { checkOptions } from "./options-check";
 import { Pass, PassLost } from "./pass";
 import { transTypeModule } from "./registry";
@@ -85,11 +85,10 @@ export class Engine {
       finishTime: null,
       rollbackTime: null,
       // leased to this process: the recovery worker leaves it alone while this pass runs
-      nextCronTime: null,
+      nextCronTime: new Date(now.getTime() + this.leaseFor(t.options)),
       nextCronIntervalMs: interval,
       owner,
     };
-    fresh.nextCronTime = new Date(now.getTime() + this.leaseFor(fresh));
     const inserted = await this.writer.insert(fresh, newBranches);
     let trans: TransRecord;
     let branches: BranchRecord[];
@@ -157,21 +156,21 @@ export class Engine {
   }
 
   /** The pass budget of one phase: dtm's request timeout + 2 s (`null`: the server's timeout). */
-  private budget(trans: TransRecord | null): number {
-    return (trans?.options.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
+  private budget(options: TransOptions | null): number {
+    return (options?.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
   }
 
   /**
    * How long a pass may hold a transaction: the lease, or two phase budgets if longer. Claims take
    * the lease a pass with the server's request timeout needs; longer ones are extended at pass start.
    */
-  private leaseFor(trans: TransRecord | null): number {
-    return Math.max(this.settings.leaseMs, 2 * this.budget(trans) + 1000);
+  private leaseFor(options: TransOptions | null): number {
+    return Math.max(this.settings.leaseMs, 2 * this.budget(options) + 1000);
   }
 
   private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
     const log = this.logger.child({ gid: trans.gid });
-    const until = this.clock.nowMs() + this.leaseFor(trans);
+    const until = this.clock.nowMs() + this.leaseFor(trans.options);
     // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it
     // so nobody takes the transaction mid-pass (a submit's insert already leased it long enough)
     if ((trans.nextCronTime?.getTime() ?? 0) < until - LEASE_SLACK_MS) {
@@ -184,7 +183,7 @@ export class Engine {
       this.clock,
       this.settings,
       log,
-      this.budget(trans),
+      this.budget(trans.options),
       (p) => this.write(p, false),
     );
     try {
@@ -213,7 +212,9 @@ export class Engine {
     const now = this.clock.now();
     const final = isFinal(trans.status);
     const interval = final || !last ? trans.nextCronIntervalMs : pass.intervalMs;
-    const nextCronTime = final ? null : new Date(now.getTime() + (last ? interval : this.leaseFor(trans)));
+    const nextCronTime = final
+      ? null
+      : new Date(now.getTime() + (last ? interval : this.leaseFor(trans.options)));
     const saved = await this.writer.savePass({
       gid: trans.gid,
       owner: trans.owner,
@@ -262,16 +263,14 @@ export class Engine {
       limit,
     );
     if (claimed.length === 0) return { gids: [], passes: [] };
-    const branches = await sql.findBranches(
+    const byGid = new Map<string, BranchRecord[]>(claimed.map((t) => [t.gid, []]));
+    for (const b of await sql.findBranches(
       this.store.db,
       claimed.map((t) => t.gid),
-    );
-    const passes = claimed.map((t) =>
-      this.drive(
-        t,
-        branches.filter((b) => b.gid === t.gid),
-      ),
-    );
+    )) {
+      byGid.get(b.gid)!.push(b);
+    }
+    const passes = claimed.map((t) => this.drive(t, byGid.get(t.gid)!));
     return { gids: claimed.map((t) => t.gid), passes };
   }
 

@@ -20,11 +20,6 @@ export function ongoing(message: string): ConnectError {
   return new ConnectError(message, Code.FailedPrecondition);
 }
 
-/** A stored row is not in the expected state (a compare-and-set lost). */
-export function notFound(message: string): ConnectError {
-  return new ConnectError(message, Code.NotFound);
-}
-
 /** The code of any thrown value, without relying on instanceof across module copies. */
 export function codeOf(err: unknown): Code {
   return ConnectError.from(err).code;

@@ -65,7 +65,7 @@ export class App {
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
         // group commit: a quarter of the pool per hot-path statement; a lone write runs at once
-        groupCommit: { maxInFlight: Math.max(1, Math.floor(config.store.poolSize / 4)), maxBatch: 128 },
+        groupCommit: { maxInFlight: Math.max(1, Math.floor(store.connections / 4)), maxBatch: 128 },
       },
       logger,
     );

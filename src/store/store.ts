@@ -24,6 +24,8 @@ export class Store {
   private constructor(
     readonly db: pg.Pool,
     readonly kind: "postgres" | "pglite",
+    /** Connections the pool can open: `store.poolSize` on Postgres, 1 on PGlite. */
+    readonly connections: number,
     private readonly closeEmbedded: () => Promise<void>,
   ) {}
 
@@ -52,7 +54,7 @@ export class Store {
       // PGlite has one connection for the life of the pool: choose the schema once
       if (kind === "pglite") await pool.query(`set search_path to ${quoteIdent(opts.schema)}`);
     }
-    const store = new Store(pool, kind, closeEmbedded);
+    const store = new Store(pool, kind, kind === "pglite" ? 1 : opts.poolSize, closeEmbedded);
     try {
       const applied = await migrate(pool);
       logger?.info({ kind, applied }, "store ready");

@@ -224,8 +224,14 @@ export interface ListFilter {
   createdTo?: Date;
 }
 
-/** A page of transactions, newest first. */
-export async function listTrans(db: Queryable, f: ListFilter): Promise<TransRecord[]> {
+/**
+ * A page of transactions, newest first, and the cursor of the next page ("" on the last page: one
+ * row more than the page is read to know).
+ */
+export async function listTrans(
+  db: Queryable,
+  f: ListFilter,
+): Promise<{ transactions: TransRecord[]; next: string }> {
   const { rows } = await db.query<TransRow>(
     `select * from trans_global
      where ($1::bigint is null or id < $1)
@@ -241,10 +247,11 @@ export async function listTrans(db: Queryable, f: ListFilter): Promise<TransReco
       f.transType ?? null,
       f.createdFrom ?? null,
       f.createdTo ?? null,
-      f.limit,
+      f.limit + 1,
     ],
   );
-  return rows.map(toTrans);
+  const transactions = rows.slice(0, f.limit).map(toTrans);
+  return { transactions, next: rows.length > f.limit ? transactions[transactions.length - 1]!.id : "" };
 }
 
 /** The database server's clock. */

@@ -168,16 +168,27 @@ test("only the holder moves a lease: forward to cover a long pass, or back to no
   expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(T0);
 });
 
-test("listing pages newest first with filters", async () => {
-  const page1 = await sql.listTrans(store.db, { limit: 2 });
+test("listing pages newest first with filters, with a cursor only when more rows follow", async () => {
+  const page1 = (await sql.listTrans(store.db, { limit: 2 })).transactions;
   expect(page1).toHaveLength(2);
   expect(Number(page1[0]!.id)).toBeGreaterThan(Number(page1[1]!.id));
-  const page2 = await sql.listTrans(store.db, { limit: 2, beforeId: page1[1]!.id });
+  const page2 = (await sql.listTrans(store.db, { limit: 2, beforeId: page1[1]!.id })).transactions;
   expect(Number(page2[0]!.id)).toBeLessThan(Number(page1[1]!.id));
   const succeeded = await sql.listTrans(store.db, { limit: 100, status: "succeed" });
-  expect(succeeded.map((t) => t.gid)).toEqual(["s-cas"]);
-  expect(await sql.listTrans(store.db, { limit: 100, transType: "msg" })).toEqual([]);
-  expect(await sql.listTrans(store.db, { limit: 100, createdTo: at(-1) })).toEqual([]);
+  expect(succeeded.transactions.map((t) => t.gid)).toEqual(["s-cas"]);
+  expect(succeeded.next).toBe("");
+  // a page that is exactly full but last has no cursor either
+  expect((await sql.listTrans(store.db, { limit: 1, status: "succeed" })).next).toBe("");
+  const first = await sql.listTrans(store.db, { limit: 1 });
+  expect(first.next).toBe(first.transactions[0]!.id);
+  expect(await sql.listTrans(store.db, { limit: 100, transType: "msg" })).toEqual({
+    transactions: [],
+    next: "",
+  });
+  expect(await sql.listTrans(store.db, { limit: 100, createdTo: at(-1) })).toEqual({
+    transactions: [],
+    next: "",
+  });
 });
 
 test("one insert statement creates several transactions, skipping a gid that exists", async () => {
