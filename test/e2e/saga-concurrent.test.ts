@@ -14,6 +14,9 @@ import {
   summary,
   summarySet,
   expectSaga,
+  OK,
+  payloadOf,
+  transferBody,
 } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -29,28 +32,15 @@ afterAll(async () => {
   await rm?.close();
 });
 
-const OUT = '{"amount":30,"user":1}';
-const IN = '{"amount":30,"user":2}';
-const payloadOf = (name: string): string => (name.startsWith("TransOut") ? OUT : IN);
-
 function concurrentBody(gid: string, orders?: Record<string, number[]>) {
-  return {
-    gid,
-    trans_type: "saga",
-    steps: [
-      { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
-      { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
-    ],
-    payloads: [OUT, IN],
+  return transferBody(rm, gid, {
     custom_data: JSON.stringify(orders ? { concurrent: true, orders } : { concurrent: true }),
-  };
+  });
 }
 
 async function submit(body: unknown): Promise<{ status: number; body: any }> {
   return dtx.post("/api/dtmsvr/submit", body);
 }
-
-const OK = { status: 200, body: { dtm_result: "SUCCESS" } };
 
 /** Index of the first call matching [name, op] (−1 if none). */
 function indexOf(calls: BranchCall[], name: string, op: string): number {

@@ -113,3 +113,25 @@ export async function expectSaga(
     branches: vector,
   });
 }
+
+/** The HTTP saga payloads: TransOut's and TransIn's (the Revert routes get their step's). */
+export const OUT = '{"amount":30,"user":1}';
+export const IN = '{"amount":30,"user":2}';
+export const payloadOf = (name: string): string => (name.startsWith("TransOut") ? OUT : IN);
+
+/** What dtm's submit answers on success. */
+export const OK = { status: 200, body: { dtm_result: "SUCCESS" } };
+
+/** dtm's default saga as dtm's HTTP body: TransOut/TransOutRevert, TransIn/TransInRevert. */
+export function transferBody(rm: BranchServices, gid: string, extra: Record<string, unknown> = {}) {
+  return {
+    gid,
+    trans_type: "saga",
+    steps: [
+      { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
+      { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
+    ],
+    payloads: [OUT, IN],
+    ...extra,
+  };
+}

@@ -11,6 +11,11 @@ import {
   freshGid,
   summary,
   expectSaga,
+  IN,
+  OK,
+  OUT,
+  payloadOf,
+  transferBody,
 } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -28,22 +33,7 @@ afterAll(async () => {
   await rm?.close();
 });
 
-const OUT = '{"amount":30,"user":1}';
-const IN = '{"amount":30,"user":2}';
-const payloadOf = (name: string): string => (name.startsWith("TransOut") ? OUT : IN);
-
-function sagaBody(gid: string, extra: Record<string, unknown> = {}) {
-  return {
-    gid,
-    trans_type: "saga",
-    steps: [
-      { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
-      { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
-    ],
-    payloads: [OUT, IN],
-    ...extra,
-  };
-}
+const sagaBody = (gid: string, extra: Record<string, unknown> = {}) => transferBody(rm, gid, extra);
 
 /** A one-step saga (TransOut/TransOutRevert). */
 function oneStepBody(gid: string, extra: Record<string, unknown> = {}) {
@@ -59,8 +49,6 @@ function oneStepBody(gid: string, extra: Record<string, unknown> = {}) {
 async function submit(body: unknown): Promise<{ status: number; body: any }> {
   return dtx.post("/api/dtmsvr/submit", body);
 }
-
-const OK = { status: 200, body: { dtm_result: "SUCCESS" } };
 
 test("8: retry_interval=150, action ONG×1 → submitted, next_cron_interval 150; cron(0) look 180 → succeed", async () => {
   const gid = freshGid("saga-retry-ongoing");

@@ -11,6 +11,11 @@ import {
   freshGid,
   summary,
   expectSaga,
+  IN,
+  OK,
+  OUT,
+  payloadOf,
+  transferBody,
 } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -26,29 +31,11 @@ afterAll(async () => {
   await rm?.close();
 });
 
-const OUT = '{"amount":30,"user":1}';
-const IN = '{"amount":30,"user":2}';
-const payloadOf = (name: string): string => (name.startsWith("TransOut") ? OUT : IN);
-
-/** dtm's default saga: TransOut/TransOutRevert, TransIn/TransInRevert. */
-function sagaBody(gid: string, extra: Record<string, unknown> = {}) {
-  return {
-    gid,
-    trans_type: "saga",
-    steps: [
-      { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
-      { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
-    ],
-    payloads: [OUT, IN],
-    ...extra,
-  };
-}
+const sagaBody = (gid: string, extra: Record<string, unknown> = {}) => transferBody(rm, gid, extra);
 
 async function submit(body: unknown): Promise<{ status: number; body: any }> {
   return dtx.post("/api/dtmsvr/submit", body);
 }
-
-const OK = { status: 200, body: { dtm_result: "SUCCESS" } };
 
 test("1: all branches OK → succeed, [P,S,P,S], no rollback_reason", async () => {
   const { body: newGid } = await dtx.get("/api/dtmsvr/newGid");
