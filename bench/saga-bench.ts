@@ -17,6 +17,7 @@ import { Pool } from "undici";
 import { App } from "../src/server/app";
 import { loadConfig } from "../src/server/config";
 import { createLogger } from "../src/server/logger";
+import type { Store } from "../src/store/store";
 import { startBranchService, type BranchService } from "./branch-service";
 import { closedLoop, latencySummary, sleep } from "./load";
 import { delta, PgCounters, type DbSnapshot } from "./pg-counters";
@@ -106,21 +107,16 @@ interface Bench {
 }
 
 /**
- * Counts the statements the coordinator sends through its pool (every one of them is a transaction of
- * its own: the store never opens explicit ones), and returns the uncounted original for the bench.
+ * Counts the statements the coordinator sends through its store (every one of them is a transaction of
+ * its own: the store never opens explicit ones), and runs the bench's own on the pool, uncounted.
  */
-function countQueries(db: PgPool): {
+function countQueries(store: Store): {
   count: () => number;
   raw: (text: string, values?: unknown[]) => Promise<{ rows: QueryResultRow[] }>;
 } {
   let n = 0;
-  const target = db as unknown as { query: (...args: unknown[]) => Promise<{ rows: QueryResultRow[] }> };
-  const original = target.query.bind(db);
-  target.query = (...args) => {
-    n++;
-    return original(...args);
-  };
-  return { count: () => n, raw: (text, values) => original(text, values) };
+  store.onStatement(() => n++);
+  return { count: () => n, raw: (text, values) => store.db.query(text, values) };
 }
 
 /** POSTs one saga to dtm's submit route; throws unless answered 200. */
@@ -342,7 +338,7 @@ async function main(): Promise<number> {
     });
     const app = await App.start(config, { logger: createLogger("silent") });
     cleanups.push(() => app.close());
-    const counted = countQueries(app.store.db);
+    const counted = countQueries(app.store);
     const client = new Pool(`http://127.0.0.1:${app.ports[0]}`, {
       connections: settings.concurrency,
       keepAliveTimeout: 60_000,

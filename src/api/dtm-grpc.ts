@@ -3,12 +3,12 @@ import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
 import type { Engine } from "../core/engine";
-import { invalidArgument } from "../core/errors";
+import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { NewTrans } from "../core/model";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
-import { dtmGrpcFields, renameField } from "./field-names";
+import { dtmGrpcSpelling, spelledError } from "./field-spelling";
 import { checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
@@ -31,7 +31,7 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
         if (t.options.waitResult) checkWaitResult(trans);
         return create(EmptySchema);
       } catch (err) {
-        throw dtmGrpcError(renameField(err, dtmGrpcFields));
+        throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
       }
     },
   };
@@ -44,11 +44,11 @@ export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans 
     try {
       steps = JSON.parse(req.Steps);
     } catch {
-      throw invalidArgument("Steps", "is not JSON text");
+      throw invalidField(["steps"], "is not JSON text");
     }
   }
   const o = req.TransOptions;
-  const t = parseDtmBody(
+  return parseDtmBody(
     {
       gid: req.Gid,
       trans_type: req.TransType,
@@ -65,7 +65,6 @@ export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans 
       branch_headers: o?.BranchHeaders ?? {},
     },
     maxGidLength,
+    req.BinPayloads.map((p) => Buffer.from(p)),
   );
-  t.payloads = req.BinPayloads.map((p) => Buffer.from(p));
-  return t;
 }

@@ -1,11 +1,11 @@
 import type { Engine } from "../core/engine";
-import { invalidArgument } from "../core/errors";
+import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
-import type { Store } from "../store/store";
-import { findBranches, findTrans, listTrans } from "../store/trans-statements";
+import type { TransStatus, TransType } from "../core/model";
 import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
+import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
   parseJson,
   readBody,
@@ -21,11 +21,9 @@ import { checkWaitResult } from "./wait-result";
 /** What dtm's HTTP routes need. */
 export interface DtmHttpDeps {
   engine: Engine;
-  store: Store;
   version: string;
   maxBodyBytes: number;
   maxGidLength: number;
-  maxPageSize: number;
 }
 
 type Handler = (req: Req, url: URL, body: Buffer) => Promise<unknown>;
@@ -65,7 +63,7 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     try {
       sendJson(res, 200, (await route.handle(req, url, body)) ?? SUCCESS);
     } catch (err) {
-      const { status, body } = dtmErrorResponse(err);
+      const { status, body } = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
       sendJson(res, status, body);
     }
     return true;
@@ -80,35 +78,30 @@ async function submit(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
 }
 
 async function query(deps: DtmHttpDeps, url: URL): Promise<unknown> {
-  const gid = url.searchParams.get("gid") ?? "";
-  if (gid === "") throw invalidArgument("gid", "no gid specified");
-  const trans = await findTrans(deps.store.db, gid);
-  const branches = trans ? await findBranches(deps.store.db, [gid]) : [];
-  return { transaction: trans ? dtmTransJson(trans) : null, branches: branches.map(dtmBranchJson) };
+  const found = await deps.engine.get(url.searchParams.get("gid") ?? "");
+  return {
+    transaction: found ? dtmTransJson(found.trans) : null,
+    branches: (found?.branches ?? []).map(dtmBranchJson),
+  };
 }
 
 async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
   const q = url.searchParams;
   const gid = q.get("gid") ?? "";
   if (gid !== "") {
-    const trans = await findTrans(deps.store.db, gid);
-    return { transactions: trans ? [dtmTransJson(trans)] : [], next_position: "" };
+    const found = await deps.engine.get(gid, { branches: false });
+    return { transactions: found ? [dtmTransJson(found.trans)] : [], next_position: "" };
   }
-  const limit = intParam(q, "limit", 100);
-  if (limit < 1 || limit > deps.maxPageSize)
-    throw invalidArgument("limit", `must be between 1 and ${deps.maxPageSize}`);
-  const position = q.get("position") ?? "";
-  if (position !== "" && !/^\d+$/.test(position))
-    throw invalidArgument("position", "is not a cursor of this listing");
   const start = q.get("createTimeStart");
   const end = q.get("createTimeEnd");
-  const page = await listTrans(deps.store.db, {
-    beforeId: position || undefined,
-    limit,
-    status: q.get("status") || undefined,
-    transType: q.get("transType") || undefined,
-    createdFrom: start ? new Date(intParam(q, "createTimeStart", 0)) : undefined,
-    createdTo: end ? new Date(intParam(q, "createTimeEnd", 0)) : undefined,
+  const page = await deps.engine.list({
+    pageSize: q.get("limit") ? intParam(q, "limit", ["page_size"]) : undefined,
+    cursor: q.get("position") ?? undefined,
+    // dtm filters on the words as given: an unknown one matches nothing
+    status: (q.get("status") || undefined) as TransStatus | undefined,
+    transType: (q.get("transType") || undefined) as TransType | undefined,
+    createdFrom: start ? new Date(intParam(q, "createTimeStart")) : undefined,
+    createdTo: end ? new Date(intParam(q, "createTimeEnd")) : undefined,
   });
   return {
     transactions: page.transactions.map(dtmTransJson),
@@ -116,10 +109,8 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
   };
 }
 
-function intParam(q: URLSearchParams, key: string, fallback: number): number {
-  const v = q.get(key);
-  if (v === null || v === "") return fallback;
-  if (!/^\d+$/.test(v))
-    throw invalidArgument(key, `must be a non-negative integer, not ${JSON.stringify(v)}`);
+function intParam(q: URLSearchParams, key: string, path = [key]): number {
+  const v = q.get(key) ?? "";
+  if (!/^\d+$/.test(v)) throw invalidField(path, `must be a non-negative integer, not ${JSON.stringify(v)}`);
   return Number(v);
 }

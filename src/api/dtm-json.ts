@@ -1,4 +1,5 @@
-import type { BranchRecord, TransOptions, TransRecord } from "../core/model";
+import type { BranchRecord, TransOptions, TransRecord, TransSettings, TransType } from "../core/model";
+import { dtmSagaCustomData } from "./dtm-saga";
 
 /**
  * dtm's stored-object JSON shapes (TransGlobalStore, TransBranchStore) as the query and all routes
@@ -30,6 +31,9 @@ export function dtmOptionsText(o: TransOptions, concurrent: boolean): string {
   });
 }
 
+/** Each kind's `custom_data` text from its settings: one entry per kind, no switch on the kind. */
+const customData: Partial<Record<TransType, (s: TransSettings) => string>> = { saga: dtmSagaCustomData };
+
 /** A transaction as dtm's TransGlobalStore JSON. */
 export function dtmTransJson(t: TransRecord): Record<string, unknown> {
   return {
@@ -47,7 +51,7 @@ export function dtmTransJson(t: TransRecord): Record<string, unknown> {
       result: t.result,
       rollback_reason: t.rollbackReason,
       options: dtmOptionsText(t.options, false),
-      custom_data: t.customData,
+      custom_data: customData[t.transType]?.(t.settings) ?? "",
       next_cron_interval: secs(t.nextCronIntervalMs),
       next_cron_time: time(t.nextCronTime),
       owner: t.owner,

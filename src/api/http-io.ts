@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import { invalidArgument } from "../core/errors";
+import { invalidField } from "../core/errors";
 
 /** The request and response types every protocol shares (HTTP/1.1 and HTTP/2). */
 export type Req = IncomingMessage | Http2ServerRequest;
@@ -50,7 +50,7 @@ export function parseJson(body: Buffer): unknown {
   try {
     return JSON.parse(body.toString("utf8"));
   } catch (err) {
-    throw invalidArgument("body", `is not valid JSON (${(err as Error).message})`);
+    throw invalidField(["body"], `is not valid JSON (${(err as Error).message})`);
   }
 }
 

@@ -13,7 +13,7 @@ import {
   type Transaction,
   type TransactionOptions,
 } from "../../gen/dtx/v1/types_pb";
-import { invalidArgument } from "../core/errors";
+import { invalidField } from "../core/errors";
 import {
   defaultOptions,
   type BranchRecord,
@@ -22,7 +22,7 @@ import {
   type TransStatus,
   type TransType,
 } from "../core/model";
-import { parseSagaLayout, sagaSteps } from "../core/saga-definition";
+import { sagaSettingsOf, sagaSteps } from "../core/saga-definition";
 
 /** dtm's status words ↔ the API's enum. */
 export const statusToProto: Record<TransStatus, TransactionStatus> = {
@@ -55,13 +55,13 @@ export function filterFromProto<K extends string>(
 ): K | undefined {
   if (value === 0) return undefined;
   const key = (Object.keys(table) as K[]).find((k) => table[k] === value);
-  if (key === undefined) throw invalidArgument(field, `unknown value ${value}`);
+  if (key === undefined) throw invalidField([field], `unknown value ${value}`);
   return key;
 }
 
-function ms(d: Duration | undefined, field: string): number {
+function ms(d: Duration | undefined, option: string): number {
   if (!d) return 0;
-  if (d.seconds < 0n || d.nanos < 0) throw invalidArgument(field, "must not be negative");
+  if (d.seconds < 0n || d.nanos < 0) throw invalidField(["options", option], "must not be negative");
   return durationMs(d);
 }
 
@@ -70,9 +70,9 @@ export function optionsFromProto(o: TransactionOptions | undefined): TransOption
   const out = defaultOptions();
   if (!o) return out;
   out.waitResult = o.waitResult;
-  out.timeoutToFailMs = ms(o.timeoutToFail, "options.timeout_to_fail");
-  out.requestTimeoutMs = ms(o.requestTimeout, "options.request_timeout");
-  out.retryIntervalMs = ms(o.retryInterval, "options.retry_interval");
+  out.timeoutToFailMs = ms(o.timeoutToFail, "timeout_to_fail");
+  out.requestTimeoutMs = ms(o.requestTimeout, "request_timeout");
+  out.retryIntervalMs = ms(o.retryInterval, "retry_interval");
   out.branchHeaders = { ...o.branchHeaders };
   out.retryLimit = Number(o.retryLimit);
   return out;
@@ -82,7 +82,7 @@ export function optionsFromProto(o: TransactionOptions | undefined): TransOption
 export function protocolFromProto(p: Protocol): "http" | "grpc" {
   if (p === Protocol.GRPC) return "grpc";
   if (p === Protocol.HTTP || p === Protocol.UNSPECIFIED) return "http";
-  throw invalidArgument("protocol", `unknown value ${p}`);
+  throw invalidField(["protocol"], `unknown value ${p}`);
 }
 
 /** Kind-specific definitions as the API shows them, one entry per kind (no switch on the kind). */
@@ -90,15 +90,14 @@ const definitions: Partial<
   Record<TransType, (t: TransRecord, b: BranchRecord[]) => Transaction["definition"]>
 > = {
   saga: (t, branches) => {
-    const steps = sagaSteps(branches);
-    const layout = parseSagaLayout(t.customData, steps.length);
+    const layout = sagaSettingsOf(t);
     const saga: Saga = create(SagaSchema, {
-      steps: steps.map((s) => ({
+      steps: sagaSteps(branches).map((s) => ({
         action: s.action.url,
         compensate: s.compensate.url,
         payload: s.action.payload,
       })),
-      concurrent: layout.concurrent,
+      concurrent: layout.concurrent === true,
       orders: Object.fromEntries([...layout.orders].map(([k, v]) => [k, { steps: v }])),
     });
     return { case: "saga", value: saga };

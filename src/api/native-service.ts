@@ -8,12 +8,10 @@ import {
   type CoordinatorService,
 } from "../../gen/dtx/v1/coordinator_pb";
 import type { Engine } from "../core/engine";
-import { codeOf, invalidArgument } from "../core/errors";
+import { codeOf, invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
-import type { Store } from "../store/store";
-import { findBranches, findTrans, listTrans } from "../store/trans-statements";
-import { nativeSagaFields, renameField } from "./field-names";
-import { checkGid } from "./gid-check";
+import { checkGid } from "../core/gid-check";
+import { nativeSpelling, spelledError } from "./field-spelling";
 import {
   filterFromProto,
   kindToProto,
@@ -26,44 +24,40 @@ import {
 /** What the native API needs. */
 export interface NativeDeps {
   engine: Engine;
-  store: Store;
   maxGidLength: number;
-  maxPageSize: number;
 }
-
-const DEFAULT_PAGE_SIZE = 100;
 
 /**
  * The `dtx.v1.CoordinatorService` implementation, served as gRPC, gRPC-Web, Connect and (through
  * the REST gateway) JSON. Same core as dtm's API; typed options, enums and durations instead of
- * dtm's strings and seconds.
+ * dtm's strings and seconds. Bad input names the field as this API's request spells it.
  */
 export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof CoordinatorService> {
   return {
     newGid: async () => create(NewGidResponseSchema, { gid: newGid() }),
 
     async submitSaga(req) {
-      const gid = req.gid || newGid();
-      checkGid(gid, deps.maxGidLength);
-      if (!req.saga) throw invalidArgument("saga", "is required");
-      const { steps, concurrent, orders } = req.saga;
-      const layout =
-        concurrent || Object.keys(orders).length
-          ? JSON.stringify({
-              concurrent,
-              orders: Object.fromEntries(Object.entries(orders).map(([k, v]) => [k, v.steps])),
-            })
-          : "";
       try {
+        const gid = req.gid || newGid();
+        checkGid(gid, deps.maxGidLength);
+        if (!req.saga) throw invalidField(["saga"], "is required");
+        const { steps, concurrent, orders } = req.saga;
         const { trans } = await deps.engine.submit({
           gid,
-          transType: "saga",
           protocol: protocolFromProto(req.protocol),
           queryPrepared: "",
-          customData: layout,
           options: optionsFromProto(req.options),
-          steps: steps.map((s) => ({ action: s.action, compensate: s.compensate })),
-          payloads: steps.map((s) => Buffer.from(s.payload)),
+          definition: {
+            kind: "saga",
+            steps: steps.map((s) => ({
+              action: s.action,
+              compensate: s.compensate,
+              payload: Buffer.from(s.payload),
+            })),
+            // proto3 cannot tell false from unset: a layout is given when anything in it is
+            concurrent: concurrent || Object.keys(orders).length > 0 ? concurrent : undefined,
+            orders: new Map(Object.entries(orders).map(([k, v]) => [Number(k), v.steps])),
+          },
         });
         return create(SubmitSagaResponseSchema, {
           gid,
@@ -74,33 +68,24 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
         // dtm's FAILURE for "already finished" is a precondition in this API
         if (codeOf(err) === Code.Aborted)
           throw new ConnectError(ConnectError.from(err).rawMessage, Code.FailedPrecondition);
-        throw renameField(err, nativeSagaFields);
+        throw spelledError(err, nativeSpelling);
       }
     },
 
     async getTransaction(req) {
-      if (req.gid === "") throw invalidArgument("gid", "is required");
-      const trans = await findTrans(deps.store.db, req.gid);
-      if (!trans) throw new ConnectError(`no transaction with gid ${JSON.stringify(req.gid)}`, Code.NotFound);
-      const branches = await findBranches(deps.store.db, [req.gid]);
-      return create(GetTransactionResponseSchema, { transaction: transactionToProto(trans, branches) });
+      const found = await deps.engine.get(req.gid);
+      if (!found) throw new ConnectError(`no transaction with gid ${JSON.stringify(req.gid)}`, Code.NotFound);
+      return create(GetTransactionResponseSchema, {
+        transaction: transactionToProto(found.trans, found.branches),
+      });
     },
 
     async listTransactions(req) {
-      const limit = req.pageSize === 0 ? DEFAULT_PAGE_SIZE : req.pageSize;
-      if (limit < 0 || limit > deps.maxPageSize) {
-        throw invalidArgument("page_size", `must be between 1 and ${deps.maxPageSize}`);
-      }
-      if (req.pageToken !== "" && !/^\d+$/.test(req.pageToken)) {
-        throw invalidArgument("page_token", "is not a token of this listing");
-      }
-      const status = filterFromProto(statusToProto, req.status, "status");
-      const transType = filterFromProto(kindToProto, req.kind, "kind");
-      const page = await listTrans(deps.store.db, {
-        beforeId: req.pageToken || undefined,
-        limit,
-        status,
-        transType,
+      const page = await deps.engine.list({
+        pageSize: req.pageSize === 0 ? undefined : req.pageSize,
+        cursor: req.pageToken,
+        status: filterFromProto(statusToProto, req.status, "status"),
+        transType: filterFromProto(kindToProto, req.kind, "kind"),
       });
       return create(ListTransactionsResponseSchema, {
         transactions: page.transactions.map((t) => transactionToProto(t, null)),

@@ -10,7 +10,7 @@ import type {
   JsonValue,
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { http } from "../../gen/google/api/annotations_pb";
 import type { HttpRule } from "../../gen/google/api/http_pb";
 import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, type Res as NodeRes } from "./http-io";
@@ -36,6 +36,8 @@ type Unary = (input: unknown, options: object) => Promise<unknown>;
 export interface RestGatewayOptions {
   /** Largest accepted request body; larger ones get 400. Default 1 MiB. */
   maxBodyBytes?: number;
+  /** Run around every call, as the server's gRPC/Connect handler runs them (give it the same list). */
+  interceptors?: Interceptor[];
 }
 
 /** One compiled `google.api.http` binding. */
@@ -82,7 +84,7 @@ const protocolHeader =
 /**
  * Creates a grpc-gateway-style REST/JSON transcoder for the unary methods of `services` that carry a
  * `google.api.http` annotation. Calls run in-process through `createRouterTransport` against the same
- * implementations (without the server's interceptors).
+ * implementations, through `interceptors`.
  *
  * The returned function resolves `false` when no binding matches the request's method and path (so the
  * caller can try other routes) and `true` once it has answered. It never rejects.
@@ -92,9 +94,12 @@ export function createRestGateway(
   opts: RestGatewayOptions = {},
 ): (req: Req, res: Res) => Promise<boolean> {
   const maxBodyBytes = opts.maxBodyBytes ?? 1024 * 1024;
-  const transport = createRouterTransport((router) => {
-    for (const { service, impl } of services) router.service(service, impl);
-  });
+  const transport = createRouterTransport(
+    (router) => {
+      for (const { service, impl } of services) router.service(service, impl);
+    },
+    { router: { interceptors: opts.interceptors ?? [] } },
+  );
   const routes: Route[] = [];
   for (const { service } of services) {
     const client = createClient(service, transport) as unknown as Record<string, Unary>;

@@ -1,6 +1,6 @@
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
-import type { BranchRequest } from "./request";
-import { classifyGrpc, type BranchResult } from "./result";
+import type { BranchRequest, BranchResult } from "../core/branch-caller";
+import { classifyGrpc } from "./result";
 
 const identity = (b: Buffer): Buffer => b;
 

@@ -1,6 +1,6 @@
 import { Agent } from "undici";
-import type { BranchRequest } from "./request";
-import { classifyHttp, type BranchResult } from "./result";
+import type { BranchRequest, BranchResult } from "../core/branch-caller";
+import { classifyHttp } from "./result";
 
 /**
  * Calls HTTP branches through one keep-alive undici Agent (a bounded pool per origin, idle

@@ -1,17 +1,5 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-
-/**
- * What a branch call came to (dtm's result vocabulary):
- * SUCCESS: done; FAILURE: failed for good; ONGOING: not yet, ask again later; ERROR: transient.
- */
-export type BranchOutcome = "SUCCESS" | "FAILURE" | "ONGOING" | "ERROR";
-
-/** A finished branch call: the outcome and a text for logs and rollback reasons. */
-export interface BranchResult {
-  outcome: BranchOutcome;
-  /** The response body or gRPC message (truncated), or the network error. */
-  detail: string;
-}
+import type { BranchResult } from "../core/branch-caller";
 
 const MAX_DETAIL = 512;
 

@@ -1,322 +1,295 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import type { BranchCaller } from "../branch/caller";
-import type { Store } from "../store/store";
-import * as sql from "../store/trans-statements";
-import { TransWriter, type GroupCommitSettings } from "../store/trans-writer";
+import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
-import { failure } from "./errors";
-import { newGid } from "./gid";
-import { isFinal, type BranchRecord, type NewTrans, type TransOptions, type TransRecord } from "./model";
+import { Driver, type DriverSettings } from "./driver";
+import { failure, invalidField } from "./errors";
+import { checkGid } from "./gid-check";
+import { listFilter, type ListQuery } from "./listing";
+import { insertedRows, newRecord } from "./new-record";
+import type { BranchRecord, BranchRegistration, NewTrans, TransRecord, TransStatus } from "./model";
 import { checkOptions } from "./options-check";
-import { Pass, PassLost } from "./pass";
-import { transTypeModule } from "./registry";
-import { baseInterval, type RetrySettings } from "./retry-policy";
-
-/** How far a lease may fall short of a pass's need before it is extended (covers the time since it was taken). */
-const LEASE_SLACK_MS = 1000;
+import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
+import type { TransPage, TransRepository } from "./repository";
+import type { TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
-export interface EngineSettings {
-  retry: RetrySettings;
-  requestTimeoutMs: number;
-  timeoutToFailMs: number;
-  /** How long a claim or a submit holds a transaction against other coordinators. */
-  leaseMs: number;
+export interface EngineSettings extends DriverSettings {
   maxSteps: number;
-  groupCommit: GroupCommitSettings;
+  maxGidLength: number;
+  maxPageSize: number;
 }
 
-/** What a submit did. */
-export interface SubmitOutcome {
-  /** The transaction after the request: after the first pass when `wait_result`, else as stored. */
+/** What the engine is built from: its ports, its clock and settings, and its kinds. */
+export interface EngineDeps {
+  repository: TransRepository;
+  caller: BranchCaller;
+  clock: Clock;
+  settings: EngineSettings;
+  logger: Logger;
+  /** The transaction kinds it drives. Default: every kind of this coordinator (registry.ts). */
+  kinds?: KindRegistry;
+}
+
+/** What a lifecycle verb did. */
+export interface VerbOutcome {
+  /** The transaction afterwards: after the first pass when the caller waits for it, else as stored. */
   trans: TransRecord;
 }
 
+/** An abort as an adapter hands it over (dtm's abort body: gid, trans_type, rollback_reason). */
+export interface AbortRequest {
+  gid: string;
+  transType: string;
+  rollbackReason: string;
+  /** Wait for the rollback's first pass; undefined: as the transaction's stored option says. */
+  waitResult?: boolean;
+}
+
 /**
- * The coordinator core: creates transactions, runs passes and writes their outcome. A happy-path
- * saga costs two commits: the insert of the transaction with all its branches, and the final
- * write of the pass. Passes of one gid never overlap within a process; across processes the owner
- * token of the lease decides which pass may write.
+ * The coordinator core: the lifecycle verbs (dtm's svcPrepare / svcSubmit / svcAbort /
+ * svcRegisterBranch), generic over kinds, each checking the stored status with a compare-and-set;
+ * the reads every adapter goes through; and (through its Driver) passes, leases and recovery. A
+ * happy-path saga costs two commits: the insert of the transaction with all its branches, and the
+ * final write of its pass.
  */
 export class Engine {
-  private readonly running = new Map<string, Promise<TransRecord | null>>();
-  /** The owner token each running pass holds, to hand leases back on a forced stop. */
-  private readonly holders = new Map<string, string>();
-  private readonly processId = newGid().slice(0, 8);
-  private ownerSeq = 0;
-  private closing = false;
-  private readonly writer: TransWriter;
+  readonly clock: Clock;
+  private readonly repository: TransRepository;
+  private readonly settings: EngineSettings;
+  private readonly kinds: KindRegistry;
+  private readonly driver: Driver;
 
-  constructor(
-    private readonly store: Store,
-    private readonly caller: BranchCaller,
-    readonly clock: Clock,
-    private readonly settings: EngineSettings,
-    private readonly logger: Logger,
-  ) {
-    this.writer = new TransWriter(store.db, settings.groupCommit);
+  constructor(deps: EngineDeps) {
+    this.clock = deps.clock;
+    this.repository = deps.repository;
+    this.settings = deps.settings;
+    this.kinds = deps.kinds ?? defaultKinds;
+    this.driver = new Driver(
+      deps.repository,
+      deps.caller,
+      deps.clock,
+      deps.settings,
+      this.kinds,
+      deps.logger,
+    );
   }
 
   /**
-   * Creates and drives a transaction (dtm's submit). An unfinished transaction with the same gid is
-   * re-driven from its stored state; a finished one is a FAILURE.
+   * Creates a transaction as `prepared` (tcc, xa, msg, workflow). A stored `prepared` one with the
+   * gid answers success with nothing rewritten; any other stored status is a FAILURE.
    */
-  async submit(t: NewTrans): Promise<SubmitOutcome> {
-    const mod = transTypeModule(t.transType);
-    checkOptions(t.options);
-    mod.validate(t, { maxSteps: this.settings.maxSteps });
-    const owner = this.newOwner();
-    const now = this.clock.now();
-    const interval = baseInterval(this.settings.retry, t.options);
-    const newBranches = mod.branchesOf(t);
-    const fresh: TransRecord = {
-      id: "",
-      gid: t.gid,
-      transType: t.transType,
-      status: "submitted",
-      protocol: t.protocol,
-      queryPrepared: t.queryPrepared,
-      customData: t.customData,
-      options: t.options,
-      rollbackReason: "",
-      result: "",
-      createTime: now,
-      updateTime: now,
-      finishTime: null,
-      rollbackTime: null,
-      // leased to this process: the recovery worker leaves it alone while this pass runs
-      nextCronTime: new Date(now.getTime() + this.leaseFor(t.options)),
-      nextCronIntervalMs: interval,
-      owner,
-    };
-    const inserted = await this.writer.insert(fresh, newBranches);
-    let trans: TransRecord;
-    let branches: BranchRecord[];
-    if (inserted) {
-      trans = { ...fresh, id: inserted.id };
-      branches = newBranches.map((b, i) => ({
-        ...b,
-        id: inserted.branchIds[i]!,
-        gid: t.gid,
-        status: "prepared",
-        createTime: now,
-        updateTime: now,
-        finishTime: null,
-      }));
-    } else {
-      await this.settled(t.gid);
-      const claimed = await sql.claimByGid(
-        this.store.db,
-        t.gid,
-        ["submitted"],
-        owner,
-        now,
-        new Date(now.getTime() + this.leaseFor(null)),
-      );
-      if (!claimed) {
-        const existing = await sql.findTrans(this.store.db, t.gid);
-        // still submitted: another coordinator's live lease drives it now
-        if (existing?.status === "submitted") return { trans: existing };
-        // dtm's text, typo included: SDKs and operators match on it
-        throw failure(`current status '${existing?.status ?? "unknown"}', cannot sumbmit`);
-      }
-      trans = claimed;
-      branches = await sql.findBranches(this.store.db, [t.gid]);
+  async prepare(t: NewTrans): Promise<VerbOutcome> {
+    const kind = this.validated(t);
+    if (!kind.lifecycle.prepare) {
+      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' cannot prepare`);
     }
-    const pass = this.drive(trans, branches);
-    if (!t.options.waitResult) return { trans };
-    // a pass whose write lost the compare-and-set reports what is stored, not what it saw
-    return { trans: (await pass) ?? (await sql.findTrans(this.store.db, t.gid)) ?? trans };
+    const fresh = this.newRecord(t, kind, "prepared", "");
+    const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
+    if (inserted) return { trans: { ...fresh, id: inserted.id } };
+    const stored = await this.repository.find(t.gid);
+    if (stored?.status === "prepared") return { trans: stored };
+    throw failure(`current status '${stored?.status ?? "unknown"}', cannot prepare`);
   }
 
   /**
-   * Runs one pass over a transaction this process holds (owner = trans.owner) and writes its outcome.
-   * Resolves with the transaction as written, or null when another owner won the write.
+   * Creates and drives a transaction (dtm's submit). With the gid taken: a `prepared` one moves to
+   * `submitted` (taking the lease from whoever looked at it) and is driven from its stored rows; a
+   * `submitted` one is re-driven from its stored rows unless another coordinator's live lease holds
+   * it; a finished one is a FAILURE.
    */
-  drive(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
-    const prev = this.running.get(trans.gid);
-    const run = (prev ?? Promise.resolve(null))
-      .catch(() => null)
-      .then(() => {
-        this.holders.set(trans.gid, trans.owner);
-        return this.closing ? this.handBack(trans) : this.runPass(trans, branches);
-      })
-      .catch((err: unknown) => {
-        this.logger.error({ err, gid: trans.gid }, "pass could not be written; the transaction is retried");
-        return null;
-      })
-      .finally(() => {
-        if (this.running.get(trans.gid) === run) {
-          this.running.delete(trans.gid);
-          this.holders.delete(trans.gid);
-        }
+  async submit(t: NewTrans): Promise<VerbOutcome> {
+    const kind = this.validated(t);
+    if (!kind.lifecycle.submit) {
+      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' cannot be submitted`);
+    }
+    const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
+    const branches = kind.branchesOf(t.definition);
+    const inserted = await this.repository.insert(fresh, branches);
+    if (!inserted) {
+      await this.driver.settled(t.gid);
+      return this.resubmit(t.gid, t.options.waitResult);
+    }
+    const trans = { ...fresh, id: inserted.id };
+    return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+  }
+
+  /** A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. */
+  private async resubmit(gid: string, wait: boolean, again = true): Promise<VerbOutcome> {
+    const claimed = await this.claim(gid, "submitted");
+    if (claimed) return this.runStored(claimed, wait);
+    const stored = await this.repository.find(gid);
+    // still submitted: another coordinator's live lease drives it now
+    if (stored?.status === "submitted") return { trans: stored };
+    if (stored?.status === "prepared") {
+      const moved = await this.move(stored, "submitted", "");
+      if (moved) return this.runStored(moved, wait);
+      if (again) return this.resubmit(gid, wait, false);
+    }
+    // dtm's text, typo included: SDKs and operators match on it
+    throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
+  }
+
+  /**
+   * Aborts a transaction by its kind's rule: to `aborting` (storing the reason) and driven, or to
+   * `failed` with nothing called. The request's kind must be the stored one.
+   */
+  async abort(r: AbortRequest): Promise<VerbOutcome> {
+    const stored = await this.repository.find(r.gid);
+    if (!stored) throw new ConnectError(`no TransGlobal with gid: ${r.gid} found`, Code.NotFound);
+    const rule = kindOf(this.kinds, stored.transType).lifecycle.abort;
+    const refused = (s: TransRecord | null): ConnectError =>
+      failure(`trans type: '${stored.transType}' current status '${s?.status ?? "unknown"}', cannot abort`);
+    if (!rule || r.transType !== stored.transType || !rule.from.includes(stored.status))
+      throw refused(stored);
+    const wait = r.waitResult ?? stored.options.waitResult;
+    if (rule.to === "failed") {
+      const failed = await this.repository.changeStatus({
+        gid: r.gid,
+        from: [stored.status],
+        to: "failed",
+        rollbackReason: r.rollbackReason,
+        now: this.clock.now(),
       });
-    this.running.set(trans.gid, run);
-    return run;
-  }
-
-  /** The pass budget of one phase: dtm's request timeout + 2 s (`null`: the server's timeout). */
-  private budget(options: TransOptions | null): number {
-    return (options?.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
+      if (!failed) throw refused(await this.repository.find(r.gid));
+      return { trans: failed };
+    }
+    const moved =
+      stored.status === "aborting"
+        ? await this.claim(r.gid, "aborting")
+        : await this.move(stored, "aborting", r.rollbackReason);
+    if (moved) return this.runStored(moved, wait);
+    const now = await this.repository.find(r.gid);
+    // aborting under another coordinator's live lease: it rolls back already
+    if (now?.status === "aborting" && stored.status === "aborting") return { trans: now };
+    throw refused(now);
   }
 
   /**
-   * How long a pass may hold a transaction: the lease, or two phase budgets if longer. Claims take
-   * the lease a pass with the server's request timeout needs; longer ones are extended at pass start.
+   * Adds the rows of a branch registration (tcc, xa, workflow) to a `prepared` transaction, all in
+   * one statement that locks the global row in `prepared`.
    */
-  private leaseFor(options: TransOptions | null): number {
-    return Math.max(this.settings.leaseMs, 2 * this.budget(options) + 1000);
+  async registerBranch(r: BranchRegistration): Promise<void> {
+    checkGid(r.gid, this.settings.maxGidLength);
+    const kind = kindOf(this.kinds, r.transType);
+    // dtm's text, typo included
+    if (!kind.registration) throw invalidField(["trans_type"], `unknow trans type: ${r.transType}`);
+    const rows = kind.registration(r);
+    const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());
+    if (added === "wrong-status") throw failure(`no trans with gid: ${r.gid} status: prepared found`);
+    if (added === "duplicate") {
+      throw new ConnectError(`branch ${r.branchId} of ${r.gid} is registered already`, Code.AlreadyExists);
+    }
   }
 
-  private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
-    const log = this.logger.child({ gid: trans.gid });
-    const until = this.clock.nowMs() + this.leaseFor(trans.options);
-    // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it
-    // so nobody takes the transaction mid-pass (a submit's insert already leased it long enough)
-    if ((trans.nextCronTime?.getTime() ?? 0) < until - LEASE_SLACK_MS) {
-      if (!(await sql.setLease(this.store.db, trans.gid, trans.owner, new Date(until)))) return null;
-    }
-    const pass = new Pass(
-      trans,
-      branches,
-      this.caller,
-      this.clock,
-      this.settings,
-      log,
-      this.budget(trans.options),
-      (p) => this.write(p, false),
-    );
-    try {
-      await transTypeModule(trans.transType).runPass(pass);
-    } catch (err) {
-      if (err instanceof PassLost) {
-        log.warn("pass stopped: another coordinator holds the transaction");
-        return null;
-      }
-      log.error({ err }, "pass failed");
-      pass.observe("error");
-    }
-    if (!(await this.write(pass, true))) {
-      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
-      return null;
-    }
-    return trans;
+  /** One transaction and (unless `branches` is false) its branch rows; null when the gid is unknown. */
+  async get(
+    gid: string,
+    opts: { branches?: boolean } = {},
+  ): Promise<{ trans: TransRecord; branches: BranchRecord[] } | null> {
+    if (gid === "") throw invalidField(["gid"], "is required");
+    const trans = await this.repository.find(gid);
+    if (!trans) return null;
+    return { trans, branches: opts.branches === false ? [] : await this.repository.findBranches([gid]) };
+  }
+
+  /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */
+  list(q: ListQuery): Promise<TransPage> {
+    return this.repository.list(listFilter(q, this.settings.maxPageSize));
   }
 
   /**
-   * Writes a pass's progress: at its end (`last`) with the next due time from the retry rules and the
-   * lease freed; as a checkpoint with the lease kept.
+   * Claims up to `limit` due transactions (next look ≤ now + lookAheadMs) and starts a pass for each;
+   * `passes` settle when each has been written.
    */
-  private async write(pass: Pass, last: boolean): Promise<boolean> {
-    const trans = pass.trans;
-    const now = this.clock.now();
-    const final = isFinal(trans.status);
-    const interval = final || !last ? trans.nextCronIntervalMs : pass.intervalMs;
-    const nextCronTime = final
-      ? null
-      : new Date(now.getTime() + (last ? interval : this.leaseFor(trans.options)));
-    const saved = await this.writer.savePass({
-      gid: trans.gid,
-      owner: trans.owner,
-      ownerAfter: last ? "" : trans.owner,
-      fromStatus: pass.storedStatus,
-      toStatus: trans.status,
-      rollbackReason: trans.rollbackReason,
-      now,
-      nextCronTime,
-      nextCronIntervalMs: interval,
-      branches: pass.changedBranches().map((b) => ({ id: b.id, status: b.status })),
-    });
-    if (saved) {
-      trans.updateTime = now;
-      trans.nextCronTime = nextCronTime;
-      trans.nextCronIntervalMs = interval;
-      if (last) trans.owner = "";
-      if (trans.status === "succeed") trans.finishTime ??= now;
-      if (trans.status === "failed") trans.rollbackTime ??= now;
-    }
-    return saved;
-  }
-
-  /** Stopping: a claimed pass that has not started hands its transaction back at once. */
-  private async handBack(trans: TransRecord): Promise<null> {
-    await sql.setLease(this.store.db, trans.gid, trans.owner, this.clock.now());
-    return null;
-  }
-
-  /**
-   * Claims up to `limit` due transactions (next_cron_time ≤ now + lookAheadMs) and starts a pass for
-   * each; `passes` settle when each has been written.
-   */
-  async claimAndDrive(
-    limit: number,
-    lookAheadMs = 0,
-  ): Promise<{ gids: string[]; passes: Promise<unknown>[] }> {
-    if (this.closing || limit <= 0) return { gids: [], passes: [] };
-    const now = this.clock.now();
-    const claimed = await sql.claimDue(
-      this.store.db,
-      this.newOwner(),
-      now,
-      new Date(now.getTime() + lookAheadMs),
-      new Date(now.getTime() + this.leaseFor(null)),
-      limit,
-    );
-    if (claimed.length === 0) return { gids: [], passes: [] };
-    const byGid = new Map<string, BranchRecord[]>(claimed.map((t) => [t.gid, []]));
-    for (const b of await sql.findBranches(
-      this.store.db,
-      claimed.map((t) => t.gid),
-    )) {
-      byGid.get(b.gid)!.push(b);
-    }
-    const passes = claimed.map((t) => this.drive(t, byGid.get(t.gid)!));
-    return { gids: claimed.map((t) => t.gid), passes };
+  claimAndDrive(limit: number, lookAheadMs = 0): Promise<{ gids: string[]; passes: Promise<unknown>[] }> {
+    return this.driver.claimAndDrive(limit, lookAheadMs);
   }
 
   /** One claim of due transactions, waiting for their passes (tests and operators: "run the cron once"). */
   async recoverOnce(limit: number, lookAheadMs = 0): Promise<string[]> {
-    const { gids, passes } = await this.claimAndDrive(limit, lookAheadMs);
+    const { gids, passes } = await this.driver.claimAndDrive(limit, lookAheadMs);
     await Promise.allSettled(passes);
     return gids;
   }
 
   /** Resolves when no pass of `gid` (or of any gid) is running in this process. */
-  async settled(gid?: string): Promise<void> {
-    for (;;) {
-      const pending = gid ? [this.running.get(gid)] : [...this.running.values()];
-      const live = pending.filter((p): p is Promise<TransRecord | null> => p !== undefined);
-      if (live.length === 0) return;
-      await Promise.allSettled(live);
-    }
+  settled(gid?: string): Promise<void> {
+    return this.driver.settled(gid);
   }
 
   /** Passes running now. */
   get inFlight(): number {
-    return this.running.size;
+    return this.driver.inFlight;
   }
 
   /**
    * Stops taking new work and waits up to `timeoutMs` for running passes; the transactions of
    * passes still running then are made due again so another coordinator takes them at once.
    */
-  async close(timeoutMs: number): Promise<void> {
-    this.closing = true;
-    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
-    if ((await Promise.race([this.settled().then(() => "done" as const), timer])) === "timeout") {
-      this.logger.warn({ inFlight: this.running.size }, "releasing leases of unfinished passes");
-      const now = this.clock.now();
-      await Promise.all(
-        [...this.holders].map(([gid, owner]) =>
-          sql
-            .setLease(this.store.db, gid, owner, now)
-            .catch((err: unknown) => this.logger.error({ err, gid }, "release failed")),
-        ),
-      );
-    }
+  close(timeoutMs: number): Promise<void> {
+    return this.driver.close(timeoutMs);
   }
 
-  private newOwner(): string {
-    return `${this.processId}-${++this.ownerSeq}`;
+  /** Checks a new transaction from any adapter; its kind. */
+  private validated(t: NewTrans): TransKind {
+    checkGid(t.gid, this.settings.maxGidLength);
+    const kind = kindOf(this.kinds, t.definition.kind);
+    checkOptions(t.options);
+    kind.validate(t, { maxSteps: this.settings.maxSteps });
+    return kind;
+  }
+
+  /** A new transaction as the verbs insert it (see new-record.ts). */
+  private newRecord(t: NewTrans, kind: TransKind, status: TransStatus, owner: string): TransRecord {
+    return newRecord(t, kind, status, owner, this.clock.now(), {
+      leaseMs: this.driver.leaseFor(t.options),
+      timeoutToFailMs: this.settings.timeoutToFailMs,
+      retry: this.settings.retry,
+    });
+  }
+
+  /** Takes a free or expired lease of a transaction in `status` (never a live one). */
+  private claim(gid: string, status: TransStatus): Promise<TransRecord | null> {
+    const now = this.clock.now();
+    return this.repository.claimByGid({
+      gid,
+      statuses: [status],
+      owner: this.driver.newOwner(),
+      now,
+      leaseUntil: new Date(now.getTime() + this.driver.leaseFor(null)),
+    });
+  }
+
+  /**
+   * Moves a stored transaction to `to` by compare-and-set on its status, taking the lease whoever
+   * held it: a recovery pass that held it only to look at its timeout then loses its own write.
+   */
+  private move(stored: TransRecord, to: TransStatus, reason: string): Promise<TransRecord | null> {
+    const now = this.clock.now();
+    return this.repository.changeStatus({
+      gid: stored.gid,
+      from: [stored.status],
+      to,
+      rollbackReason: reason,
+      now,
+      lease: {
+        owner: this.driver.newOwner(),
+        until: new Date(now.getTime() + this.driver.leaseFor(stored.options)),
+      },
+    });
+  }
+
+  /** Drives a transaction this process holds from its stored rows. */
+  private async runStored(trans: TransRecord, wait: boolean): Promise<VerbOutcome> {
+    return this.run(trans, await this.repository.findBranches([trans.gid]), wait);
+  }
+
+  /** Drives a transaction this process holds; answers at once, or after the pass when the caller waits. */
+  private async run(trans: TransRecord, branches: BranchRecord[], wait: boolean): Promise<VerbOutcome> {
+    const pass = this.driver.drive(trans, branches);
+    if (!wait) return { trans };
+    // a pass whose write lost the compare-and-set reports what is stored, not what it saw
+    return { trans: (await pass) ?? (await this.repository.find(trans.gid)) ?? trans };
   }
 }

@@ -6,6 +6,9 @@
 /** Global transaction statuses, spelled as dtm stores them. */
 export type TransStatus = "prepared" | "submitted" | "aborting" | "succeed" | "failed";
 
+/** The statuses of unfinished transactions: the ones the recovery worker looks at. */
+export const UNFINISHED: readonly TransStatus[] = ["prepared", "submitted", "aborting"];
+
 /** Branch operation statuses. */
 export type BranchStatus = "prepared" | "succeed" | "failed";
 
@@ -37,8 +40,8 @@ export interface TransRecord {
   status: TransStatus;
   protocol: Protocol;
   queryPrepared: string;
-  /** Kind-specific JSON text (saga: `{"concurrent":…,"orders":{…}}`), kept verbatim. */
-  customData: string;
+  /** What the kind keeps beside its branch rows (saga: concurrency and orders), decoded. */
+  settings: TransSettings;
   options: TransOptions;
   rollbackReason: string;
   result: string;
@@ -71,19 +74,75 @@ export interface NewBranch {
   op: string;
   url: string;
   payload: Buffer;
+  /** Registered rows only (addBranches): `prepared` unless given (a workflow records finished steps). */
+  status?: BranchStatus;
 }
+
+/** One saga step: the forward action, its compensation, and the body both are called with. */
+export interface SagaStep {
+  /** Empty: nothing to call, counts as success (as in dtm). */
+  action: string;
+  compensate: string;
+  payload: Buffer;
+}
+
+/**
+ * A saga's layout: whether actions run in parallel, and which steps must have succeeded before
+ * another may start. `concurrent` is undefined when the client did not say (sequential), so dtm's
+ * `custom_data` reads back as it was sent.
+ */
+export interface SagaLayout {
+  concurrent?: boolean;
+  /** step index → the steps that must have succeeded before it may start. */
+  orders: Map<number, number[]>;
+}
+
+/** A saga as a client defines it. */
+export interface SagaDefinition extends SagaLayout {
+  kind: "saga";
+  steps: SagaStep[];
+}
+
+/** Kinds whose branches arrive later by registration (tcc, xa): nothing to define up front. */
+export interface RegisteredDefinition {
+  kind: "tcc" | "xa";
+}
+
+/** A new transaction's kind-specific definition, discriminated by its kind. */
+export type TransDefinition = SagaDefinition | RegisteredDefinition;
+
+/** What a saga keeps beside its rows. */
+export interface SagaSettings extends SagaLayout {
+  kind: "saga";
+}
+
+/** Kinds that keep nothing beside their rows. */
+export interface NoSettings {
+  kind: Exclude<TransType, "saga">;
+}
+
+/** The kind-specific settings of a stored transaction, discriminated by its kind. */
+export type TransSettings = SagaSettings | NoSettings;
 
 /** What an adapter hands the core to create a transaction. */
 export interface NewTrans {
   gid: string;
-  transType: TransType;
   protocol: Protocol;
   queryPrepared: string;
-  customData: string;
   options: TransOptions;
-  /** Kind-specific definition the registry turns into branch rows (saga: the steps). */
-  steps: Array<Record<string, string>>;
-  payloads: Buffer[];
+  /** The kind (`definition.kind`) and what it consists of. */
+  definition: TransDefinition;
+}
+
+/** What an adapter hands the core to register a branch (tcc, xa, workflow). */
+export interface BranchRegistration {
+  gid: string;
+  /** The request's `trans_type` (dtm takes the kind from the request, not from the stored row). */
+  transType: string;
+  branchId: string;
+  /** The kind's own fields as dtm sends them (tcc: `confirm`, `cancel`; xa: `url`; workflow: `op`, `status`). */
+  fields: Record<string, string>;
+  payload: Buffer;
 }
 
 /** Default options: everything from the server. */

@@ -1,4 +1,4 @@
-import { invalidArgument } from "./errors";
+import { invalidField } from "./errors";
 import type { TransOptions } from "./model";
 
 /** The longest branch call or retry interval: what a Node timer can hold (about 24.8 days). */
@@ -14,18 +14,19 @@ export function checkOptions(o: TransOptions): void {
   within("request_timeout", o.requestTimeoutMs, MAX_TIMER_MS);
   within("retry_interval", o.retryIntervalMs, MAX_TIMER_MS);
   if (!Number.isSafeInteger(o.retryLimit) || o.retryLimit < 0) {
-    throw invalidArgument("retry_limit", "must be a non-negative integer");
+    throw invalidField(["options", "retry_limit"], "must be a non-negative integer");
   }
   for (const [k, v] of Object.entries(o.branchHeaders)) {
-    if (!HEADER_NAME.test(k)) throw invalidArgument(`branch_headers.${k}`, "is not a valid header name");
+    const path = ["options", "branch_headers", k];
+    if (!HEADER_NAME.test(k)) throw invalidField(path, "is not a valid header name");
     // eslint-disable-next-line no-control-regex
-    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v)) {
-      throw invalidArgument(`branch_headers.${k}`, "contains a control character");
-    }
+    if (/[\u0000-\u0008\u000a-\u001f\u007f]/.test(v))
+      throw invalidField(path, "contains a control character");
   }
 }
 
-function within(field: string, ms: number, max: number): void {
-  if (!Number.isFinite(ms) || ms < 0) throw invalidArgument(field, "must not be negative");
-  if (ms > max) throw invalidArgument(field, `must be at most ${Math.floor(max / 1000)} seconds`);
+function within(option: string, ms: number, max: number): void {
+  const path = ["options", option];
+  if (!Number.isFinite(ms) || ms < 0) throw invalidField(path, "must not be negative");
+  if (ms > max) throw invalidField(path, `must be at most ${Math.floor(max / 1000)} seconds`);
 }

@@ -1,6 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import type { BranchCaller } from "../branch/caller";
-import type { BranchResult } from "../branch/result";
+import type { BranchCaller, BranchResult } from "./branch-caller";
 import type { Clock } from "./clock";
 import type { BranchRecord, BranchStatus, TransRecord, TransStatus } from "./model";
 import { baseInterval, nextInterval, type CallOutcome, type RetrySettings } from "./retry-policy";
@@ -13,35 +13,65 @@ export interface PassSettings {
   timeoutToFailMs: number;
 }
 
+/** What a pass works with besides its transaction: the ports, the clock and the engine's hooks. */
+export interface PassContext {
+  caller: BranchCaller;
+  clock: Clock;
+  settings: PassSettings;
+  logger: Logger;
+  /** How long one phase of the pass may wait for branches (dtm: request timeout + 2 s). */
+  budgetMs: number;
+  /** Writes the pass's progress so far (compare-and-set on `storedStatus`); false when it lost. */
+  persist: (pass: Pass) => Promise<boolean>;
+  /** Reads the transaction's branch rows as stored now. */
+  loadBranches: () => Promise<BranchRecord[]>;
+}
+
+/** A call of a URL that is no branch row: a msg check-back (`00`/`msg`), a workflow resume (`00`/`<name>`). */
+export interface UrlCall {
+  url: string;
+  branchId: string;
+  op: string;
+  payload: Buffer;
+  /** FAILURE is an answer here (see `Pass.call`). */
+  failureIsFinal?: boolean;
+  /** POST even with an empty body (XA phase 2). */
+  forcePost?: boolean;
+}
+
 /**
- * One processing pass over one transaction. Progress stays in memory (branch statuses, the global
- * status, the rollback reason) and is written once at the end by the engine; a crash re-runs the
- * pass from the last written state, which at-least-once branches allow.
+ * One processing pass over one transaction: what a kind's `runPass` works with. Progress stays in
+ * memory (branch statuses, the global status, the rollback reason) and is written once at the end
+ * by the engine; a crash re-runs the pass from the last written state, which at-least-once branches
+ * allow.
  */
 export class Pass {
   /** The stored global status: the compare-and-set of the next write. */
   storedStatus: TransStatus;
-  /** Process time (Date.now()) after which the pass stops waiting for branches. */
-  private deadline: number;
+  /** The transaction's branch rows (re-read by `reloadBranches`). */
+  branches: BranchRecord[];
   /** The retry interval as the pass's answers have moved it (retry-policy.ts). */
   intervalMs: number;
+  /** The next look the pass asked for (`scheduleAt`); null: after `intervalMs`. */
+  nextLookAt: Date | null = null;
+  /** Process time (Date.now()) after which the pass stops waiting for branches. */
+  private deadline: number;
   private readonly changed = new Set<BranchRecord>();
 
   constructor(
     readonly trans: TransRecord,
-    readonly branches: BranchRecord[],
-    private readonly caller: BranchCaller,
-    private readonly clock: Clock,
-    private readonly settings: PassSettings,
-    readonly logger: Logger,
-    /** How long one phase of the pass may wait for branches (dtm: request timeout + 2 s). */
-    private readonly budgetMs: number,
-    /** Writes the pass's progress so far (compare-and-set on `storedStatus`); false when it lost. */
-    private readonly persist: (pass: Pass) => Promise<boolean>,
+    branches: BranchRecord[],
+    private readonly ctx: PassContext,
   ) {
+    this.branches = branches;
     this.storedStatus = trans.status;
     this.intervalMs = trans.nextCronIntervalMs;
-    this.deadline = Date.now() + budgetMs;
+    this.deadline = Date.now() + ctx.budgetMs;
+  }
+
+  /** The pass's logger (scoped to the gid). */
+  get logger(): Logger {
+    return this.ctx.logger;
   }
 
   /**
@@ -50,49 +80,94 @@ export class Pass {
    * Throws PassLost when another owner holds the transaction now.
    */
   async checkpoint(): Promise<void> {
-    if (!(await this.persist(this))) throw new PassLost(this.trans.gid);
+    if (!(await this.ctx.persist(this))) throw new PassLost(this.trans.gid);
     this.storedStatus = this.trans.status;
     this.changed.clear();
   }
 
+  /**
+   * Re-reads the branch rows, after a checkpoint: a branch registered between the claim and the
+   * checkpoint is then part of the pass (a registration locks the row in `prepared`, so it either
+   * committed before the checkpoint or was refused). Statuses changed since the checkpoint stay.
+   */
+  async reloadBranches(): Promise<void> {
+    const fresh = await this.ctx.loadBranches();
+    const mine = new Map([...this.changed].map((b) => [b.id, b]));
+    this.changed.clear();
+    this.branches = fresh.map((b) => {
+      const changed = mine.get(b.id);
+      if (changed) this.changed.add(changed);
+      return changed ?? b;
+    });
+  }
+
   /** Starts a new phase with a full budget (the compensations after a failed forward phase). */
   renewBudget(): void {
-    this.deadline = Math.max(this.deadline, Date.now() + this.budgetMs);
+    this.deadline = Math.max(this.deadline, Date.now() + this.ctx.budgetMs);
   }
 
   /**
    * Calls one branch operation. `failureIsFinal` marks the calls where FAILURE is an answer (a saga
    * action); anywhere else FAILURE is retried like an error.
    */
-  async call(branch: BranchRecord, failureIsFinal: boolean): Promise<BranchResult> {
+  call(branch: BranchRecord, opts: { failureIsFinal: boolean }): Promise<BranchResult> {
+    const { url, branchId, op, payload } = branch;
+    return this.callUrl({ url, branchId, op, payload, failureIsFinal: opts.failureIsFinal });
+  }
+
+  /** Calls a URL that is no branch row; the answer moves the retry interval as a branch's would. */
+  async callUrl(c: UrlCall): Promise<BranchResult> {
     const t = this.trans;
-    const result = await this.caller.call(t.protocol, {
-      url: branch.url,
+    const result = await this.ctx.caller.call(t.protocol, {
+      url: c.url,
       gid: t.gid,
       transType: t.transType,
-      branchId: branch.branchId,
-      op: branch.op,
-      payload: branch.payload,
+      branchId: c.branchId,
+      op: c.op,
+      payload: c.payload,
       headers: t.options.branchHeaders,
-      timeoutMs: t.options.requestTimeoutMs || this.settings.requestTimeoutMs,
+      timeoutMs: t.options.requestTimeoutMs || this.ctx.settings.requestTimeoutMs,
+      forcePost: c.forcePost,
     });
     const seen: CallOutcome =
-      result.outcome === "SUCCESS" || (result.outcome === "FAILURE" && failureIsFinal)
+      result.outcome === "SUCCESS" || (result.outcome === "FAILURE" && c.failureIsFinal === true)
         ? "progress"
         : result.outcome === "ONGOING"
           ? "ongoing"
           : "error";
     this.observe(seen);
     if (result.outcome !== "SUCCESS") {
-      this.logger.debug({ branchId: branch.branchId, op: branch.op, result }, "branch did not succeed");
+      this.logger.debug({ branchId: c.branchId, op: c.op, result }, "branch did not succeed");
     }
     return result;
   }
 
   /** Moves the retry interval by one call's outcome (also used for a pass that failed outright). */
   observe(outcome: CallOutcome): void {
-    const base = baseInterval(this.settings.retry, this.trans.options);
-    this.intervalMs = nextInterval(outcome, this.intervalMs, base, this.settings.retry.maxIntervalMs);
+    this.intervalMs = nextInterval(
+      outcome,
+      this.intervalMs,
+      this.baseIntervalMs(),
+      this.ctx.settings.retry.maxIntervalMs,
+    );
+  }
+
+  /**
+   * Waits before an in-pass retry (saga `retry_limit`). The `retriesLeft` retries still allowed are
+   * spread evenly over what is left of the pass budget — one share kept for the last call — and
+   * never further apart than the retry interval; so the limit is still decided within the pass, as
+   * dtm decides it, without calling a failing branch back to back. False when the budget is spent.
+   */
+  async waitBetweenRetries(retriesLeft: number): Promise<boolean> {
+    const remaining = this.remainingMs();
+    if (remaining <= 0) return false;
+    await sleep(Math.min(this.baseIntervalMs(), remaining / (Math.max(retriesLeft, 0) + 1)));
+    return this.remainingMs() > 0;
+  }
+
+  /** The next look at this transaction at `at` instead of after the retry interval (msg `delay`). */
+  scheduleAt(at: Date): void {
+    this.nextLookAt = at;
   }
 
   /** Records a branch's new status (written at the end of the pass). */
@@ -114,13 +189,17 @@ export class Pass {
 
   /** Whether the transaction is older than its timeout (`kindDefault`: apply the server default when unset). */
   timedOut(kindDefault: boolean): boolean {
-    const limit = this.trans.options.timeoutToFailMs || (kindDefault ? this.settings.timeoutToFailMs : 0);
-    return limit > 0 && this.clock.nowMs() - this.trans.createTime.getTime() >= limit;
+    const limit = this.trans.options.timeoutToFailMs || (kindDefault ? this.ctx.settings.timeoutToFailMs : 0);
+    return limit > 0 && this.ctx.clock.nowMs() - this.trans.createTime.getTime() >= limit;
   }
 
   /** Milliseconds left of the pass budget. */
   remainingMs(): number {
     return this.deadline - Date.now();
+  }
+
+  private baseIntervalMs(): number {
+    return baseInterval(this.ctx.settings.retry, this.trans.options);
   }
 }
 

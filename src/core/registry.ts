@@ -1,14 +1,37 @@
-import { invalidArgument } from "./errors";
-import type { TransType } from "./model";
+import { invalidField, type FieldPath } from "./errors";
+import type { TransSettings, TransType } from "./model";
 import { saga } from "./saga";
-import type { TransTypeModule } from "./trans-type";
+import type { TransKind } from "./trans-kind";
 
-/** Every transaction kind this coordinator drives, by dtm's `trans_type`. */
-const registry: Partial<Record<TransType, TransTypeModule>> = { saga };
+/** Transaction kinds by dtm's `trans_type`. */
+export type KindRegistry = Partial<Record<TransType, TransKind>>;
 
-/** The module of a kind; unknown kinds are bad input naming `field`. */
-export function transTypeModule(transType: string, field = "trans_type"): TransTypeModule {
-  const m = (registry as Record<string, TransTypeModule | undefined>)[transType];
-  if (!m) throw invalidArgument(field, `unknown transaction type ${JSON.stringify(transType)}`);
-  return m;
+/** Every transaction kind this coordinator drives. */
+export const kinds: KindRegistry = { saga };
+
+/** The module of a kind; an unknown kind is bad input at `path`. */
+export function kindOf(
+  registry: KindRegistry,
+  transType: string,
+  path: FieldPath = ["trans_type"],
+): TransKind {
+  const kind = Object.hasOwn(registry, transType) ? registry[transType as TransType] : undefined;
+  if (!kind) throw unknownKind(transType, path);
+  return kind;
+}
+
+/** The error for a `trans_type` no kind answers to. */
+export function unknownKind(transType: string, path: FieldPath = ["trans_type"]): Error {
+  return invalidField(path, `unknown transaction type ${JSON.stringify(transType)}`);
+}
+
+/** A stored transaction's settings as its kind encodes them for the store. */
+export function encodeSettings(settings: TransSettings): string {
+  return kinds[settings.kind]?.encodeSettings(settings) ?? "";
+}
+
+/** A stored settings text decoded by its kind (a kind this version does not drive keeps none). */
+export function decodeSettings(transType: string, text: string): TransSettings {
+  const kind = Object.hasOwn(kinds, transType) ? kinds[transType as TransType] : undefined;
+  return kind ? kind.decodeSettings(text) : { kind: transType as Exclude<TransType, "saga"> };
 }

@@ -1,12 +1,14 @@
-import { invalidArgument } from "./errors";
-import type { BranchRecord, NewBranch, NewTrans } from "./model";
-
-/** A saga's custom_data: `{"concurrent":bool,"orders":{"<step>":[<prerequisite step>…]}}`. */
-export interface SagaLayout {
-  concurrent: boolean;
-  /** step index → steps that must have succeeded before it may start. */
-  orders: Map<number, number[]>;
-}
+import { invalidField } from "./errors";
+import type {
+  BranchRecord,
+  NewBranch,
+  NewTrans,
+  SagaDefinition,
+  SagaSettings,
+  TransDefinition,
+  TransRecord,
+  TransSettings,
+} from "./model";
 
 /** One step's two stored rows. */
 export interface SagaStepRows {
@@ -19,42 +21,44 @@ export function sagaBranchId(i: number): string {
   return String(i + 1).padStart(2, "0");
 }
 
-/** Parses custom_data; `stepCount` bounds the indexes. Throws invalidArgument naming the field. */
-export function parseSagaLayout(customData: string, stepCount: number): SagaLayout {
-  const layout: SagaLayout = { concurrent: false, orders: new Map() };
-  if (customData.trim() === "") return layout;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(customData);
-  } catch {
-    throw invalidArgument("custom_data", "is not JSON text");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw invalidArgument("custom_data", "must be a JSON object");
-  }
-  const { concurrent, orders } = parsed as { concurrent?: unknown; orders?: unknown };
-  if (concurrent !== undefined && typeof concurrent !== "boolean") {
-    throw invalidArgument("custom_data.concurrent", "must be a boolean");
-  }
-  layout.concurrent = concurrent === true;
-  if (orders === undefined || orders === null) return layout;
-  if (typeof orders !== "object" || Array.isArray(orders)) {
-    throw invalidArgument("custom_data.orders", "must be an object of step index → [step index…]");
-  }
-  for (const [key, prereqs] of Object.entries(orders as Record<string, unknown>)) {
-    const step = Number(key);
-    const field = `custom_data.orders.${key}`;
-    if (!Number.isInteger(step) || step < 0 || step >= stepCount) {
-      throw invalidArgument(field, `step index out of range 0..${stepCount - 1}`);
+/** A definition the registry handed the saga kind (anything else is a wiring bug). */
+export function sagaDefinition(d: TransDefinition): SagaDefinition {
+  if (d.kind !== "saga") throw new Error(`a ${d.kind} definition reached the saga kind`);
+  return d;
+}
+
+/** The saga settings of a stored saga. */
+export function sagaSettings(s: TransSettings): SagaSettings {
+  if (s.kind !== "saga") throw new Error(`${s.kind} settings read as a saga's`);
+  return s;
+}
+
+/** The settings of a stored saga. */
+export function sagaSettingsOf(t: TransRecord): SagaSettings {
+  return sagaSettings(t.settings);
+}
+
+/** Checks a new saga: steps, URLs and the orders between steps. */
+export function validateSaga(t: NewTrans, maxSteps: number): void {
+  const { steps, orders } = sagaDefinition(t.definition);
+  if (steps.length === 0) throw invalidField(["steps"], "a saga needs at least one step");
+  if (steps.length > maxSteps) throw invalidField(["steps"], `at most ${maxSteps} steps`);
+  steps.forEach((step, i) => {
+    // a missing URL is an empty one, as in dtm: nothing to call, counts as success
+    for (const op of ["action", "compensate"] as const) {
+      if (step[op] !== "") checkUrl(step[op], t.protocol, ["steps", i, op]);
     }
-    if (!Array.isArray(prereqs) || prereqs.some((p) => !Number.isInteger(p) || p < 0 || p >= stepCount)) {
-      throw invalidArgument(field, `must be an array of step indexes in 0..${stepCount - 1}`);
+  });
+  const last = steps.length - 1;
+  for (const [step, prereqs] of orders) {
+    const path = ["orders", String(step)];
+    if (step < 0 || step > last) throw invalidField(path, `step index out of range 0..${last}`);
+    if (prereqs.some((p) => p < 0 || p > last)) {
+      throw invalidField(path, `must be an array of step indexes in 0..${last}`);
     }
-    layout.orders.set(step, prereqs as number[]);
   }
-  const cycle = findCycle(layout.orders, stepCount);
-  if (cycle !== null) throw invalidArgument("custom_data.orders", `step ${cycle} depends on itself`);
-  return layout;
+  const cycle = findCycle(orders, steps.length);
+  if (cycle !== null) throw invalidField(["orders"], `step ${cycle} depends on itself`);
 }
 
 /** A step that (transitively) must precede itself, or null. */
@@ -72,36 +76,19 @@ function findCycle(orders: Map<number, number[]>, n: number): number | null {
   return null;
 }
 
-/** Checks a new saga: steps, URLs, payloads and layout. */
-export function validateSaga(t: NewTrans, maxSteps: number): void {
-  if (t.steps.length === 0) throw invalidArgument("steps", "a saga needs at least one step");
-  if (t.steps.length > maxSteps) throw invalidArgument("steps", `at most ${maxSteps} steps`);
-  if (t.payloads.length !== t.steps.length) {
-    throw invalidArgument("payloads", `has ${t.payloads.length} entries for ${t.steps.length} steps`);
-  }
-  t.steps.forEach((step, i) => {
-    // a missing URL is an empty one, as in dtm: nothing to call, counts as success
-    for (const op of ["action", "compensate"]) {
-      const url = step[op] ?? "";
-      if (url !== "") checkUrl(url, t.protocol, `steps[${i}].${op}`);
-    }
-  });
-  parseSagaLayout(t.customData, t.steps.length);
-}
-
-function checkUrl(url: string, protocol: string, field: string): void {
-  if (url.length > 1024) throw invalidArgument(field, "is longer than 1024 characters");
+function checkUrl(url: string, protocol: string, path: Array<string | number>): void {
+  if (url.length > 1024) throw invalidField(path, "is longer than 1024 characters");
   if (/^https?:\/\//.test(url)) {
     try {
       new URL(url);
       return;
     } catch {
-      throw invalidArgument(field, `${JSON.stringify(url)} is not a valid URL`);
+      throw invalidField(path, `${JSON.stringify(url)} is not a valid URL`);
     }
   }
   if (protocol === "grpc" && /^[^/\s:]+:\d+\/[\w.]+\/\w+$/.test(url)) return;
-  throw invalidArgument(
-    field,
+  throw invalidField(
+    path,
     protocol === "grpc"
       ? `${JSON.stringify(url)} is neither an http(s) URL nor host:port/package.Service/Method`
       : `${JSON.stringify(url)} is not an http(s) URL`,
@@ -109,10 +96,10 @@ function checkUrl(url: string, protocol: string, field: string): void {
 }
 
 /** The stored rows of a saga: per step a compensate row, then an action row, both with the payload. */
-export function sagaBranches(t: NewTrans): NewBranch[] {
-  return t.steps.flatMap((step, i) => [
-    { branchId: sagaBranchId(i), op: "compensate", url: step.compensate ?? "", payload: t.payloads[i]! },
-    { branchId: sagaBranchId(i), op: "action", url: step.action ?? "", payload: t.payloads[i]! },
+export function sagaBranches(d: TransDefinition): NewBranch[] {
+  return sagaDefinition(d).steps.flatMap((step, i) => [
+    { branchId: sagaBranchId(i), op: "compensate", url: step.compensate, payload: step.payload },
+    { branchId: sagaBranchId(i), op: "action", url: step.action, payload: step.payload },
   ]);
 }
 

@@ -1,25 +1,44 @@
+import { afterLease } from "./due";
+import type { SagaLayout } from "./model";
 import type { Pass } from "./pass";
 import {
-  parseSagaLayout,
   sagaBranches,
+  sagaDefinition,
+  sagaSettings,
+  sagaSettingsOf,
   sagaSteps,
   validateSaga,
-  type SagaLayout,
   type SagaStepRows,
 } from "./saga-definition";
-import type { TransTypeModule } from "./trans-type";
+import { parseSagaLayout, sagaLayoutText } from "./saga-layout";
+import type { TransKind } from "./trans-kind";
 
 /**
  * SAGA: forward actions in step order (or in parallel, bounded by `orders`, when concurrent); on a
  * FAILURE, a timeout or an exhausted retry limit, the steps that ran — or may have run — are
- * compensated, dependants first.
+ * compensated, dependants first. Created by `submit` only; never prepared, aborted or registered to.
  */
-export const saga: TransTypeModule = {
+export const saga: TransKind = {
+  lifecycle: { prepare: false, submit: true },
   validate: (t, limits) => validateSaga(t, limits.maxSteps),
   branchesOf: sagaBranches,
+  settingsOf(definition) {
+    const { concurrent, orders } = sagaDefinition(definition);
+    return { kind: "saga", concurrent, orders };
+  },
+  encodeSettings: (settings) => sagaLayoutText(sagaSettings(settings)),
+  decodeSettings(text) {
+    try {
+      return { kind: "saga", ...parseSagaLayout(text) };
+    } catch {
+      // rows are validated before they are stored; a hand-edited one runs sequentially
+      return { kind: "saga", orders: new Map() };
+    }
+  },
+  firstDue: afterLease,
   async runPass(pass) {
     const steps = sagaSteps(pass.branches);
-    const layout = parseSagaLayout(pass.trans.customData, steps.length);
+    const layout = sagaSettingsOf(pass.trans);
     let started = new Set<number>();
     if (pass.trans.status === "submitted") {
       if (pass.timedOut(false)) pass.setStatus("aborting", timeoutReason(pass));
@@ -39,7 +58,7 @@ function timeoutReason(pass: Pass): string {
 
 /** Whether step i's prerequisites have succeeded (the previous step, unless concurrent; plus `orders`). */
 function prerequisitesDone(i: number, steps: SagaStepRows[], layout: SagaLayout): boolean {
-  if (!layout.concurrent && i > 0 && steps[i - 1]!.action.status !== "succeed") return false;
+  if (layout.concurrent !== true && i > 0 && steps[i - 1]!.action.status !== "succeed") return false;
   return (layout.orders.get(i) ?? []).every((p) => steps[p]!.action.status === "succeed");
 }
 
@@ -60,7 +79,7 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
   const runAction = async (i: number): Promise<void> => {
     const action = steps[i]!.action;
     for (;;) {
-      const r = await pass.call(action, true);
+      const r = await pass.call(action, { failureIsFinal: true });
       if (over) return; // the pass moved on: a late answer changes nothing
       if (r.outcome === "SUCCESS") return pass.setBranchStatus(action, "succeed");
       if (r.outcome === "FAILURE") {
@@ -117,7 +136,7 @@ async function compensate(
   // Steps that must be rolled back before step i: the next step (sequential), or the steps that
   // listed i as a prerequisite (concurrent).
   const dependants = (i: number): number[] =>
-    layout.concurrent
+    layout.concurrent === true
       ? [...layout.orders].filter(([, pre]) => pre.includes(i)).map(([k]) => k)
       : i + 1 < steps.length
         ? [i + 1]
@@ -132,7 +151,7 @@ async function compensate(
       if (!need[i] || started.has(i) || dependants(i).some((d) => need[d])) return;
       started.add(i);
       const run = async (): Promise<void> => {
-        const r = await pass.call(s.compensate, false);
+        const r = await pass.call(s.compensate, { failureIsFinal: false });
         if (r.outcome === "SUCCESS" && !over) {
           pass.setBranchStatus(s.compensate, "succeed");
           need[i] = false;

@@ -1,3 +1,4 @@
+import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
@@ -7,11 +8,13 @@ import { dtmGrpcService } from "../api/dtm-grpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { createRestGateway } from "../api/rest-gateway";
-import { BranchCaller } from "../branch/caller";
+import { TransportCaller } from "../branch/transport-caller";
+import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
+import type { TransRepository } from "../core/repository";
+import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
-import { dbNow } from "../store/trans-statements";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { createLogger } from "./logger";
@@ -20,6 +23,20 @@ import { dtxVersion } from "./version";
 
 /** How often the clock re-anchors to the database's. */
 const CLOCK_SYNC_MS = 60_000;
+
+/** What embedders and tests may give `App.start` besides the configuration. */
+export interface AppOptions {
+  logger?: Logger;
+  /** Shared or shifted time (tests). */
+  clock?: Clock;
+  /**
+   * Run around every call of the native and dtm gRPC/Connect services, the REST gateway's calls
+   * included (metrics, tracing, auth).
+   */
+  interceptors?: Interceptor[];
+  /** Wraps the network branch caller (a metrics or tracing wrapper); the App still closes the original. */
+  wrapCaller?: (caller: BranchCaller) => BranchCaller;
+}
 
 /**
  * The coordinator process: store, engine, recovery worker and one listener per configured port,
@@ -34,7 +51,7 @@ export class App {
     readonly store: Store,
     readonly clock: Clock,
     readonly engine: Engine,
-    private readonly caller: BranchCaller,
+    private readonly caller: TransportCaller,
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
   ) {}
@@ -44,42 +61,45 @@ export class App {
     return this.listeners.map((l) => l.port);
   }
 
-  /**
-   * Opens the store, starts listening and (if enabled) the recovery worker. `clock` lets tests and
-   * embedders share or shift the coordinator's notion of time.
-   */
-  static async start(config: Config, opts: { logger?: Logger; clock?: Clock } = {}): Promise<App> {
+  /** Opens the store, starts listening and (if enabled) the recovery worker. */
+  static async start(config: Config, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? createLogger(config.log.level);
     const store = await Store.open(config.store, logger);
+    // group commit: a quarter of the pool per hot-path statement; a lone write runs at once
+    const repository = new PgRepository(store, {
+      maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
+      maxBatch: 128,
+    });
     const clock = opts.clock ?? new Clock();
-    await syncClock(store, clock);
-    const caller = new BranchCaller();
-    const engine = new Engine(
-      store,
-      caller,
+    await syncClock(repository, clock);
+    const caller = new TransportCaller();
+    const engine = new Engine({
+      repository,
+      caller: opts.wrapCaller?.(caller) ?? caller,
       clock,
-      {
+      settings: {
         retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
         requestTimeoutMs: config.branch.requestTimeout,
         timeoutToFailMs: config.timeoutToFail,
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
-        // group commit: a quarter of the pool per hot-path statement; a lone write runs at once
-        groupCommit: { maxInFlight: Math.max(1, Math.floor(store.connections / 4)), maxBatch: 128 },
+        maxGidLength: config.limits.maxGidLength,
+        maxPageSize: config.limits.maxPageSize,
       },
       logger,
-    );
-    const limits = { maxGidLength: config.limits.maxGidLength, maxPageSize: config.limits.maxPageSize };
-    const native = coordinatorService({ engine, store, ...limits });
+    });
+    const { maxGidLength } = config.limits;
+    const interceptors = opts.interceptors ?? [];
+    const native = coordinatorService({ engine, maxGidLength });
     const gateway = createRestGateway([{ service: CoordinatorService, impl: native }], {
       maxBodyBytes: config.server.maxBodyBytes,
+      interceptors,
     });
     const dtmRoutes = createDtmHttpRoutes({
       engine,
-      store,
       version: dtxVersion(),
       maxBodyBytes: config.server.maxBodyBytes,
-      ...limits,
+      maxGidLength,
     });
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
@@ -94,8 +114,9 @@ export class App {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
-        router.service(Dtm, dtmGrpcService({ engine, maxGidLength: config.limits.maxGidLength }));
+        router.service(Dtm, dtmGrpcService({ engine, maxGidLength }));
       },
+      interceptors,
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
@@ -123,7 +144,7 @@ export class App {
       : null;
     const app = new App(config, logger, store, clock, engine, caller, listeners, recovery);
     app.clockTimer = setInterval(() => {
-      syncClock(store, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
+      syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
     logger.info({ ports: app.ports, host: config.server.host, store: store.kind }, "dtx started");
     return app;
@@ -144,8 +165,8 @@ export class App {
   }
 }
 
-async function syncClock(store: Store, clock: Clock): Promise<void> {
+async function syncClock(repository: TransRepository, clock: Clock): Promise<void> {
   const sent = Date.now();
-  const now = await dbNow(store.db);
+  const now = await repository.now();
   clock.anchor(now.getTime(), sent, Date.now());
 }

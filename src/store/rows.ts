@@ -8,6 +8,7 @@ import type {
   TransType,
 } from "../core/model";
 import { defaultOptions } from "../core/model";
+import { decodeSettings } from "../core/registry";
 
 /** The columns of `trans_global` as pg returns them. */
 export interface TransRow {
@@ -17,6 +18,7 @@ export interface TransRow {
   status: string;
   protocol: string;
   query_prepared: string;
+  /** The kind's settings as it encodes them (a saga: dtm's custom_data JSON). */
   custom_data: string;
   options: string;
   result: string;
@@ -54,6 +56,7 @@ function decodeOptions(text: string): TransOptions {
   return { ...defaultOptions(), ...parsed };
 }
 
+/** A `trans_global` row as the core's record. */
 export function toTrans(r: TransRow): TransRecord {
   return {
     id: r.id,
@@ -62,7 +65,7 @@ export function toTrans(r: TransRow): TransRecord {
     status: r.status as TransStatus,
     protocol: r.protocol as Protocol,
     queryPrepared: r.query_prepared,
-    customData: r.custom_data,
+    settings: decodeSettings(r.trans_type, r.custom_data),
     options: decodeOptions(r.options),
     rollbackReason: r.rollback_reason,
     result: r.result,
@@ -76,6 +79,7 @@ export function toTrans(r: TransRow): TransRecord {
   };
 }
 
+/** A `trans_branch_op` row as the core's record. */
 export function toBranch(r: BranchRow): BranchRecord {
   return {
     id: r.id,

@@ -1,7 +1,9 @@
 import { mkdirSync } from "node:fs";
+import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { Logger } from "pino";
 import { migrate } from "./migrate";
+import type { Queryable } from "./queryable";
 
 /** How to reach the database. */
 export interface StoreOptions {
@@ -15,12 +17,50 @@ export interface StoreOptions {
   poolSize: number;
 }
 
+/** One statement as the store ran it (for metrics, tracing, and tests that count statements). */
+export interface StatementEvent {
+  /** The exported function that owns the statement (`insertTrans`, `savePass`, …). */
+  name: string;
+  text: string;
+  durationMs: number;
+  /** Rows returned or affected; 0 when it failed. */
+  rows: number;
+  /** Set when the statement failed. */
+  error?: unknown;
+}
+
+/** Called after every statement run through `store.sql`; must not throw. */
+export type StatementHook = (event: StatementEvent) => void;
+
 /**
  * The store's lifecycle: a `pg` pool over Postgres or over the embedded PGlite (through its
  * node-postgres adapter), with the schema migrated. Every statement lives in a `*-statements.ts`
- * file and takes `store.db`, so both databases share one code path.
+ * file and runs through `store.sql`, so both databases share one code path and every statement
+ * reaches the hooks given to `onStatement`.
  */
 export class Store {
+  private readonly hooks = new Set<StatementHook>();
+
+  /** Runs named statements on the pool and reports each to the statement hooks. */
+  readonly sql: Queryable = {
+    query: async (name, text, values) => {
+      const started = performance.now();
+      try {
+        const res = await this.db.query(text, values);
+        this.report({
+          name,
+          text,
+          durationMs: performance.now() - started,
+          rows: res.rowCount ?? res.rows.length,
+        });
+        return res;
+      } catch (error) {
+        this.report({ name, text, durationMs: performance.now() - started, rows: 0, error });
+        throw error;
+      }
+    },
+  };
+
   private constructor(
     readonly db: pg.Pool,
     readonly kind: "postgres" | "pglite",
@@ -63,6 +103,16 @@ export class Store {
       throw err;
     }
     return store;
+  }
+
+  /** Calls `hook` after every statement run through `sql`; the returned function removes it. */
+  onStatement(hook: StatementHook): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
+  }
+
+  private report(event: StatementEvent): void {
+    for (const hook of this.hooks) hook(event);
   }
 
   /** Closes the pool (and the embedded database); resolves when every connection is gone. */

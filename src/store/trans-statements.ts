@@ -1,9 +1,8 @@
-import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/model";
+import { UNFINISHED, type NewBranch, type TransRecord, type TransStatus } from "../core/model";
+import type { InsertedTrans, PassWrite, StatusChange } from "../core/repository";
+import { encodeSettings } from "../core/registry";
 import type { Queryable } from "./queryable";
-import { encodeOptions, toBranch, toTrans, type BranchRow, type TransRow } from "./rows";
-
-/** Unfinished statuses: the ones the recovery worker looks at. */
-const UNFINISHED = ["prepared", "submitted", "aborting"];
+import { encodeOptions, toTrans, type TransRow } from "./rows";
 
 /** A transaction to create, with its branch rows. */
 export interface NewTransRows {
@@ -19,10 +18,11 @@ export interface NewTransRows {
 export async function insertTrans(
   db: Queryable,
   items: NewTransRows[],
-): Promise<Array<{ id: string; branchIds: string[] } | null>> {
+): Promise<Array<InsertedTrans | null>> {
   const ts = items.map((i) => i.trans);
   const bs = items.flatMap((i) => i.branches.map((b) => ({ gid: i.trans.gid, ...b })));
   const { rows } = await db.query<{ gid: string; id: string; branch_ids: string[] | null }>(
+    "insertTrans",
     `with t as (
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
          $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[])
@@ -53,7 +53,7 @@ export async function insertTrans(
       ts.map((t) => t.status),
       ts.map((t) => t.protocol),
       ts.map((t) => t.queryPrepared),
-      ts.map((t) => t.customData),
+      ts.map((t) => encodeSettings(t.settings)),
       ts.map((t) => encodeOptions(t.options)),
       ts.map((t) => t.createTime),
       ts.map((t) => t.nextCronTime),
@@ -72,17 +72,8 @@ export async function insertTrans(
 
 /** One transaction by gid, or null. */
 export async function findTrans(db: Queryable, gid: string): Promise<TransRecord | null> {
-  const { rows } = await db.query<TransRow>("select * from trans_global where gid = $1", [gid]);
+  const { rows } = await db.query<TransRow>("findTrans", "select * from trans_global where gid = $1", [gid]);
   return rows[0] ? toTrans(rows[0]) : null;
-}
-
-/** The branch rows of several transactions, in insertion order. */
-export async function findBranches(db: Queryable, gids: string[]): Promise<BranchRecord[]> {
-  const { rows } = await db.query<BranchRow>(
-    "select * from trans_branch_op where gid = any($1::text[]) order by id",
-    [gids],
-  );
-  return rows.map(toBranch);
 }
 
 /**
@@ -93,12 +84,13 @@ export async function findBranches(db: Queryable, gids: string[]): Promise<Branc
 export async function claimByGid(
   db: Queryable,
   gid: string,
-  statuses: TransStatus[],
+  statuses: readonly TransStatus[],
   owner: string,
   now: Date,
   leaseUntil: Date,
 ): Promise<TransRecord | null> {
   const { rows } = await db.query<TransRow>(
+    "claimByGid",
     `update trans_global set owner = $3, next_cron_time = $5, update_time = $4
      where gid = $1 and status = any($2::text[]) and (owner = '' or next_cron_time <= $4)
      returning *`,
@@ -120,6 +112,7 @@ export async function claimDue(
   limit: number,
 ): Promise<TransRecord[]> {
   const { rows } = await db.query<TransRow>(
+    "claimDue",
     `update trans_global set owner = $1, next_cron_time = $4, update_time = $2
      where id in (
        select id from trans_global
@@ -133,22 +126,6 @@ export async function claimDue(
   return rows.map(toTrans);
 }
 
-/** The result of one pass, written at its end. */
-export interface PassWrite {
-  gid: string;
-  owner: string;
-  /** The owner afterwards: the same while the pass goes on, '' when it ends (the lease is free). */
-  ownerAfter: string;
-  fromStatus: TransStatus;
-  toStatus: TransStatus;
-  rollbackReason: string;
-  now: Date;
-  /** Null for a final status. */
-  nextCronTime: Date | null;
-  nextCronIntervalMs: number;
-  branches: Array<{ id: string; status: string }>;
-}
-
 /**
  * Writes passes' outcomes — global status, retry schedule and every changed branch status — in one
  * statement (one commit), each if its owner still holds the transaction in the status the pass
@@ -158,6 +135,7 @@ export interface PassWrite {
 export async function savePass(db: Queryable, writes: PassWrite[]): Promise<boolean[]> {
   const bs = writes.flatMap((w) => w.branches.map((b) => ({ gid: w.gid, now: w.now, ...b })));
   const { rows } = await db.query<{ gid: string }>(
+    "savePass",
     `with w as (
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
          $7::timestamptz[], $8::timestamptz[], $9::bigint[])
@@ -208,54 +186,39 @@ export async function savePass(db: Queryable, writes: PassWrite[]): Promise<bool
  */
 export async function setLease(db: Queryable, gid: string, owner: string, until: Date): Promise<boolean> {
   const { rowCount } = await db.query(
+    "setLease",
     "update trans_global set next_cron_time = $3 where gid = $1 and owner = $2 and status = any($4::text[])",
     [gid, owner, until, UNFINISHED],
   );
   return rowCount === 1;
 }
 
-/** Filters of a transaction listing; `beforeId` is the cursor (the smallest id of the previous page). */
-export interface ListFilter {
-  beforeId?: string;
-  limit: number;
-  status?: string;
-  transType?: string;
-  createdFrom?: Date;
-  createdTo?: Date;
-}
-
 /**
- * A page of transactions, newest first, and the cursor of the next page ("" on the last page: one
- * row more than the page is read to know).
+ * Changes the status of one transaction if it is in one of `from` (compare-and-set), whoever holds
+ * its lease. A final status frees the lease and clears the next look; otherwise a given lease is
+ * taken (owner and next look), else both are kept.
  */
-export async function listTrans(
-  db: Queryable,
-  f: ListFilter,
-): Promise<{ transactions: TransRecord[]; next: string }> {
+export async function changeStatus(db: Queryable, c: StatusChange): Promise<TransRecord | null> {
   const { rows } = await db.query<TransRow>(
-    `select * from trans_global
-     where ($1::bigint is null or id < $1)
-       and ($2::text is null or status = $2)
-       and ($3::text is null or trans_type = $3)
-       and ($4::timestamptz is null or create_time >= $4)
-       and ($5::timestamptz is null or create_time <= $5)
-     order by id desc
-     limit $6`,
-    [
-      f.beforeId ?? null,
-      f.status ?? null,
-      f.transType ?? null,
-      f.createdFrom ?? null,
-      f.createdTo ?? null,
-      f.limit + 1,
-    ],
+    "changeStatus",
+    `update trans_global set
+       status = $3::text,
+       rollback_reason = case when $4::text = '' then rollback_reason else $4::text end,
+       update_time = $5::timestamptz,
+       finish_time = case when $3::text = 'succeed' then $5::timestamptz else finish_time end,
+       rollback_time = case when $3::text = 'failed' then $5::timestamptz else rollback_time end,
+       owner = case when $3::text in ('succeed', 'failed') then '' else coalesce($6::text, owner) end,
+       next_cron_time = case when $3::text in ('succeed', 'failed') then null
+         else coalesce($7::timestamptz, next_cron_time) end
+     where gid = $1 and status = any($2::text[])
+     returning *`,
+    [c.gid, c.from, c.to, c.rollbackReason, c.now, c.lease?.owner ?? null, c.lease?.until ?? null],
   );
-  const transactions = rows.slice(0, f.limit).map(toTrans);
-  return { transactions, next: rows.length > f.limit ? transactions[transactions.length - 1]!.id : "" };
+  return rows[0] ? toTrans(rows[0]) : null;
 }
 
 /** The database server's clock. */
 export async function dbNow(db: Queryable): Promise<Date> {
-  const { rows } = await db.query<{ now: Date }>("select now() as now");
+  const { rows } = await db.query<{ now: Date }>("dbNow", "select now() as now");
   return rows[0]!.now;
 }

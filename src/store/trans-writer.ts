@@ -1,7 +1,8 @@
 import type { NewBranch, TransRecord } from "../core/model";
+import type { InsertedTrans, PassWrite } from "../core/repository";
 import { Batcher } from "./batcher";
 import type { Queryable } from "./queryable";
-import { insertTrans, savePass, type PassWrite } from "./trans-statements";
+import { insertTrans, savePass } from "./trans-statements";
 
 /** Group-commit settings: batches running at once per statement, and items per batch. */
 export interface GroupCommitSettings {
@@ -14,10 +15,7 @@ export interface GroupCommitSettings {
  * group commit: concurrent calls share one statement and one commit (see Batcher).
  */
 export class TransWriter {
-  private readonly inserts: Batcher<
-    { trans: TransRecord; branches: NewBranch[] },
-    { id: string; branchIds: string[] } | null
-  >;
+  private readonly inserts: Batcher<{ trans: TransRecord; branches: NewBranch[] }, InsertedTrans | null>;
   private readonly passes: Batcher<PassWrite, boolean>;
 
   constructor(db: Queryable, settings: GroupCommitSettings) {
@@ -29,7 +27,7 @@ export class TransWriter {
   }
 
   /** Inserts a transaction with its branches unless the gid exists (then null). */
-  insert(trans: TransRecord, branches: NewBranch[]): Promise<{ id: string; branchIds: string[] } | null> {
+  insert(trans: TransRecord, branches: NewBranch[]): Promise<InsertedTrans | null> {
     return this.inserts.submit({ trans, branches });
   }
 

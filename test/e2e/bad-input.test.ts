@@ -17,6 +17,7 @@ import {
 import { TransactionStatus } from "../../gen/dtx/v1/types_pb";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
+import { failureOf } from "../support/failure-of";
 
 const MAX_BODY = 4096;
 
@@ -70,15 +71,6 @@ async function writesNothing<T>(gid: string | undefined, act: () => Promise<T>):
 function namesField(message: string, ...names: string[]): boolean {
   const norm = (s: string) => s.toLowerCase().replace(/_/g, "");
   return names.some((n) => norm(message).includes(norm(n)));
-}
-
-async function failureOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
 }
 
 /**

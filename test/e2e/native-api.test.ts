@@ -3,7 +3,7 @@
  * REST the way a curl user calls it, against a real coordinator and real branch services.
  */
 import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
+import { Code, createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { request } from "undici";
 import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
@@ -17,6 +17,7 @@ import {
 import { SagaBranchServiceActionRequestSchema } from "../../gen/dtx/v1/branch_pb";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
+import { failureOf } from "../support/failure-of";
 
 let dtx: TestCoordinator;
 let rm: BranchServices;
@@ -53,16 +54,6 @@ async function rest(method: string, path: string, body?: unknown): Promise<{ sta
   });
   const text = await res.body.text();
   return { status: res.statusCode, body: text ? JSON.parse(text) : null };
-}
-
-/** The ConnectError a call rejects with. */
-async function failureOf(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
 }
 
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString("base64");

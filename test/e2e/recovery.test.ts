@@ -131,7 +131,7 @@ test("a graceful stop hands back the lease of a pass that does not finish in tim
     expect(Date.now() - started).toBeLessThan(5000);
     const reopened = await Store.open({ ...dtx.app.config.store });
     try {
-      const t = await findTrans(reopened.db, "stop-1");
+      const t = await findTrans(reopened.sql, "stop-1");
       expect(t?.status).toBe("submitted"); // acknowledged, not lost, not finished
       expect(t!.nextCronTime!.getTime()).toBeLessThanOrEqual(Date.now() + 1000); // due again now
     } finally {

@@ -41,17 +41,12 @@ test("a saga whose branches succeed ends succeed", async () => {
 
 /** Counts the statements the coordinator sends (each is its own transaction: one commit each). */
 async function statementsDuring(work: () => Promise<void>): Promise<string[]> {
-  const db = dtx.app.store.db;
-  const original = db.query.bind(db) as (...args: unknown[]) => unknown;
   const seen: string[] = [];
-  (db as unknown as { query: unknown }).query = (...args: unknown[]) => {
-    seen.push(String(args[0]).trim().split(/\s+/).slice(0, 3).join(" "));
-    return original(...args);
-  };
+  const stop = dtx.app.store.onStatement((s) => seen.push(s.text.trim().split(/\s+/).slice(0, 3).join(" ")));
   try {
     await work();
   } finally {
-    (db as unknown as { query: unknown }).query = original;
+    stop();
   }
   return seen;
 }

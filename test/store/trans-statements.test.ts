@@ -1,22 +1,20 @@
 import { defaultOptions, type NewBranch, type TransRecord } from "../../src/core/model";
+import type { PassWrite } from "../../src/core/repository";
+import { findBranches } from "../../src/store/branch-statements";
+import { listTrans } from "../../src/store/list-statements";
 import { migrate } from "../../src/store/migrate";
-import { Store } from "../../src/store/store";
+import type { Store } from "../../src/store/store";
 import * as sql from "../../src/store/trans-statements";
-import { newSchemaName, testConfig } from "../support/coordinator";
+import { closeTestStore, openTestStore, T0, transRecord } from "../support/test-store";
 
 // The store's statements against PGlite (default) or Postgres (DTX_TEST_DATABASE_URL).
 let store: Store;
-const schema = newSchemaName();
-const T0 = new Date("2030-01-01T00:00:00.000Z");
 const at = (s: number): Date => new Date(T0.getTime() + s * 1000);
 
 beforeAll(async () => {
-  store = await Store.open(testConfig({}, schema).store);
+  store = await openTestStore();
 });
-afterAll(async () => {
-  if (store?.kind === "postgres") await store.db.query(`drop schema "${schema}" cascade`);
-  await store?.close();
-});
+afterAll(() => closeTestStore(store));
 
 const twoSteps: NewBranch[] = [
   { branchId: "01", op: "compensate", url: "http://x/c1", payload: Buffer.from("p1") },
@@ -30,12 +28,12 @@ async function insert(
   gid: string,
   opts: { status?: "submitted" | "prepared"; due?: Date; owner?: string } = {},
 ) {
-  const [one] = await sql.insertTrans(store.db, [{ trans: newTrans(gid, opts), branches: twoSteps }]);
+  const [one] = await sql.insertTrans(store.sql, [{ trans: newTrans(gid, opts), branches: twoSteps }]);
   return one!;
 }
 
-async function save(write: sql.PassWrite): Promise<boolean> {
-  const [won] = await sql.savePass(store.db, [write]);
+async function save(write: PassWrite): Promise<boolean> {
+  const [won] = await sql.savePass(store.sql, [write]);
   return won!;
 }
 
@@ -43,25 +41,13 @@ function newTrans(
   gid: string,
   opts: { status?: "submitted" | "prepared"; due?: Date; owner?: string },
 ): TransRecord {
-  return {
-    id: "",
-    gid,
-    transType: "saga",
+  return transRecord(gid, {
     status: opts.status ?? "submitted",
-    protocol: "http",
-    queryPrepared: "",
-    customData: "",
     options: { ...defaultOptions(), retryIntervalMs: 5000, branchHeaders: { a: "b" } },
-    rollbackReason: "",
-    result: "",
-    createTime: T0,
-    updateTime: T0,
-    finishTime: null,
-    rollbackTime: null,
     nextCronTime: opts.due ?? at(10),
     nextCronIntervalMs: 5000,
     owner: opts.owner ?? "o1",
-  };
+  });
 }
 
 test("migrations are applied once", async () => {
@@ -72,10 +58,10 @@ test("insert stores the transaction and its branches in order, once per gid", as
   const ins = await insert("s-insert");
   expect(ins?.branchIds).toHaveLength(4);
   expect(await insert("s-insert")).toBeNull();
-  const t = await sql.findTrans(store.db, "s-insert");
+  const t = await sql.findTrans(store.sql, "s-insert");
   expect(t).toMatchObject({ gid: "s-insert", status: "submitted", owner: "o1", nextCronIntervalMs: 5000 });
   expect(t!.options.branchHeaders).toEqual({ a: "b" });
-  const b = await sql.findBranches(store.db, ["s-insert"]);
+  const b = await findBranches(store.sql, ["s-insert"]);
   expect(b.map((x) => [x.id, x.branchId, x.op, x.url, x.status])).toEqual(
     twoSteps.map((s, i) => [ins!.branchIds[i], s.branchId, s.op, s.url, "prepared"]),
   );
@@ -85,16 +71,16 @@ test("insert stores the transaction and its branches in order, once per gid", as
 test("a claim takes due unfinished transactions only, and extends their lease", async () => {
   await insert("s-claim", { due: at(10) });
   // not due within 5 s of T0
-  expect((await sql.claimDue(store.db, "w1", T0, at(5), at(60), 100)).map((t) => t.gid)).not.toContain(
+  expect((await sql.claimDue(store.sql, "w1", T0, at(5), at(60), 100)).map((t) => t.gid)).not.toContain(
     "s-claim",
   );
-  const claimed = await sql.claimDue(store.db, "w1", T0, at(20), at(60), 100);
+  const claimed = await sql.claimDue(store.sql, "w1", T0, at(20), at(60), 100);
   expect(claimed.map((t) => t.gid)).toContain("s-claim");
   const t = claimed.find((x) => x.gid === "s-claim")!;
   expect(t.owner).toBe("w1");
   expect(t.nextCronTime).toEqual(at(60));
   // leased until T0+60: a second look at T0+20 finds nothing
-  expect((await sql.claimDue(store.db, "w2", T0, at(20), at(90), 100)).map((x) => x.gid)).not.toContain(
+  expect((await sql.claimDue(store.sql, "w2", T0, at(20), at(90), 100)).map((x) => x.gid)).not.toContain(
     "s-claim",
   );
 });
@@ -118,13 +104,11 @@ test("the final write is a compare-and-set on status and owner, with all branch 
   };
   expect(await save({ ...write, owner: "someone else" })).toBe(false);
   expect(await save({ ...write, fromStatus: "aborting" })).toBe(false);
-  expect((await sql.findBranches(store.db, ["s-cas"])).map((b) => b.status)).toEqual(
-    Array(4).fill("prepared"),
-  );
+  expect((await findBranches(store.sql, ["s-cas"])).map((b) => b.status)).toEqual(Array(4).fill("prepared"));
   expect(await save(write)).toBe(true);
-  const t = await sql.findTrans(store.db, "s-cas");
+  const t = await sql.findTrans(store.sql, "s-cas");
   expect(t).toMatchObject({ status: "succeed", finishTime: at(1), nextCronTime: null });
-  expect((await sql.findBranches(store.db, ["s-cas"])).map((b) => b.status)).toEqual([
+  expect((await findBranches(store.sql, ["s-cas"])).map((b) => b.status)).toEqual([
     "prepared",
     "succeed",
     "prepared",
@@ -132,7 +116,7 @@ test("the final write is a compare-and-set on status and owner, with all branch 
   ]);
   // finished: never claimed again
   expect(
-    (await sql.claimDue(store.db, "w", at(1000), at(10_000), at(20_000), 100)).map((x) => x.gid),
+    (await sql.claimDue(store.sql, "w", at(1000), at(10_000), at(20_000), 100)).map((x) => x.gid),
   ).not.toContain("s-cas");
   // and a late pass of the old owner cannot move it back
   expect(await save(write)).toBe(false);
@@ -142,50 +126,50 @@ test("concurrent claims never hand the same transaction to two owners", async ()
   const gids = Array.from({ length: 40 }, (_, i) => `s-race-${i}`);
   for (const g of gids) await insert(g, { due: at(-1) });
   const [a, b, c] = await Promise.all(
-    ["A", "B", "C"].map((owner) => sql.claimDue(store.db, owner, T0, T0, at(60), 15)),
+    ["A", "B", "C"].map((owner) => sql.claimDue(store.sql, owner, T0, T0, at(60), 15)),
   );
   const got = [...a!, ...b!, ...c!].map((t) => t.gid).filter((g) => g.startsWith("s-race-"));
   expect(new Set(got).size).toBe(got.length);
-  const rest = await sql.claimDue(store.db, "D", T0, T0, at(60), 100);
+  const rest = await sql.claimDue(store.sql, "D", T0, T0, at(60), 100);
   expect(new Set([...got, ...rest.map((t) => t.gid)])).toEqual(new Set(gids));
 });
 
 test("claim by gid takes a transaction in one of the given statuses unless a live lease holds it", async () => {
   await insert("s-bygid", { owner: "old", due: at(10) });
-  expect(await sql.claimByGid(store.db, "s-bygid", ["submitted"], "new", T0, at(30))).toBeNull(); // leased
-  expect(await sql.claimByGid(store.db, "s-bygid", ["prepared"], "new", at(11), at(30))).toBeNull();
-  const t = await sql.claimByGid(store.db, "s-bygid", ["submitted"], "new", at(11), at(30));
+  expect(await sql.claimByGid(store.sql, "s-bygid", ["submitted"], "new", T0, at(30))).toBeNull(); // leased
+  expect(await sql.claimByGid(store.sql, "s-bygid", ["prepared"], "new", at(11), at(30))).toBeNull();
+  const t = await sql.claimByGid(store.sql, "s-bygid", ["submitted"], "new", at(11), at(30));
   expect(t).toMatchObject({ owner: "new", nextCronTime: at(30) });
 });
 
 test("only the holder moves a lease: forward to cover a long pass, or back to now", async () => {
   await insert("s-release", { owner: "holder", due: at(600) });
-  expect(await sql.setLease(store.db, "s-release", "other", T0)).toBe(false);
-  expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(at(600));
-  expect(await sql.setLease(store.db, "s-release", "holder", at(900))).toBe(true);
-  expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(at(900));
-  expect(await sql.setLease(store.db, "s-release", "holder", T0)).toBe(true);
-  expect((await sql.findTrans(store.db, "s-release"))!.nextCronTime).toEqual(T0);
+  expect(await sql.setLease(store.sql, "s-release", "other", T0)).toBe(false);
+  expect((await sql.findTrans(store.sql, "s-release"))!.nextCronTime).toEqual(at(600));
+  expect(await sql.setLease(store.sql, "s-release", "holder", at(900))).toBe(true);
+  expect((await sql.findTrans(store.sql, "s-release"))!.nextCronTime).toEqual(at(900));
+  expect(await sql.setLease(store.sql, "s-release", "holder", T0)).toBe(true);
+  expect((await sql.findTrans(store.sql, "s-release"))!.nextCronTime).toEqual(T0);
 });
 
 test("listing pages newest first with filters, with a cursor only when more rows follow", async () => {
-  const page1 = (await sql.listTrans(store.db, { limit: 2 })).transactions;
+  const page1 = (await listTrans(store.sql, { limit: 2 })).transactions;
   expect(page1).toHaveLength(2);
   expect(Number(page1[0]!.id)).toBeGreaterThan(Number(page1[1]!.id));
-  const page2 = (await sql.listTrans(store.db, { limit: 2, beforeId: page1[1]!.id })).transactions;
+  const page2 = (await listTrans(store.sql, { limit: 2, beforeId: page1[1]!.id })).transactions;
   expect(Number(page2[0]!.id)).toBeLessThan(Number(page1[1]!.id));
-  const succeeded = await sql.listTrans(store.db, { limit: 100, status: "succeed" });
+  const succeeded = await listTrans(store.sql, { limit: 100, status: "succeed" });
   expect(succeeded.transactions.map((t) => t.gid)).toEqual(["s-cas"]);
   expect(succeeded.next).toBe("");
   // a page that is exactly full but last has no cursor either
-  expect((await sql.listTrans(store.db, { limit: 1, status: "succeed" })).next).toBe("");
-  const first = await sql.listTrans(store.db, { limit: 1 });
+  expect((await listTrans(store.sql, { limit: 1, status: "succeed" })).next).toBe("");
+  const first = await listTrans(store.sql, { limit: 1 });
   expect(first.next).toBe(first.transactions[0]!.id);
-  expect(await sql.listTrans(store.db, { limit: 100, transType: "msg" })).toEqual({
+  expect(await listTrans(store.sql, { limit: 100, transType: "msg" })).toEqual({
     transactions: [],
     next: "",
   });
-  expect(await sql.listTrans(store.db, { limit: 100, createdTo: at(-1) })).toEqual({
+  expect(await listTrans(store.sql, { limit: 100, createdTo: at(-1) })).toEqual({
     transactions: [],
     next: "",
   });
@@ -193,7 +177,7 @@ test("listing pages newest first with filters, with a cursor only when more rows
 
 test("one insert statement creates several transactions, skipping a gid that exists", async () => {
   await insert("s-batch-taken");
-  const out = await sql.insertTrans(store.db, [
+  const out = await sql.insertTrans(store.sql, [
     { trans: newTrans("s-batch-1", {}), branches: twoSteps },
     { trans: newTrans("s-batch-taken", {}), branches: twoSteps },
     { trans: newTrans("s-batch-2", {}), branches: twoSteps.slice(0, 2) },
@@ -201,12 +185,12 @@ test("one insert statement creates several transactions, skipping a gid that exi
   expect(out[1]).toBeNull();
   expect(out[0]!.branchIds).toHaveLength(4);
   expect(out[2]!.branchIds).toHaveLength(2);
-  const b1 = await sql.findBranches(store.db, ["s-batch-1"]);
+  const b1 = await findBranches(store.sql, ["s-batch-1"]);
   expect(b1.map((b) => [b.id, b.op, b.url])).toEqual(
     twoSteps.map((s, i) => [out[0]!.branchIds[i], s.op, s.url]),
   );
   // the existing transaction kept its own rows only
-  expect(await sql.findBranches(store.db, ["s-batch-taken"])).toHaveLength(4);
+  expect(await findBranches(store.sql, ["s-batch-taken"])).toHaveLength(4);
 });
 
 test("one write statement settles several passes, each by its own compare-and-set", async () => {
@@ -219,7 +203,7 @@ test("one write statement settles several passes, each by its own compare-and-se
     now: at(2),
     nextCronIntervalMs: 5000,
   };
-  const won = await sql.savePass(store.db, [
+  const won = await sql.savePass(store.sql, [
     {
       ...base,
       gid: "s-bw-x",
@@ -238,8 +222,8 @@ test("one write statement settles several passes, each by its own compare-and-se
     },
   ]);
   expect(won).toEqual([true, false]);
-  expect((await sql.findTrans(store.db, "s-bw-x"))!.status).toBe("succeed");
-  expect((await sql.findBranches(store.db, ["s-bw-x"]))[1]!.status).toBe("succeed");
-  expect((await sql.findTrans(store.db, "s-bw-y"))!.status).toBe("submitted");
-  expect((await sql.findBranches(store.db, ["s-bw-y"]))[1]!.status).toBe("prepared");
+  expect((await sql.findTrans(store.sql, "s-bw-x"))!.status).toBe("succeed");
+  expect((await findBranches(store.sql, ["s-bw-x"]))[1]!.status).toBe("succeed");
+  expect((await sql.findTrans(store.sql, "s-bw-y"))!.status).toBe("submitted");
+  expect((await findBranches(store.sql, ["s-bw-y"]))[1]!.status).toBe("prepared");
 });

@@ -1,28 +1,19 @@
-import { defaultOptions, type NewBranch, type TransRecord } from "../../src/core/model";
-import { Store } from "../../src/store/store";
-import { findBranches, findTrans } from "../../src/store/trans-statements";
+import type { NewBranch, TransRecord } from "../../src/core/model";
+import { findBranches } from "../../src/store/branch-statements";
+import type { Store } from "../../src/store/store";
+import { findTrans } from "../../src/store/trans-statements";
 import { TransWriter } from "../../src/store/trans-writer";
-import { newSchemaName, testConfig } from "../support/coordinator";
+import { closeTestStore, openTestStore, T0, transRecord } from "../support/test-store";
 
 // Group commit on the real database: writes that arrive while one runs share the next statement.
 let store: Store;
-const schema = newSchemaName();
 const statements: string[] = [];
-const T0 = new Date("2030-01-01T00:00:00.000Z");
 
 beforeAll(async () => {
-  store = await Store.open(testConfig({}, schema).store);
-  const db = store.db;
-  const query = db.query.bind(db) as (...args: unknown[]) => unknown;
-  (db as unknown as { query: unknown }).query = (...args: unknown[]) => {
-    statements.push(String(args[0]).trim().slice(0, 10));
-    return query(...args);
-  };
+  store = await openTestStore();
+  store.onStatement((s) => statements.push(s.text.trim().slice(0, 10)));
 });
-afterAll(async () => {
-  if (store?.kind === "postgres") await store.db.query(`drop schema "${schema}" cascade`);
-  await store?.close();
-});
+afterAll(() => closeTestStore(store));
 
 const steps: NewBranch[] = [
   { branchId: "01", op: "compensate", url: "http://x/c", payload: Buffer.from("p") },
@@ -30,29 +21,11 @@ const steps: NewBranch[] = [
 ];
 
 function trans(gid: string): TransRecord {
-  return {
-    id: "",
-    gid,
-    transType: "saga",
-    status: "submitted",
-    protocol: "http",
-    queryPrepared: "",
-    customData: "",
-    options: defaultOptions(),
-    rollbackReason: "",
-    result: "",
-    createTime: T0,
-    updateTime: T0,
-    finishTime: null,
-    rollbackTime: null,
-    nextCronTime: T0,
-    nextCronIntervalMs: 10_000,
-    owner: `owner-${gid}`,
-  };
+  return transRecord(gid, { owner: `owner-${gid}` });
 }
 
 test("20 sagas written together cost 2 inserts and 2 final writes", async () => {
-  const writer = new TransWriter(store.db, { maxInFlight: 1, maxBatch: 128 });
+  const writer = new TransWriter(store.sql, { maxInFlight: 1, maxBatch: 128 });
   const gids = Array.from({ length: 20 }, (_, i) => `gc-${i}`);
   statements.length = 0;
   const inserted = await Promise.all(gids.map((g) => writer.insert(trans(g), steps)));
@@ -78,8 +51,8 @@ test("20 sagas written together cost 2 inserts and 2 final writes", async () => 
   );
   expect(statements).toHaveLength(2);
   expect(won).toEqual(gids.map((_, i) => i !== 7)); // each write keeps its own compare-and-set
-  expect((await findTrans(store.db, "gc-3"))!.status).toBe("succeed");
-  expect((await findBranches(store.db, ["gc-3"]))[1]!.status).toBe("succeed");
-  expect((await findTrans(store.db, "gc-7"))!.status).toBe("submitted");
-  expect((await findBranches(store.db, ["gc-7"]))[1]!.status).toBe("prepared");
+  expect((await findTrans(store.sql, "gc-3"))!.status).toBe("succeed");
+  expect((await findBranches(store.sql, ["gc-3"]))[1]!.status).toBe("succeed");
+  expect((await findTrans(store.sql, "gc-7"))!.status).toBe("submitted");
+  expect((await findBranches(store.sql, ["gc-7"]))[1]!.status).toBe("prepared");
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { request } from "undici";
-import { App } from "../../src/server/app";
+import { App, type AppOptions } from "../../src/server/app";
 import { defaultConfig, type Config, type DeepPartial } from "../../src/server/config";
 import { createLogger } from "../../src/server/logger";
 
@@ -30,9 +30,13 @@ export class TestCoordinator {
   static async start(
     overrides: DeepPartial<Config> = {},
     schema = newSchemaName(),
+    options: AppOptions = {},
   ): Promise<TestCoordinator> {
     const config = testConfig(overrides, schema);
-    const app = await App.start(config, { logger: createLogger(process.env.DTX_TEST_LOG ?? "silent") });
+    const app = await App.start(config, {
+      logger: createLogger(process.env.DTX_TEST_LOG ?? "silent"),
+      ...options,
+    });
     return new TestCoordinator(app, schema);
   }
 

@@ -1,14 +1,14 @@
+import type { BranchCaller, BranchRequest, BranchResult } from "../core/branch-caller";
 import type { Protocol } from "../core/model";
 import { GrpcCaller } from "./grpc-caller";
 import { HttpCaller } from "./http-caller";
-import type { BranchRequest } from "./request";
-import type { BranchResult } from "./result";
 
 /**
- * Picks the transport of a branch call: an empty URL succeeds without a call; an `http` transaction,
- * or any `http(s)://` URL, goes over HTTP; everything else over gRPC.
+ * The core's BranchCaller over the network. Picks the transport of a branch call: an empty URL
+ * succeeds without a call; an `http` transaction, or any `http(s)://` URL, goes over HTTP; everything
+ * else over gRPC.
  */
-export class BranchCaller {
+export class TransportCaller implements BranchCaller {
   private readonly http = new HttpCaller();
   private readonly grpc = new GrpcCaller();
 

@@ -1,0 +1,229 @@
+import type { Logger } from "pino";
+import type { BranchCaller } from "./branch-caller";
+import type { Clock } from "./clock";
+import { newGid } from "./gid";
+import { isFinal, type BranchRecord, type TransOptions, type TransRecord } from "./model";
+import { Pass, PassLost } from "./pass";
+import type { KindRegistry } from "./registry";
+import { kindOf } from "./registry";
+import type { TransRepository } from "./repository";
+import type { RetrySettings } from "./retry-policy";
+
+/** How far a lease may fall short of a pass's need before it is extended (covers the time since it was taken). */
+const LEASE_SLACK_MS = 1000;
+
+/** Server settings of passes and leases (ms). */
+export interface DriverSettings {
+  retry: RetrySettings;
+  requestTimeoutMs: number;
+  /** Default timeout of every kind but saga. */
+  timeoutToFailMs: number;
+  /** How long a claim or a submit holds a transaction against other coordinators. */
+  leaseMs: number;
+}
+
+/**
+ * Runs passes: one at a time per gid in this process, each under a lease whose owner token decides,
+ * across processes, which pass may write. A pass's outcome is written once at its end (a
+ * compare-and-set on status and owner) with the next look from the retry rules, freeing the lease.
+ */
+export class Driver {
+  private readonly running = new Map<string, Promise<TransRecord | null>>();
+  /** The owner token each running pass holds, to hand leases back on a forced stop. */
+  private readonly holders = new Map<string, string>();
+  private readonly processId = newGid().slice(0, 8);
+  private ownerSeq = 0;
+  private closing = false;
+
+  constructor(
+    private readonly repository: TransRepository,
+    private readonly caller: BranchCaller,
+    private readonly clock: Clock,
+    private readonly settings: DriverSettings,
+    private readonly kinds: KindRegistry,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
+  newOwner(): string {
+    return `${this.processId}-${++this.ownerSeq}`;
+  }
+
+  /** The pass budget of one phase: dtm's request timeout + 2 s (`null`: the server's timeout). */
+  budget(options: TransOptions | null): number {
+    return (options?.requestTimeoutMs || this.settings.requestTimeoutMs) + 2000;
+  }
+
+  /**
+   * How long a pass may hold a transaction: the lease, or two phase budgets if longer. Claims take
+   * the lease a pass with the server's request timeout needs; longer ones are extended at pass start.
+   */
+  leaseFor(options: TransOptions | null): number {
+    return Math.max(this.settings.leaseMs, 2 * this.budget(options) + 1000);
+  }
+
+  /**
+   * Runs one pass over a transaction this process holds (owner = trans.owner) and writes its outcome.
+   * Resolves with the transaction as written, or null when another owner won the write.
+   */
+  drive(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+    const prev = this.running.get(trans.gid);
+    const run = (prev ?? Promise.resolve(null))
+      .catch(() => null)
+      .then(() => {
+        this.holders.set(trans.gid, trans.owner);
+        return this.closing ? this.handBack(trans) : this.runPass(trans, branches);
+      })
+      .catch((err: unknown) => {
+        this.logger.error({ err, gid: trans.gid }, "pass could not be written; the transaction is retried");
+        return null;
+      })
+      .finally(() => {
+        if (this.running.get(trans.gid) === run) {
+          this.running.delete(trans.gid);
+          this.holders.delete(trans.gid);
+        }
+      });
+    this.running.set(trans.gid, run);
+    return run;
+  }
+
+  private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+    const log = this.logger.child({ gid: trans.gid });
+    const until = this.clock.nowMs() + this.leaseFor(trans.options);
+    // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it
+    // so nobody takes the transaction mid-pass (a submit's insert already leased it long enough)
+    if ((trans.nextCronTime?.getTime() ?? 0) < until - LEASE_SLACK_MS) {
+      if (!(await this.repository.setLease(trans.gid, trans.owner, new Date(until)))) return null;
+    }
+    const pass = new Pass(trans, branches, {
+      caller: this.caller,
+      clock: this.clock,
+      settings: this.settings,
+      logger: log,
+      budgetMs: this.budget(trans.options),
+      persist: (p) => this.write(p, false),
+      loadBranches: () => this.repository.findBranches([trans.gid]),
+    });
+    try {
+      await kindOf(this.kinds, trans.transType).runPass(pass);
+    } catch (err) {
+      if (err instanceof PassLost) {
+        log.warn("pass stopped: another coordinator holds the transaction");
+        return null;
+      }
+      log.error({ err }, "pass failed");
+      pass.observe("error");
+    }
+    if (!(await this.write(pass, true))) {
+      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
+      return null;
+    }
+    return trans;
+  }
+
+  /**
+   * Writes a pass's progress: at its end (`last`) with the next look — the time the pass asked for,
+   * else after the interval the retry rules left — and the lease freed; as a checkpoint with the
+   * lease kept.
+   */
+  private async write(pass: Pass, last: boolean): Promise<boolean> {
+    const trans = pass.trans;
+    const now = this.clock.now();
+    const final = isFinal(trans.status);
+    const interval = final || !last ? trans.nextCronIntervalMs : pass.intervalMs;
+    const nextCronTime = final
+      ? null
+      : !last
+        ? new Date(now.getTime() + this.leaseFor(trans.options))
+        : (pass.nextLookAt ?? new Date(now.getTime() + interval));
+    const saved = await this.repository.savePass({
+      gid: trans.gid,
+      owner: trans.owner,
+      ownerAfter: last ? "" : trans.owner,
+      fromStatus: pass.storedStatus,
+      toStatus: trans.status,
+      rollbackReason: trans.rollbackReason,
+      now,
+      nextCronTime,
+      nextCronIntervalMs: interval,
+      branches: pass.changedBranches().map((b) => ({ id: b.id, status: b.status })),
+    });
+    if (saved) {
+      trans.updateTime = now;
+      trans.nextCronTime = nextCronTime;
+      trans.nextCronIntervalMs = interval;
+      if (last) trans.owner = "";
+      if (trans.status === "succeed") trans.finishTime ??= now;
+      if (trans.status === "failed") trans.rollbackTime ??= now;
+    }
+    return saved;
+  }
+
+  /** Stopping: a claimed pass that has not started hands its transaction back at once. */
+  private async handBack(trans: TransRecord): Promise<null> {
+    await this.repository.setLease(trans.gid, trans.owner, this.clock.now());
+    return null;
+  }
+
+  /**
+   * Claims up to `limit` due transactions (next_cron_time ≤ now + lookAheadMs) and starts a pass for
+   * each; `passes` settle when each has been written.
+   */
+  async claimAndDrive(
+    limit: number,
+    lookAheadMs = 0,
+  ): Promise<{ gids: string[]; passes: Promise<unknown>[] }> {
+    if (this.closing || limit <= 0) return { gids: [], passes: [] };
+    const now = this.clock.now();
+    const claimed = await this.repository.claimDue({
+      owner: this.newOwner(),
+      now,
+      dueBefore: new Date(now.getTime() + lookAheadMs),
+      leaseUntil: new Date(now.getTime() + this.leaseFor(null)),
+      limit,
+    });
+    if (claimed.length === 0) return { gids: [], passes: [] };
+    const byGid = new Map<string, BranchRecord[]>(claimed.map((t) => [t.gid, []]));
+    for (const b of await this.repository.findBranches(claimed.map((t) => t.gid))) {
+      byGid.get(b.gid)!.push(b);
+    }
+    const passes = claimed.map((t) => this.drive(t, byGid.get(t.gid)!));
+    return { gids: claimed.map((t) => t.gid), passes };
+  }
+
+  /** Resolves when no pass of `gid` (or of any gid) is running in this process. */
+  async settled(gid?: string): Promise<void> {
+    for (;;) {
+      const pending = gid ? [this.running.get(gid)] : [...this.running.values()];
+      const live = pending.filter((p): p is Promise<TransRecord | null> => p !== undefined);
+      if (live.length === 0) return;
+      await Promise.allSettled(live);
+    }
+  }
+
+  /** Passes running now. */
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  /**
+   * Stops taking new work and waits up to `timeoutMs` for running passes; the transactions of
+   * passes still running then are made due again so another coordinator takes them at once.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), timeoutMs).unref());
+    if ((await Promise.race([this.settled().then(() => "done" as const), timer])) === "timeout") {
+      this.logger.warn({ inFlight: this.running.size }, "releasing leases of unfinished passes");
+      const now = this.clock.now();
+      await Promise.all(
+        [...this.holders].map(([gid, owner]) =>
+          this.repository
+            .setLease(gid, owner, now)
+            .catch((err: unknown) => this.logger.error({ err, gid }, "release failed")),
+        ),
+      );
+    }
+  }
+}

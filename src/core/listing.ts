@@ -1,0 +1,38 @@
+import { invalidField } from "./errors";
+import type { TransStatus, TransType } from "./model";
+import type { ListFilter } from "./repository";
+
+/** Page size when a listing asks for none. */
+const DEFAULT_PAGE_SIZE = 100;
+
+/** A listing as any adapter asks for it; the page size and the cursor are checked by `listFilter`. */
+export interface ListQuery {
+  /** undefined: DEFAULT_PAGE_SIZE. */
+  pageSize?: number;
+  /** The previous page's `next`; undefined or "": the first page. */
+  cursor?: string;
+  status?: TransStatus;
+  transType?: TransType;
+  createdFrom?: Date;
+  createdTo?: Date;
+}
+
+/** The repository's filter of a listing; bad input at `page_size` or `page_token`. */
+export function listFilter(q: ListQuery, maxPageSize: number): ListFilter {
+  const limit = q.pageSize ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > maxPageSize) {
+    throw invalidField(["page_size"], `must be between 1 and ${maxPageSize}`);
+  }
+  const cursor = q.cursor || undefined;
+  if (cursor !== undefined && !/^\d+$/.test(cursor)) {
+    throw invalidField(["page_token"], "is not a cursor of this listing");
+  }
+  return {
+    beforeId: cursor,
+    limit,
+    status: q.status,
+    transType: q.transType,
+    createdFrom: q.createdFrom,
+    createdTo: q.createdTo,
+  };
+}

@@ -1,0 +1,67 @@
+import type {
+  BranchRegistration,
+  NewBranch,
+  NewTrans,
+  TransDefinition,
+  TransRecord,
+  TransSettings,
+  TransStatus,
+} from "./model";
+import type { Pass } from "./pass";
+import type { RetrySettings } from "./retry-policy";
+
+/** Server limits a kind validates against. */
+export interface Limits {
+  maxSteps: number;
+}
+
+/** What `abort` does to a kind: from which stored statuses, to which status. */
+export interface AbortRule {
+  from: TransStatus[];
+  /** `aborting`: the engine drives the rollback; `failed`: nothing is called (msg). */
+  to: "aborting" | "failed";
+}
+
+/** Which lifecycle verbs may create or move a kind (dtm's svcPrepare / svcSubmit / svcAbort). */
+export interface Lifecycle {
+  /** `prepare` may create it, as `prepared` (tcc, xa, msg, workflow). */
+  prepare: boolean;
+  /** `submit` may create it directly, as `submitted` (saga, msg; tcc and xa as dtm allows). */
+  submit: boolean;
+  /** Absent: `abort` is refused (saga). */
+  abort?: AbortRule;
+}
+
+/** What the first look at a new transaction depends on (ms). */
+export interface DueSettings {
+  /** The lease the creating coordinator holds (it drives a submitted transaction at once). */
+  leaseMs: number;
+  /** The server's timeout of every kind but saga. */
+  timeoutToFailMs: number;
+  retry: RetrySettings;
+}
+
+/**
+ * One transaction kind (saga, tcc, xa, msg, workflow): everything the generic core needs to know
+ * about it. The registry (registry.ts) maps `trans_type` to its module; nothing else switches on
+ * the kind. Adding a kind is a module implementing this plus its registry entry.
+ */
+export interface TransKind {
+  readonly lifecycle: Lifecycle;
+  /** Checks a new transaction's definition; throws InvalidField with the path of the bad field. */
+  validate(t: NewTrans, limits: Limits): void;
+  /** The branch rows stored when the transaction is created (saga: compensate + action per step). */
+  branchesOf(definition: TransDefinition): NewBranch[];
+  /** What the kind keeps beside its rows. */
+  settingsOf(definition: TransDefinition): TransSettings;
+  /** The settings as the store's column text: private to the kind, readable from every older row. */
+  encodeSettings(settings: TransSettings): string;
+  /** The inverse of `encodeSettings`; never throws (a row that cannot be read keeps the defaults). */
+  decodeSettings(text: string): TransSettings;
+  /** The rows a `registerBranch` adds (validating the request); absent: registration is refused. */
+  registration?(r: BranchRegistration): NewBranch[];
+  /** When a newly created transaction first comes due (see due.ts). */
+  firstDue(trans: TransRecord, settings: DueSettings): Date;
+  /** Runs one pass: calls branches and moves statuses in memory (the engine writes the outcome). */
+  runPass(pass: Pass): Promise<void>;
+}

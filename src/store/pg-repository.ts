@@ -1,0 +1,81 @@
+import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/model";
+import type {
+  AddBranchesResult,
+  DueClaim,
+  GidClaim,
+  InsertedTrans,
+  ListFilter,
+  PassWrite,
+  StatusChange,
+  TransPage,
+  TransRepository,
+} from "../core/repository";
+import { addBranches, findBranches } from "./branch-statements";
+import { listTrans } from "./list-statements";
+import type { Store } from "./store";
+import * as sql from "./trans-statements";
+import { TransWriter, type GroupCommitSettings } from "./trans-writer";
+
+/**
+ * The core's TransRepository over `pg` (Postgres, or PGlite through its node-postgres adapter): one
+ * statement per method, the two hot-path writes (`insert`, `savePass`) with group commit.
+ */
+export class PgRepository implements TransRepository {
+  private readonly writer: TransWriter;
+
+  constructor(
+    private readonly store: Store,
+    groupCommit: GroupCommitSettings,
+  ) {
+    this.writer = new TransWriter(store.sql, groupCommit);
+  }
+
+  insert(trans: TransRecord, branches: NewBranch[]): Promise<InsertedTrans | null> {
+    return this.writer.insert(trans, branches);
+  }
+
+  savePass(write: PassWrite): Promise<boolean> {
+    return this.writer.savePass(write);
+  }
+
+  find(gid: string): Promise<TransRecord | null> {
+    return sql.findTrans(this.store.sql, gid);
+  }
+
+  findBranches(gids: string[]): Promise<BranchRecord[]> {
+    return findBranches(this.store.sql, gids);
+  }
+
+  claimByGid(c: GidClaim): Promise<TransRecord | null> {
+    return sql.claimByGid(this.store.sql, c.gid, c.statuses, c.owner, c.now, c.leaseUntil);
+  }
+
+  claimDue(c: DueClaim): Promise<TransRecord[]> {
+    return sql.claimDue(this.store.sql, c.owner, c.now, c.dueBefore, c.leaseUntil, c.limit);
+  }
+
+  setLease(gid: string, owner: string, until: Date): Promise<boolean> {
+    return sql.setLease(this.store.sql, gid, owner, until);
+  }
+
+  changeStatus(change: StatusChange): Promise<TransRecord | null> {
+    return sql.changeStatus(this.store.sql, change);
+  }
+
+  addBranches(
+    gid: string,
+    status: TransStatus,
+    branches: NewBranch[],
+    now: Date,
+  ): Promise<AddBranchesResult> {
+    return addBranches(this.store.sql, gid, status, branches, now);
+  }
+
+  list(filter: ListFilter): Promise<TransPage> {
+    return listTrans(this.store.sql, filter);
+  }
+
+  now(): Promise<Date> {
+    return sql.dbNow(this.store.sql);
+  }
+}
