@@ -1,5 +1,6 @@
 import { Client, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import type { BranchRequest, BranchResult } from "../core/branch-caller";
+import { refusedHeader } from "./refused-header";
 import { classifyGrpc } from "./result";
 
 const identity = (b: Buffer): Buffer => b;
@@ -27,10 +28,11 @@ export class GrpcCaller {
   /** Calls the branch; never throws. */
   async call(req: BranchRequest): Promise<BranchResult> {
     if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
+    const refused = refusedHeader(req, "grpc");
+    if (refused) return refused;
     try {
       return await this.unary(req);
     } catch (err) {
-      // e.g. a branch header grpc-js refuses as metadata
       return { outcome: "ERROR", detail: `grpc call ${req.url} failed: ${(err as Error).message}` };
     }
   }

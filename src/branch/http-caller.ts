@@ -1,5 +1,6 @@
 import { Agent } from "undici";
 import type { BranchRequest, BranchResult } from "../core/branch-caller";
+import { refusedHeader } from "./refused-header";
 import { classifyHttp } from "./result";
 
 /**
@@ -14,6 +15,8 @@ export class HttpCaller {
   /** Calls the branch; never throws (network errors and timeouts are ERROR results). */
   async call(req: BranchRequest): Promise<BranchResult> {
     if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
+    const refused = refusedHeader(req, "http");
+    if (refused) return refused;
     try {
       const url = new URL(req.url);
       url.searchParams.set("gid", req.gid);

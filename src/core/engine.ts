@@ -235,7 +235,7 @@ export class Engine {
   private validated(t: NewTrans): TransKind {
     checkGid(t.gid, this.settings.maxGidLength);
     const kind = kindOf(this.kinds, t.definition.kind);
-    checkOptions(t.options);
+    checkOptions(t.options, t.protocol);
     kind.validate(t, { maxSteps: this.settings.maxSteps });
     return kind;
   }
