@@ -2,6 +2,9 @@ import { invalidField } from "./errors";
 import type { TransStatus, TransType } from "./model";
 import type { ListFilter } from "./repository";
 
+/** The largest id a transaction can have (the store's ids are bigint): every cursor is at most this. */
+const MAX_ID = 2n ** 63n - 1n;
+
 /** Page size when a listing asks for none. */
 const DEFAULT_PAGE_SIZE = 100;
 
@@ -24,7 +27,8 @@ export function listFilter(q: ListQuery, maxPageSize: number): ListFilter {
     throw invalidField(["page_size"], `must be between 1 and ${maxPageSize}`);
   }
   const cursor = q.cursor || undefined;
-  if (cursor !== undefined && !/^\d+$/.test(cursor)) {
+  // a cursor is an id: digits beyond the id range never came from a listing (and the store would refuse them)
+  if (cursor !== undefined && (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > MAX_ID)) {
     throw invalidField(["page_token"], "is not a cursor of this listing");
   }
   return {
