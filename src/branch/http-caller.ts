@@ -4,6 +4,14 @@ import { refusedHeader } from "./refused-header";
 import { classifyHttp } from "./result";
 
 /**
+ * How much of an answer is read and classified. dtm's rules look for `ONGOING` and `FAILURE` anywhere
+ * in the body; branch answers that carry them are small JSON (`{"dtm_result":"FAILURE",…}`), so the
+ * first 64 KiB classify every real answer, while a huge one costs at most this much memory per call.
+ * The rest is drained as it arrives — never held — so the connection stays reusable.
+ */
+export const CLASSIFIED_BYTES = 64 * 1024;
+
+/**
  * Calls HTTP branches through one keep-alive undici Agent (a bounded pool per origin, idle
  * connections closed after `keepAliveTimeout`): POST with the payload as body (GET when it is
  * empty), `gid`, `trans_type`, `branch_id`, `op` appended to the query.
@@ -34,8 +42,7 @@ export class HttpCaller {
         bodyTimeout: req.timeoutMs,
         signal: AbortSignal.timeout(req.timeoutMs),
       });
-      const body = await res.body.text();
-      return classifyHttp(res.statusCode, body);
+      return classifyHttp(res.statusCode, await readHead(res.body, CLASSIFIED_BYTES));
     } catch (err) {
       return { outcome: "ERROR", detail: `http call ${req.url} failed: ${(err as Error).message}` };
     }
@@ -46,4 +53,17 @@ export class HttpCaller {
     this.closed = true;
     await this.agent.destroy();
   }
+}
+
+/** The first `max` bytes of a body as text; the rest is read and dropped chunk by chunk. */
+async function readHead(body: AsyncIterable<Buffer>, max: number): Promise<string> {
+  const kept: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size >= max) continue;
+    const part = chunk.subarray(0, max - size);
+    kept.push(part);
+    size += part.length;
+  }
+  return Buffer.concat(kept).toString("utf8");
 }

@@ -5,7 +5,8 @@ const MAX_DETAIL = 512;
 
 /**
  * Classifies an HTTP answer. Order matters and keeps old branch services working: 425 or a body
- * containing `ONGOING` first, then 409 or a body containing `FAILURE`, then any other non-200.
+ * containing `ONGOING` first, then 409 or a body containing `FAILURE`, then any other non-200. `body` is
+ * the head of the answer the caller read (http-caller.ts CLASSIFIED_BYTES).
  */
 export function classifyHttp(status: number, body: string): BranchResult {
   const detail = body.length > MAX_DETAIL ? body.slice(0, MAX_DETAIL) : body;
