@@ -92,6 +92,9 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
         abortReason ||= `RetryCount is greater than RetryLimit, RetryLimit: ${retryLimit}`;
         return;
       }
+      // not back to back: the retries left are spread over the pass budget (Pass.waitBetweenRetries)
+      const waited = await pass.waitBetweenRetries(retryLimit - retryCount);
+      if (!waited || over) return; // the budget is spent, or the pass moved on meanwhile
       retryCount++;
     }
   };

@@ -138,3 +138,35 @@ test("a submit of a finished saga is dtm's FAILURE and calls nothing", async () 
   );
   expect(m.caller.calls).toEqual([]);
 });
+
+describe("retry_limit: in-pass retries are spaced", () => {
+  /** Milliseconds between consecutive calls of a route. */
+  const gaps = (name: string): number[] => {
+    const at = m.caller.calls.filter((c) => c.url.endsWith(`/${name}`)).map((c) => c.at);
+    return at.slice(1).map((t, i) => t - at[i]!);
+  };
+
+  test("at most one retry interval apart: ERROR×2 then SUCCESS → succeed", async () => {
+    m = memoryEngine({ settings: { requestTimeoutMs: 1000 } }); // a 3 s pass budget
+    m.caller.script("a1", "ERROR", "ERROR");
+    const saga = newSaga("rl1", [["a1", "c1"]], { retryLimit: 2, retryIntervalMs: 200, waitResult: true });
+    expect((await m.engine.submit(saga)).trans.status).toBe("succeed");
+    expect(gaps("a1")).toHaveLength(2);
+    for (const gap of gaps("a1")) expect(gap).toBeGreaterThanOrEqual(190);
+  });
+
+  test("spread over the pass budget when the interval is longer; the limit still ends the pass", async () => {
+    m = memoryEngine({ settings: { requestTimeoutMs: 100 } }); // a 2.1 s pass budget, a 10 s interval
+    m.caller.setDefault("a1", "ONGOING");
+    const { trans } = await m.engine.submit(
+      newSaga("rl2", [["a1", "c1"]], { retryLimit: 3, waitResult: true }),
+    );
+    expect([trans.status, trans.rollbackReason]).toEqual([
+      "failed",
+      "RetryCount is greater than RetryLimit, RetryLimit: 3",
+    ]);
+    expect(gaps("a1")).toHaveLength(3);
+    for (const gap of gaps("a1")) expect(gap).toBeGreaterThanOrEqual(350);
+    expect(gaps("a1").reduce((a, b) => a + b, 0)).toBeLessThan(2100);
+  });
+});
