@@ -123,7 +123,14 @@ export class App {
     const listeners: Listener[] = [];
     try {
       for (const port of config.server.ports) {
-        listeners.push(await Listener.listen({ host: config.server.host, port, handler }));
+        listeners.push(
+          await Listener.listen({
+            host: config.server.host,
+            port,
+            handler,
+            drainTimeoutMs: config.server.shutdownTimeout,
+          }),
+        );
       }
     } catch (err) {
       await Promise.all(listeners.map((l) => l.close()));
@@ -151,8 +158,9 @@ export class App {
   }
 
   /**
-   * Graceful stop: stop accepting, stop claiming, let running passes finish (or hand their leases
-   * back after `server.shutdownTimeout`), then close channels and the pool.
+   * Graceful stop: stop accepting and let in-flight requests finish (connections still open after
+   * `server.shutdownTimeout` are closed), stop claiming, let running passes finish (or hand their
+   * leases back after another `server.shutdownTimeout`), then close channels and the pool.
    */
   async close(): Promise<void> {
     clearInterval(this.clockTimer);

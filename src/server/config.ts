@@ -36,7 +36,11 @@ export interface ServerConfig {
   ports: number[];
   /** Largest accepted request body, in bytes. Default `1048576` (1 MiB). */
   maxBodyBytes: number;
-  /** How long a graceful stop waits for in-flight requests before closing connections, ms. Default 10s. */
+  /**
+   * How long a graceful stop waits, ms, at each of its two steps: for in-flight requests (connections
+   * still open then are closed), then for running passes (the leases of passes still running then are
+   * handed back, due at once). Default 10s.
+   */
   shutdownTimeout: number;
 }
 

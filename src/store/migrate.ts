@@ -5,8 +5,9 @@ import { migrations } from "./migrations";
 const MIGRATION_LOCK = 7_306_581_207;
 
 /**
- * Applies every migration newer than the database's version, each in its own transaction, under
- * an advisory lock so that coordinators starting together do not race.
+ * Applies every migration newer than the database's version, all in one transaction (a failing
+ * migration leaves the schema as it was), under an advisory lock so that coordinators starting
+ * together do not race.
  */
 export async function migrate(pool: Pool): Promise<number> {
   const client = await pool.connect();
