@@ -45,10 +45,27 @@ export function tooLargeMessage(max: number): string {
   return `body: is larger than the limit of ${max} bytes`;
 }
 
-/** Parses a JSON body; malformed JSON is invalid argument on `body`. */
-export function parseJson(body: Buffer): unknown {
+/** Decodes a JSON body's bytes; bytes that are not UTF-8 are refused, never replaced (see `utf8Text`). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A body's bytes as text, or null when they are not UTF-8: decoded leniently, such bytes would become
+ * U+FFFD and, in a gid, name a transaction the client never sent.
+ */
+export function utf8Text(body: Uint8Array): string | null {
   try {
-    return JSON.parse(body.toString("utf8"));
+    return strictUtf8.decode(body);
+  } catch {
+    return null;
+  }
+}
+
+/** Parses a JSON body; bytes that are not UTF-8 or malformed JSON are invalid argument on `body`. */
+export function parseJson(body: Buffer): unknown {
+  const text = utf8Text(body);
+  if (text === null) throw invalidField(["body"], "is not valid UTF-8");
+  try {
+    return JSON.parse(text);
   } catch (err) {
     throw invalidField(["body"], `is not valid JSON (${(err as Error).message})`);
   }

@@ -13,7 +13,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { http } from "../../gen/google/api/annotations_pb";
 import type { HttpRule } from "../../gen/google/api/http_pb";
-import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, type Res as NodeRes } from "./http-io";
+import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, utf8Text, type Res as NodeRes } from "./http-io";
 
 type Req = IncomingMessage | Http2ServerRequest;
 
@@ -218,9 +218,11 @@ async function serve(
       refuseUpload(req, res as NodeRes, 400, { code: Code.InvalidArgument, message, details: [] });
       return;
     }
+    const text = utf8Text(raw);
+    if (text === null) throw new ConnectError("invalid JSON body: not valid UTF-8", Code.InvalidArgument);
     let parsed: JsonValue = {};
     try {
-      if (raw.length > 0) parsed = JSON.parse(raw.toString("utf8")) as JsonValue;
+      if (raw.length > 0) parsed = JSON.parse(text) as JsonValue;
     } catch (err) {
       throw new ConnectError(`invalid JSON body: ${(err as Error).message}`, Code.InvalidArgument);
     }
