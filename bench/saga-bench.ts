@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { loadConfig } from "../src/server/config";
+import { ConfigError, loadConfig } from "../src/server/config";
 import type { BranchAddresses } from "./branch-process";
 import { Child, stopAllChildren } from "./children";
 import { startDtx, startFloor, type Coordinator, type StoreTarget } from "./coordinators";
@@ -175,7 +175,8 @@ main().then(
     }, 5000).unref();
   },
   (err) => {
-    console.error(err);
-    process.exit(1);
+    // a bad BENCH_* or DTX_* value needs its message, not a stack
+    console.error(err instanceof ConfigError ? `bench: ${err.message}` : err);
+    process.exit(err instanceof ConfigError ? 2 : 1);
   },
 );

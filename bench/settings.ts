@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { ConfigError } from "../src/server/config";
 import { WORKLOADS, type WorkloadKey } from "./workloads";
 
 /** The bench's knobs, from the environment (see bench/README.md). */
@@ -17,14 +18,14 @@ export interface Settings {
   out: string;
 }
 
-/** Reads and checks the settings; throws naming the variable on a bad value. */
+/** Reads and checks the settings; throws a ConfigError naming the variable on a bad value. */
 export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const num = (name: string, fallback: number, opts: { integer?: boolean; min: number }): number => {
     const raw = env[name];
     if (raw === undefined || raw.trim() === "") return fallback;
     const n = Number(raw);
     if (!Number.isFinite(n) || n < opts.min || (opts.integer && !Number.isInteger(n))) {
-      throw new Error(
+      throw new ConfigError(
         `${name}=${JSON.stringify(raw)}: expected a ${opts.integer ? "whole " : ""}number ≥ ${opts.min}`,
       );
     }
@@ -36,13 +37,13 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     .filter((s) => s !== "");
   for (const k of keys) {
     if (!WORKLOADS.some((w) => w.key === k)) {
-      throw new Error(
+      throw new ConfigError(
         `BENCH_WORKLOADS: unknown workload ${JSON.stringify(k)} (use ${WORKLOADS.map((w) => w.key).join(", ")})`,
       );
     }
   }
   const floor = (env.BENCH_FLOOR ?? "1").trim().toLowerCase();
-  if (!["0", "1", "true", "false"].includes(floor)) throw new Error(`BENCH_FLOOR: use 1 or 0`);
+  if (!["0", "1", "true", "false"].includes(floor)) throw new ConfigError(`BENCH_FLOOR: use 1 or 0`);
   return {
     databaseUrl: env.DTX_BENCH_DATABASE_URL ?? "",
     seconds: num("BENCH_SECONDS", 10, { min: 0.1 }),
