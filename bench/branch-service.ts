@@ -1,19 +1,31 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall } from "@grpc/grpc-js";
 
 const ANSWER = JSON.stringify({ dtm_result: "SUCCESS" });
 
-/** The benchmark's branch service: answers every request 200 SUCCESS, counting the calls it received. */
+/** The gRPC methods the bench's sagas call (dtm's busi example names them the same way). */
+export const GRPC_SERVICE = "busi.Busi";
+const GRPC_METHODS = ["TransOut", "TransOutRevert", "TransIn", "TransInRevert"];
+
+/**
+ * The benchmark's branch service: answers every request with success (HTTP: 200
+ * `{"dtm_result":"SUCCESS"}`; gRPC: OK with an empty message), counting the calls it received.
+ */
 export interface BranchService {
-  /** `http://127.0.0.1:<port>` */
-  readonly base: string;
-  /** Requests answered so far. */
+  /** HTTP: `http://127.0.0.1:<port>` */
+  readonly httpBase: string;
+  /** gRPC dial target: `127.0.0.1:<port>` (branch URLs are `<target>/busi.Busi/<Method>`). */
+  readonly grpcTarget: string;
+  /** Requests answered so far, both protocols. */
   readonly calls: () => number;
-  /** Stops listening and drops idle keep-alive connections. */
+  /** Stops listening and drops every connection. */
   close(): Promise<void>;
 }
 
-/** Starts the branch service on 127.0.0.1 port 0. */
+const identity = (b: Buffer): Buffer => b;
+
+/** Starts the branch service on 127.0.0.1, HTTP and gRPC each on a free port. */
 export async function startBranchService(): Promise<BranchService> {
   let calls = 0;
   const server = http.createServer((req, res) => {
@@ -37,13 +49,43 @@ export async function startBranchService(): Promise<BranchService> {
     });
   });
   const { port } = server.address() as AddressInfo;
+
+  // payloads stay raw bytes both ways: the service neither decodes requests nor encodes a reply message
+  const grpc = new Server();
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  const impl: Record<string, UntypedHandleCall> = {};
+  for (const m of GRPC_METHODS) {
+    definition[m] = {
+      path: `/${GRPC_SERVICE}/${m}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    };
+    impl[m] = (_call: unknown, callback: (err: null, reply: Buffer) => void) => {
+      calls++;
+      callback(null, Buffer.alloc(0));
+    };
+  }
+  grpc.addService(definition, impl);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    grpc.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+
   return {
-    base: `http://127.0.0.1:${port}`,
+    httpBase: `http://127.0.0.1:${port}`,
+    grpcTarget: `127.0.0.1:${grpcPort}`,
     calls: () => calls,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      grpc.forceShutdown();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }

@@ -22,12 +22,12 @@ export interface DbDelta {
  * bookkeeping queries (counting its own statements so they can be subtracted from the commits).
  *
  * `pg_stat_database` is fed by each backend's pending statistics, which a backend publishes when a
- * transaction ends, at most once a second, and only if it has pending table statistics; otherwise they
- * wait (up to 10 s for an idle backend, indefinitely for one that touches no table). Reading the counters
- * after a run therefore needs every connection that ran statements to publish first: `snapshot()` does
- * it for this connection, and the caller runs {@link PgCounters.flushStatement} on each of the
- * coordinator's connections (see `touchPool` in saga-bench.ts). The next transaction id needs no flush:
- * its delta counts the transactions that were assigned an id (those that wrote), cluster-wide, exactly.
+ * transaction ends, at most once a second, and only if it has pending table statistics; an idle backend
+ * publishes what it holds 10 s after its last transaction (or when it disconnects). The coordinators'
+ * connections belong to other processes, so the bench cannot make them publish: it waits out those 10 s
+ * before each read instead (see `BENCH_SETTLE_SECONDS`). `snapshot()` makes the bench's own connection
+ * publish. The next transaction id needs no flush: its delta counts the transactions that were assigned
+ * an id (those that wrote), cluster-wide, exactly.
  */
 export class PgCounters {
   private own = 0;
@@ -41,9 +41,9 @@ export class PgCounters {
     private readonly canForceFlush: boolean,
   ) {}
 
-  /** Connects (to the database the coordinator uses). */
-  static async open(url: string): Promise<PgCounters> {
-    const client = new pg.Client({ connectionString: url });
+  /** Connects (to the database the coordinator uses) as `appName`. */
+  static async open(url: string, appName: string): Promise<PgCounters> {
+    const client = new pg.Client({ connectionString: url, application_name: appName });
     await client.connect();
     const { rows } = await client.query<{ version: string; durability: string; force: boolean }>(
       `select current_setting('server_version') as version,
@@ -70,18 +70,13 @@ export class PgCounters {
    * publishing altogether (its commit count then waits for a later statement that touches a table); on
    * Postgres 15+ it also forces the flush, which otherwise waits until 1 s after the previous one.
    */
-  get flushStatement(): string {
+  private get flushStatement(): string {
     return this.canForceFlush
       ? "select pg_stat_force_next_flush() from pg_database limit 1"
       : "select 1 from pg_database limit 1";
   }
 
-  /** Whether {@link flushStatement} flushes at once (Postgres 15+); if not, wait a second before it. */
-  get flushesAtOnce(): boolean {
-    return this.canForceFlush;
-  }
-
-  /** Reads the counters; the caller has made the coordinator's connections flush their statistics. */
+  /** Reads the counters; the caller has let the coordinators' connections publish their statistics. */
   async snapshot(): Promise<DbSnapshot> {
     if (!this.canForceFlush) await new Promise((resolve) => setTimeout(resolve, 1100));
     await this.query(this.flushStatement);
