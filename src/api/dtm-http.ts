@@ -4,7 +4,10 @@ import { newGid } from "../core/gid";
 import type { TransStatus, TransType } from "../core/model";
 import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
+import { forceStopRoute, resetCronTimeRoute, resetNextCronTimeRoute } from "./dtm-http-ops";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
+import { dtmProgressesError, dtmProgressesJson } from "./dtm-progress";
+import { parseDtmRegistration } from "./dtm-register";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
   parseJson,
@@ -24,9 +27,18 @@ export interface DtmHttpDeps {
   version: string;
   maxBodyBytes: number;
   maxGidLength: number;
+  /** The server's timeoutToFail (ms): resetCronTime's default reach is three times it. */
+  timeoutToFailMs: number;
 }
 
 type Handler = (req: Req, url: URL, body: Buffer) => Promise<unknown>;
+
+/** A route: its method, its handler, and how its error answers differ from dtm's envelope (if they do). */
+interface Route {
+  method: string;
+  handle: Handler;
+  errorBody?: (status: number, body: Record<string, string>, request: unknown) => unknown;
+}
 
 const SUCCESS = { dtm_result: "SUCCESS" };
 
@@ -36,10 +48,30 @@ const SUCCESS = { dtm_result: "SUCCESS" };
  * Resolves false for paths it does not serve.
  */
 export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => Promise<boolean> {
-  const routes: Record<string, { method: string; handle: Handler }> = {
+  const { engine } = deps;
+  const routes: Record<string, Route> = {
     "/api/dtmsvr/version": { method: "GET", handle: async () => ({ version: deps.version }) },
     "/api/dtmsvr/newGid": { method: "GET", handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }) },
     "/api/dtmsvr/submit": { method: "POST", handle: (_req, _url, body) => submit(deps, body) },
+    "/api/dtmsvr/prepareWorkflow": {
+      method: "POST",
+      handle: async (_req, _url, body) =>
+        dtmProgressesJson(await engine.prepareOrLoad(parseDtmBody(parseJson(body), deps.maxGidLength))),
+      errorBody: dtmProgressesError,
+    },
+    "/api/dtmsvr/registerBranch": {
+      method: "POST",
+      handle: async (_req, _url, body) => engine.registerBranch(parseDtmRegistration(parseJson(body))),
+    },
+    "/api/dtmsvr/forceStop": { method: "POST", handle: (_req, _url, body) => forceStopRoute(engine, body) },
+    "/api/dtmsvr/resetNextCronTime": {
+      method: "POST",
+      handle: (_req, _url, body) => resetNextCronTimeRoute(engine, body),
+    },
+    "/api/dtmsvr/resetCronTime": {
+      method: "GET",
+      handle: (_req, url) => resetCronTimeRoute(engine, url, deps.timeoutToFailMs),
+    },
     "/api/dtmsvr/query": { method: "GET", handle: (_req, url) => query(deps, url) },
     "/api/dtmsvr/all": { method: "GET", handle: (_req, url) => all(deps, url) },
     "/api/ping": { method: "*", handle: async () => ({ msg: "pong" }) },
@@ -63,8 +95,9 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     try {
       sendJson(res, 200, (await route.handle(req, url, body)) ?? SUCCESS);
     } catch (err) {
-      const { status, body } = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
-      sendJson(res, status, body);
+      const answer = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
+      const request = route.errorBody ? safeJson(body) : undefined;
+      sendJson(res, answer.status, route.errorBody?.(answer.status, answer.body, request) ?? answer.body);
     }
     return true;
   };
@@ -107,6 +140,15 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
     transactions: page.transactions.map(dtmTransJson),
     next_position: page.next,
   };
+}
+
+/** A body's JSON for an error answer; undefined when it is none. */
+function safeJson(body: Buffer): unknown {
+  try {
+    return parseJson(body);
+  } catch {
+    return undefined;
+  }
 }
 
 function intParam(q: URLSearchParams, key: string, path = [key]): number {

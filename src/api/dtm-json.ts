@@ -1,5 +1,6 @@
 import type { BranchRecord, TransOptions, TransRecord, TransSettings, TransType } from "../core/model";
 import { dtmSagaCustomData } from "./dtm-saga";
+import { dtmWorkflowCustomData } from "./dtm-workflow";
 
 /**
  * dtm's stored-object JSON shapes (TransGlobalStore, TransBranchStore) as the query and all routes
@@ -32,7 +33,10 @@ export function dtmOptionsText(o: TransOptions, concurrent: boolean): string {
 }
 
 /** Each kind's `custom_data` text from its settings: one entry per kind, no switch on the kind. */
-const customData: Partial<Record<TransType, (s: TransSettings) => string>> = { saga: dtmSagaCustomData };
+const customData: Partial<Record<TransType, (s: TransSettings) => string>> = {
+  saga: dtmSagaCustomData,
+  workflow: dtmWorkflowCustomData,
+};
 
 /** A transaction as dtm's TransGlobalStore JSON. */
 export function dtmTransJson(t: TransRecord): Record<string, unknown> {

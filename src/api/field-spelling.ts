@@ -37,6 +37,11 @@ const dtmGrpcNames: Record<string, string> = {
   orders: "CustomedData.orders",
   concurrent: "CustomedData.concurrent",
   query_prepared: "QueryPrepared",
+  req_extra: "ReqExtra",
+  branch_id: "BranchID",
+  data: "Data",
+  op: "Data.op",
+  status: "Data.status",
 };
 
 /** dtm's DtmTransOptions (gRPC). */

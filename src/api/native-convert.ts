@@ -9,6 +9,7 @@ import {
   TransactionKind,
   TransactionSchema,
   TransactionStatus,
+  WorkflowSchema,
   type Saga,
   type Transaction,
   type TransactionOptions,
@@ -23,6 +24,7 @@ import {
   type TransType,
 } from "../core/model";
 import { sagaSettingsOf, sagaSteps } from "../core/saga-definition";
+import { workflowSettings } from "../core/workflow";
 
 /** dtm's status words ↔ the API's enum. */
 export const statusToProto: Record<TransStatus, TransactionStatus> = {
@@ -101,6 +103,16 @@ const definitions: Partial<
       orders: Object.fromEntries([...layout.orders].map(([k, v]) => [k, { steps: v }])),
     });
     return { case: "saga", value: saga };
+  },
+  workflow: (t) => {
+    const { name, input } = workflowSettings(t.settings);
+    const workflow = create(WorkflowSchema, {
+      name,
+      input,
+      callback: t.queryPrepared,
+      result: Buffer.from(t.result, "base64"),
+    });
+    return { case: "workflow", value: workflow };
   },
 };
 

@@ -31,6 +31,8 @@ export class Driver {
   private readonly running = new Map<string, Promise<TransRecord | null>>();
   /** The owner token each running pass holds, to hand leases back on a forced stop. */
   private readonly holders = new Map<string, string>();
+  /** The pass each running gid is in, to stop it on a force-stop. */
+  private readonly passes = new Map<string, Pass>();
   private readonly processId = newGid().slice(0, 8);
   private ownerSeq = 0;
   private closing = false;
@@ -82,6 +84,7 @@ export class Driver {
         if (this.running.get(trans.gid) === run) {
           this.running.delete(trans.gid);
           this.holders.delete(trans.gid);
+          this.passes.delete(trans.gid);
         }
       });
     this.running.set(trans.gid, run);
@@ -105,6 +108,7 @@ export class Driver {
       persist: (p) => this.write(p, false),
       loadBranches: () => this.repository.findBranches([trans.gid]),
     });
+    this.passes.set(trans.gid, pass);
     try {
       await kindOf(this.kinds, trans.transType).runPass(pass);
     } catch (err) {
@@ -116,7 +120,8 @@ export class Driver {
       pass.observe("error");
     }
     if (!(await this.write(pass, true))) {
-      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
+      // another coordinator, a force-stop or the client (a workflow ended by its submit) won
+      log.info({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
       return null;
     }
     return trans;
@@ -158,6 +163,14 @@ export class Driver {
       if (trans.status === "failed") trans.rollbackTime ??= now;
     }
     return saved;
+  }
+
+  /**
+   * Stops this process's running pass of `gid` (a force-stop won its compare-and-set): the pass
+   * makes no further branch call and ends; its write then loses.
+   */
+  stop(gid: string): void {
+    this.passes.get(gid)?.stop();
   }
 
   /** Stopping: a claimed pass that has not started hands its transaction back at once. */

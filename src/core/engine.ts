@@ -4,13 +4,15 @@ import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
 import { Driver, type DriverSettings } from "./driver";
 import { failure, invalidField } from "./errors";
-import { checkGid } from "./gid-check";
+import { checkBranchId, checkGid } from "./gid-check";
+import { finish, prepareOrLoad, type ClientDrivenContext } from "./client-driven";
 import { listFilter, type ListQuery } from "./listing";
 import { insertedRows, newRecord } from "./new-record";
 import type { BranchRecord, BranchRegistration, NewTrans, TransRecord, TransStatus } from "./model";
+import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { checkOptions } from "./options-check";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
-import type { TransPage, TransRepository } from "./repository";
+import type { DelayedDue, TransPage, TransRepository } from "./repository";
 import type { TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
@@ -29,6 +31,12 @@ export interface EngineDeps {
   logger: Logger;
   /** The transaction kinds it drives. Default: every kind of this coordinator (registry.ts). */
   kinds?: KindRegistry;
+}
+
+/** A transaction with its branch rows (a workflow's: its recorded progress). */
+export interface TransWithBranches {
+  trans: TransRecord;
+  branches: BranchRecord[];
 }
 
 /** What a lifecycle verb did. */
@@ -59,6 +67,8 @@ export class Engine {
   private readonly settings: EngineSettings;
   private readonly kinds: KindRegistry;
   private readonly driver: Driver;
+  private readonly operator: OperatorContext;
+  private readonly clientDriven: ClientDrivenContext;
 
   constructor(deps: EngineDeps) {
     this.clock = deps.clock;
@@ -73,6 +83,20 @@ export class Engine {
       this.kinds,
       deps.logger,
     );
+    this.operator = {
+      repository: deps.repository,
+      clock: deps.clock,
+      stopPass: (gid) => this.driver.stop(gid),
+      maxPageSize: deps.settings.maxPageSize,
+    };
+    this.clientDriven = {
+      repository: deps.repository,
+      clock: deps.clock,
+      maxGidLength: deps.settings.maxGidLength,
+      validated: (t) => this.validated(t),
+      newRecord: (t, kind) => this.newRecord(t, kind, "prepared", ""),
+      get: (gid) => this.get(gid),
+    };
   }
 
   /**
@@ -99,6 +123,8 @@ export class Engine {
    * it; a finished one is a FAILURE.
    */
   async submit(t: NewTrans): Promise<VerbOutcome> {
+    // a client-driven transaction's submit reports how its client ended it (client-driven.ts)
+    if (kindOf(this.kinds, t.definition.kind).lifecycle.clientDriven) return finish(this.clientDriven, t);
     const kind = this.validated(t);
     if (!kind.lifecycle.submit) {
       throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' cannot be submitted`);
@@ -128,6 +154,14 @@ export class Engine {
     }
     // dtm's text, typo included: SDKs and operators match on it
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
+  }
+
+  /**
+   * Creates a client-driven transaction (a workflow) as `prepared`, or loads the stored one with its
+   * recorded progress, whatever its status (dtm's prepareWorkflow; client-driven.ts).
+   */
+  prepareOrLoad(t: NewTrans): Promise<TransWithBranches> {
+    return prepareOrLoad(this.clientDriven, t);
   }
 
   /**
@@ -171,6 +205,7 @@ export class Engine {
    */
   async registerBranch(r: BranchRegistration): Promise<void> {
     checkGid(r.gid, this.settings.maxGidLength);
+    checkBranchId(r.branchId);
     const kind = kindOf(this.kinds, r.transType);
     // dtm's text, typo included
     if (!kind.registration) throw invalidField(["trans_type"], `unknow trans type: ${r.transType}`);
@@ -196,6 +231,21 @@ export class Engine {
   /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */
   list(q: ListQuery): Promise<TransPage> {
     return this.repository.list(listFilter(q, this.settings.maxPageSize));
+  }
+
+  /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
+  forceStop(gid: string): Promise<TransRecord> {
+    return forceStop(this.operator, gid);
+  }
+
+  /** Makes an unfinished transaction due now (operator-verbs.ts). */
+  retryNow(gid: string): Promise<TransRecord> {
+    return retryNow(this.operator, gid);
+  }
+
+  /** Makes due now up to `limit` unfinished transactions next looked at beyond `beyondMs` from now. */
+  retryDelayed(beyondMs: number, limit: number): Promise<DelayedDue> {
+    return retryDelayed(this.operator, beyondMs, limit);
   }
 
   /**

@@ -12,3 +12,16 @@ export function checkGid(gid: string, maxLength: number, path: FieldPath = ["gid
   if (/[\u0000-\u001f\u007f]/.test(gid)) throw invalidField(path, "contains a control character");
   if (gid.includes("\ufffd")) throw invalidField(path, "contains U+FFFD (bytes that were not UTF-8?)");
 }
+
+/** The longest branch id the store keeps. */
+export const MAX_BRANCH_ID_LENGTH = 128;
+
+/** A registered branch id: present, short enough, no control characters. */
+export function checkBranchId(branchId: string, path: FieldPath = ["branch_id"]): void {
+  if (branchId === "") throw invalidField(path, "is required");
+  if (branchId.length > MAX_BRANCH_ID_LENGTH) {
+    throw invalidField(path, `is longer than ${MAX_BRANCH_ID_LENGTH} characters`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(branchId)) throw invalidField(path, "contains a control character");
+}

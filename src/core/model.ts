@@ -108,21 +108,40 @@ export interface RegisteredDefinition {
   kind: "tcc" | "xa";
 }
 
+/**
+ * A workflow as its client defines it: the client runs it and records its progress; the coordinator
+ * keeps the progress and resumes an unfinished one through its callback (`queryPrepared`).
+ */
+export interface WorkflowDefinition {
+  kind: "workflow";
+  /** The workflow's name in the client: the `op` of the resume call. */
+  name: string;
+  /** Its input: the body of the resume call. */
+  input: Buffer;
+}
+
 /** A new transaction's kind-specific definition, discriminated by its kind. */
-export type TransDefinition = SagaDefinition | RegisteredDefinition;
+export type TransDefinition = SagaDefinition | RegisteredDefinition | WorkflowDefinition;
 
 /** What a saga keeps beside its rows. */
 export interface SagaSettings extends SagaLayout {
   kind: "saga";
 }
 
+/** What a workflow keeps beside its rows: its name and input, for the resume call. */
+export interface WorkflowSettings {
+  kind: "workflow";
+  name: string;
+  input: Buffer;
+}
+
 /** Kinds that keep nothing beside their rows. */
 export interface NoSettings {
-  kind: Exclude<TransType, "saga">;
+  kind: Exclude<TransType, "saga" | "workflow">;
 }
 
 /** The kind-specific settings of a stored transaction, discriminated by its kind. */
-export type TransSettings = SagaSettings | NoSettings;
+export type TransSettings = SagaSettings | WorkflowSettings | NoSettings;
 
 /** What an adapter hands the core to create a transaction. */
 export interface NewTrans {
@@ -132,6 +151,20 @@ export interface NewTrans {
   options: TransOptions;
   /** The kind (`definition.kind`) and what it consists of. */
   definition: TransDefinition;
+  /**
+   * What the client reports when it ends a transaction it ran itself (a workflow's submit: dtm's
+   * `req_extra`); absent on every other request.
+   */
+  outcome?: ClientOutcome;
+}
+
+/** How a client-driven transaction (a workflow) ended, as its client reports it. */
+export interface ClientOutcome {
+  status: "succeed" | "failed";
+  /** Why it failed ('' keeps the stored reason). */
+  rollbackReason: string;
+  /** What it returned, base64 (dtm stores and returns the text as the client sent it). */
+  result: string;
 }
 
 /** What an adapter hands the core to register a branch (tcc, xa, workflow). */

@@ -56,6 +56,8 @@ export class Pass {
   nextLookAt: Date | null = null;
   /** Process time (Date.now()) after which the pass stops waiting for branches. */
   private deadline: number;
+  /** Set by `stop`: no further branch call. */
+  private stopped = false;
   private readonly changed = new Set<BranchRecord>();
 
   constructor(
@@ -103,6 +105,7 @@ export class Pass {
 
   /** Starts a new phase with a full budget (the compensations after a failed forward phase). */
   renewBudget(): void {
+    if (this.stopped) return;
     this.deadline = Math.max(this.deadline, Date.now() + this.ctx.budgetMs);
   }
 
@@ -115,8 +118,18 @@ export class Pass {
     return this.callUrl({ url, branchId, op, payload, failureIsFinal: opts.failureIsFinal });
   }
 
+  /**
+   * Stops the pass (a force-stop failed its transaction): every later call answers an error
+   * without calling, and the budget is spent, so the kind's loops end at once.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.deadline = 0;
+  }
+
   /** Calls a URL that is no branch row; the answer moves the retry interval as a branch's would. */
   async callUrl(c: UrlCall): Promise<BranchResult> {
+    if (this.stopped) return { outcome: "ERROR", detail: "the transaction was force-stopped" };
     const t = this.trans;
     const result = await this.ctx.caller.call(t.protocol, {
       url: c.url,

@@ -36,6 +36,17 @@ export interface TransRepository {
   addBranches(gid: string, status: TransStatus, branches: NewBranch[], now: Date): Promise<AddBranchesResult>;
   /** A page of transactions, newest first (see ListFilter). */
   list(filter: ListFilter): Promise<TransPage>;
+  /**
+   * Makes one unfinished transaction due at `at` (an operator's "retry now"), whoever holds its
+   * lease: a pass still running then loses its write to the next claim. Null when the gid is
+   * unknown or the transaction finished.
+   */
+  makeDue(gid: string, at: Date): Promise<TransRecord | null>;
+  /**
+   * Makes due at `now` up to `limit` unfinished transactions whose next look is after `after`
+   * (cuts long backoffs short after an outage).
+   */
+  makeDelayedDue(after: Date, now: Date, limit: number): Promise<DelayedDue>;
   /** The store's clock (the coordinator's time is anchored to it). */
   now(): Promise<Date>;
 }
@@ -91,8 +102,16 @@ export interface StatusChange {
   to: TransStatus;
   /** '' keeps the stored reason. */
   rollbackReason: string;
+  /** The result a client reports (a workflow's); undefined keeps the stored one. */
+  result?: string;
   now: Date;
   lease?: { owner: string; until: Date };
+}
+
+/** What `makeDelayedDue` did: how many it made due, and whether more were left. */
+export interface DelayedDue {
+  count: number;
+  hasRemaining: boolean;
 }
 
 /** What a registration came to: rows added, the transaction missing or in another status, or a row taken. */
@@ -106,6 +125,8 @@ export interface ListFilter {
   transType?: string;
   createdFrom?: Date;
   createdTo?: Date;
+  /** Only gids that start with this. */
+  gidPrefix?: string;
 }
 
 /** One page of a listing and the cursor of the next ("" on the last page). */

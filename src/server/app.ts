@@ -100,6 +100,7 @@ export class App {
       version: dtxVersion(),
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
+      timeoutToFailMs: config.timeoutToFail,
     });
     const fallback = (req: Req, res: Res): void => {
       void (async () => {

@@ -15,6 +15,7 @@ export async function listTrans(db: Queryable, f: ListFilter): Promise<TransPage
        and ($3::text is null or trans_type = $3)
        and ($4::timestamptz is null or create_time >= $4)
        and ($5::timestamptz is null or create_time <= $5)
+       and ($7::text is null or starts_with(gid, $7))
      order by id desc
      limit $6`,
     [
@@ -24,6 +25,7 @@ export async function listTrans(db: Queryable, f: ListFilter): Promise<TransPage
       f.createdFrom ?? null,
       f.createdTo ?? null,
       f.limit + 1,
+      f.gidPrefix ?? null,
     ],
   );
   const transactions = rows.slice(0, f.limit).map(toTrans);

@@ -8,6 +8,7 @@ import {
 } from "../core/model";
 import type {
   AddBranchesResult,
+  DelayedDue,
   DueClaim,
   GidClaim,
   InsertedTrans,
@@ -98,6 +99,7 @@ export class MemoryRepository implements TransRepository {
     if (!t || !c.from.includes(t.status)) return null;
     t.status = c.to;
     if (c.rollbackReason !== "") t.rollbackReason = c.rollbackReason;
+    if (c.result !== undefined) t.result = c.result;
     t.updateTime = c.now;
     if (c.to === "succeed") t.finishTime = c.now;
     if (c.to === "failed") t.rollbackTime = c.now;
@@ -136,12 +138,32 @@ export class MemoryRepository implements TransRepository {
           (f.status === undefined || t.status === f.status) &&
           (f.transType === undefined || t.transType === f.transType) &&
           (f.createdFrom === undefined || t.createTime >= f.createdFrom) &&
-          (f.createdTo === undefined || t.createTime <= f.createdTo),
+          (f.createdTo === undefined || t.createTime <= f.createdTo) &&
+          (f.gidPrefix === undefined || t.gid.startsWith(f.gidPrefix)),
       )
       .sort((a, b) => Number(b.id) - Number(a.id))
       .slice(0, f.limit + 1);
     const transactions = rows.slice(0, f.limit).map(copy);
     return { transactions, next: rows.length > f.limit ? transactions[transactions.length - 1]!.id : "" };
+  }
+
+  async makeDue(gid: string, at: Date): Promise<TransRecord | null> {
+    const t = this.trans.get(gid);
+    if (!t || !UNFINISHED.includes(t.status)) return null;
+    t.nextCronTime = at;
+    t.updateTime = at;
+    return copy(t);
+  }
+
+  async makeDelayedDue(after: Date, now: Date, limit: number): Promise<DelayedDue> {
+    const candidates = [...this.trans.values()]
+      .filter((t) => UNFINISHED.includes(t.status) && t.nextCronTime !== null && t.nextCronTime > after)
+      .sort((a, b) => b.nextCronTime!.getTime() - a.nextCronTime!.getTime());
+    for (const t of candidates.slice(0, limit)) {
+      t.nextCronTime = now;
+      t.updateTime = now;
+    }
+    return { count: Math.min(limit, candidates.length), hasRemaining: candidates.length > limit };
   }
 
   async now(): Promise<Date> {

@@ -204,6 +204,7 @@ export async function changeStatus(db: Queryable, c: StatusChange): Promise<Tran
     `update trans_global set
        status = $3::text,
        rollback_reason = case when $4::text = '' then rollback_reason else $4::text end,
+       result = coalesce($8::text, result),
        update_time = $5::timestamptz,
        finish_time = case when $3::text = 'succeed' then $5::timestamptz else finish_time end,
        rollback_time = case when $3::text = 'failed' then $5::timestamptz else rollback_time end,
@@ -212,9 +213,63 @@ export async function changeStatus(db: Queryable, c: StatusChange): Promise<Tran
          else coalesce($7::timestamptz, next_cron_time) end
      where gid = $1 and status = any($2::text[])
      returning *`,
-    [c.gid, c.from, c.to, c.rollbackReason, c.now, c.lease?.owner ?? null, c.lease?.until ?? null],
+    [
+      c.gid,
+      c.from,
+      c.to,
+      c.rollbackReason,
+      c.now,
+      c.lease?.owner ?? null,
+      c.lease?.until ?? null,
+      c.result ?? null,
+    ],
   );
   return rows[0] ? toTrans(rows[0]) : null;
+}
+
+/**
+ * Makes one unfinished transaction due at `at`, whoever holds its lease (an expired lease is free to
+ * claim, so a pass still running loses its write to the next claim). Null when the gid is unknown
+ * or the transaction finished.
+ */
+export async function makeDue(db: Queryable, gid: string, at: Date): Promise<TransRecord | null> {
+  const { rows } = await db.query<TransRow>(
+    "makeDue",
+    `update trans_global set next_cron_time = $2, update_time = $2
+     where gid = $1 and status = any($3::text[])
+     returning *`,
+    [gid, at, UNFINISHED],
+  );
+  return rows[0] ? toTrans(rows[0]) : null;
+}
+
+/**
+ * Makes due at `now` up to `limit` unfinished transactions whose next look is after `after`, the
+ * furthest first; reports how many, and whether more such transactions were left.
+ */
+export async function makeDelayedDue(
+  db: Queryable,
+  after: Date,
+  now: Date,
+  limit: number,
+): Promise<{ count: number; hasRemaining: boolean }> {
+  const { rows } = await db.query<{ count: string; candidates: string }>(
+    "makeDelayedDue",
+    `with c as (
+       select id, next_cron_time from trans_global
+       where status = any($4::text[]) and next_cron_time > $1
+       order by next_cron_time desc, id
+       limit $3::int + 1
+     ), u as (
+       update trans_global set next_cron_time = $2, update_time = $2
+       where id in (select id from c order by next_cron_time desc, id limit $3)
+       returning id
+     )
+     select (select count(*) from u) as count, (select count(*) from c) as candidates`,
+    [after, now, limit, UNFINISHED],
+  );
+  const r = rows[0]!;
+  return { count: Number(r.count), hasRemaining: Number(r.candidates) > limit };
 }
 
 /** The database server's clock. */
