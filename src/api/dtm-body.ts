@@ -16,7 +16,13 @@ import { parseDtmWorkflow } from "./dtm-workflow";
 /** How dtm's body describes each kind's definition: one entry per kind, no switch on the kind. */
 const definitions: Partial<
   Record<TransType, (b: Record<string, unknown>, binPayloads?: Buffer[]) => TransDefinition>
-> = { saga: parseDtmSaga, workflow: parseDtmWorkflow };
+> = {
+  saga: parseDtmSaga,
+  // branches arrive by registerBranch; a body's steps and payloads are ignored, as dtm does
+  tcc: () => ({ kind: "tcc" }),
+  xa: () => ({ kind: "xa" }),
+  workflow: parseDtmWorkflow,
+};
 
 /**
  * Turns dtm's transaction body (the JSON of prepare/submit/abort, §2.3 of the protocol) into a

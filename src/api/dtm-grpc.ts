@@ -1,21 +1,21 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { EmptySchema, type Empty } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import {
   DtmGidReplySchema,
   DtmProgressesReplySchema,
   type Dtm,
-  type DtmBranchRequest,
   type DtmRequest,
 } from "../../gen/dtmgimp/dtmgimp_pb";
 import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
-import type { BranchRegistration, NewTrans } from "../core/model";
+import type { NewTrans } from "../core/model";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
 import { dtmGrpcSpelling, spelledError } from "./field-spelling";
-import { checkWaitResult } from "./wait-result";
+import { abortRequest, registration } from "./dtm-register";
+import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
 export interface DtmGrpcDeps {
@@ -28,67 +28,69 @@ export interface DtmGrpcDeps {
  * HTTP body shape and share its checks; the protocol of a gRPC-submitted transaction is `grpc`.
  */
 export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
-  const { engine } = deps;
   return {
     newGid: async () => create(DtmGidReplySchema, { Gid: newGid() }),
-    submit: dtmCall(async (req: DtmRequest) => {
-      const t = fromDtmRequest(req, deps.maxGidLength);
-      const { trans } = await engine.submit(t);
-      if (t.options.waitResult) checkWaitResult(trans);
-      return create(EmptySchema);
-    }),
-    prepareWorkflow: dtmCall(async (req: DtmRequest) => {
-      const { trans, branches } = await engine.prepareOrLoad(fromDtmRequest(req, deps.maxGidLength));
-      return create(DtmProgressesReplySchema, {
-        // dtm leaves Result empty over gRPC; it is filled here, so a finished workflow's client
-        // gets its result over gRPC as over HTTP
-        Transaction: {
-          Gid: trans.gid,
-          Status: trans.status,
-          RollbackReason: trans.rollbackReason,
-          Result: trans.result,
-        },
-        Progresses: branches.map((b) => ({
-          Status: b.status,
-          BinData: b.payload,
-          BranchID: b.branchId,
-          Op: b.op,
-        })),
-      });
-    }),
-    registerBranch: dtmCall(async (req: DtmBranchRequest) => {
-      await engine.registerBranch(fromDtmBranchRequest(req));
-      return create(EmptySchema);
-    }),
+    submit: (req) =>
+      answer(async () => {
+        const t = fromDtmRequest(req, deps.maxGidLength);
+        const { trans } = await deps.engine.submit(t);
+        if (t.options.waitResult) checkWaitResult(trans);
+      }),
+    prepare: (req) =>
+      answer(async () => {
+        await deps.engine.prepare(fromDtmRequest(req, deps.maxGidLength));
+      }),
+    abort: (req) =>
+      answer(async () => {
+        const wait = req.TransOptions?.WaitResult ?? false;
+        const r = abortRequest(req.Gid, req.TransType, req.RollbackReason, wait);
+        checkAbortResult((await deps.engine.abort(r)).trans, r.waitResult);
+      }),
+    // dtm ignores `Op`: workflow clients put it into `Data`
+    registerBranch: (req) =>
+      answer(() =>
+        deps.engine.registerBranch(
+          registration(req.Gid, req.TransType, req.BranchID, req.Data, Buffer.from(req.BusiPayload)),
+        ),
+      ),
+    prepareWorkflow: (req) =>
+      reply(async () => {
+        const { trans, branches } = await deps.engine.prepareOrLoad(fromDtmRequest(req, deps.maxGidLength));
+        return create(DtmProgressesReplySchema, {
+          // dtm leaves Result empty over gRPC; it is filled here, so a finished workflow's client
+          // gets its result over gRPC as over HTTP
+          Transaction: {
+            Gid: trans.gid,
+            Status: trans.status,
+            RollbackReason: trans.rollbackReason,
+            Result: trans.result,
+          },
+          Progresses: branches.map((b) => ({
+            Status: b.status,
+            BinData: b.payload,
+            BranchID: b.branchId,
+            Op: b.op,
+          })),
+        });
+      }),
   };
 }
 
-/** A dtm gRPC method: errors are named as DtmRequest spells its fields, with dtm's codes. */
-function dtmCall<I, O>(handle: (req: I) => Promise<O>): (req: I) => Promise<O> {
-  return async (req) => {
-    try {
-      return await handle(req);
-    } catch (err) {
-      throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
-    }
-  };
+/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
+function answer(verb: () => Promise<void>): Promise<Empty> {
+  return reply(async () => {
+    await verb();
+    return create(EmptySchema);
+  });
 }
 
-/**
- * A DtmBranchRequest as a registration: `Data` holds the kind's fields (as HTTP's flat body does),
- * `BusiPayload` the branch's body. dtm ignores the `Op` field (workflow clients put `op` in `Data`);
- * here it stands in when `Data` has no `op`.
- */
-export function fromDtmBranchRequest(req: DtmBranchRequest): BranchRegistration {
-  const fields = { ...req.Data };
-  if (fields.op === undefined && req.Op !== "") fields.op = req.Op;
-  return {
-    gid: req.Gid,
-    transType: req.TransType,
-    branchId: req.BranchID,
-    fields,
-    payload: Buffer.from(req.BusiPayload),
-  };
+/** Runs a method; errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
+async function reply<T>(method: () => Promise<T>): Promise<T> {
+  try {
+    return await method();
+  } catch (err) {
+    throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
+  }
 }
 
 /** A DtmRequest as a NewTrans (durations arrive in seconds; payloads are binary). */

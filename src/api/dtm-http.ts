@@ -7,7 +7,6 @@ import { dtmErrorResponse } from "./dtm-errors";
 import { forceStopRoute, resetCronTimeRoute, resetNextCronTimeRoute } from "./dtm-http-ops";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
 import { dtmProgressesError, dtmProgressesJson } from "./dtm-progress";
-import { parseDtmRegistration } from "./dtm-register";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
   parseJson,
@@ -19,7 +18,8 @@ import {
   type Req,
   type Res,
 } from "./http-io";
-import { checkWaitResult } from "./wait-result";
+import { parseDtmAbort, parseDtmRegistration } from "./dtm-register";
+import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's HTTP routes need. */
 export interface DtmHttpDeps {
@@ -52,16 +52,18 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
   const routes: Record<string, Route> = {
     "/api/dtmsvr/version": { method: "GET", handle: async () => ({ version: deps.version }) },
     "/api/dtmsvr/newGid": { method: "GET", handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }) },
+    "/api/dtmsvr/prepare": { method: "POST", handle: (_req, _url, body) => prepare(deps, body) },
     "/api/dtmsvr/submit": { method: "POST", handle: (_req, _url, body) => submit(deps, body) },
+    "/api/dtmsvr/abort": { method: "POST", handle: (_req, _url, body) => abort(deps, body) },
+    "/api/dtmsvr/registerBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
+    // the names older SDKs call (dtm keeps them as aliases)
+    "/api/dtmsvr/registerTccBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
+    "/api/dtmsvr/registerXaBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
     "/api/dtmsvr/prepareWorkflow": {
       method: "POST",
       handle: async (_req, _url, body) =>
         dtmProgressesJson(await engine.prepareOrLoad(parseDtmBody(parseJson(body), deps.maxGidLength))),
       errorBody: dtmProgressesError,
-    },
-    "/api/dtmsvr/registerBranch": {
-      method: "POST",
-      handle: async (_req, _url, body) => engine.registerBranch(parseDtmRegistration(parseJson(body))),
     },
     "/api/dtmsvr/forceStop": { method: "POST", handle: (_req, _url, body) => forceStopRoute(engine, body) },
     "/api/dtmsvr/resetNextCronTime": {
@@ -101,6 +103,22 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     }
     return true;
   };
+}
+
+async function prepare(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  await deps.engine.prepare(parseDtmBody(parseJson(body), deps.maxGidLength));
+  return undefined;
+}
+
+async function abort(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  const r = parseDtmAbort(parseJson(body));
+  checkAbortResult((await deps.engine.abort(r)).trans, r.waitResult);
+  return undefined;
+}
+
+async function register(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  await deps.engine.registerBranch(parseDtmRegistration(parseJson(body)));
+  return undefined;
 }
 
 async function submit(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {

@@ -37,9 +37,13 @@ const dtmGrpcNames: Record<string, string> = {
   orders: "CustomedData.orders",
   concurrent: "CustomedData.concurrent",
   query_prepared: "QueryPrepared",
+  rollback_reason: "RollbackReason",
   req_extra: "ReqExtra",
+  // DtmBranchRequest: the kind's keys live in its Data map
   branch_id: "BranchID",
-  data: "Data",
+  confirm: "Data.confirm",
+  cancel: "Data.cancel",
+  url: "Data.url",
   op: "Data.op",
   status: "Data.status",
 };

@@ -16,12 +16,7 @@ export function checkGid(gid: string, maxLength: number, path: FieldPath = ["gid
 /** The longest branch id the store keeps. */
 export const MAX_BRANCH_ID_LENGTH = 128;
 
-/** A registered branch id: present, short enough, no control characters. */
+/** A registered branch id (`01`, `0201`, …): present, short enough, no control characters (as a gid). */
 export function checkBranchId(branchId: string, path: FieldPath = ["branch_id"]): void {
-  if (branchId === "") throw invalidField(path, "is required");
-  if (branchId.length > MAX_BRANCH_ID_LENGTH) {
-    throw invalidField(path, `is longer than ${MAX_BRANCH_ID_LENGTH} characters`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(branchId)) throw invalidField(path, "contains a control character");
+  checkGid(branchId, MAX_BRANCH_ID_LENGTH, path);
 }

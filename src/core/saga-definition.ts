@@ -1,5 +1,5 @@
 import { invalidField } from "./errors";
-import { checkUrl } from "./url-check";
+import { checkBranchUrl } from "./url-check";
 import type {
   BranchRecord,
   NewBranch,
@@ -47,7 +47,7 @@ export function validateSaga(t: NewTrans, maxSteps: number): void {
   steps.forEach((step, i) => {
     // a missing URL is an empty one, as in dtm: nothing to call, counts as success
     for (const op of ["action", "compensate"] as const) {
-      if (step[op] !== "") checkUrl(step[op], t.protocol, ["steps", i, op]);
+      if (step[op] !== "") checkBranchUrl(step[op], t.protocol, ["steps", i, op]);
     }
   });
   const last = steps.length - 1;

@@ -1,14 +1,13 @@
 import { invalidField, type FieldPath } from "./errors";
-
-/** The longest URL the store keeps (its `url` and `query_prepared` columns). */
-export const MAX_URL_LENGTH = 1024;
+import type { Protocol } from "./model";
 
 /**
- * Checks a URL the coordinator will call: an http(s) URL, or — for a transaction whose protocol is
- * grpc — `host:port/package.Service/Method`. Bad input at `path`.
+ * Checks a branch URL a client gave (a saga step's, a registered branch's): an http(s) URL, or — for a
+ * transaction whose protocol is grpc — `host:port/package.Service/Method`. Empty URLs are the
+ * caller's to allow (nothing to call, counts as success) or refuse.
  */
-export function checkUrl(url: string, protocol: string, path: FieldPath): void {
-  if (url.length > MAX_URL_LENGTH) throw invalidField(path, `is longer than ${MAX_URL_LENGTH} characters`);
+export function checkBranchUrl(url: string, protocol: Protocol, path: FieldPath): void {
+  if (url.length > 1024) throw invalidField(path, "is longer than 1024 characters");
   if (/^https?:\/\//.test(url)) {
     try {
       new URL(url);

@@ -1,9 +1,10 @@
 import { afterRetryInterval } from "./due";
 import { invalidField } from "./errors";
+import { checkBranchId } from "./gid-check";
 import type { TransDefinition, TransSettings, WorkflowDefinition, WorkflowSettings } from "./model";
 import type { Pass } from "./pass";
 import type { TransKind } from "./trans-kind";
-import { checkUrl } from "./url-check";
+import { checkBranchUrl } from "./url-check";
 import { parseWorkflowCustom, workflowCustomText } from "./workflow-custom";
 
 /** The longest op a registration may record (the store's `op` column). */
@@ -28,7 +29,7 @@ export const workflow: TransKind = {
         "is required: the coordinator resumes an unfinished workflow there",
       );
     }
-    checkUrl(t.queryPrepared, t.protocol, ["query_prepared"]);
+    checkBranchUrl(t.queryPrepared, t.protocol, ["query_prepared"]);
   },
   branchesOf: () => [],
   settingsOf(definition) {
@@ -45,6 +46,7 @@ export const workflow: TransKind = {
     }
   },
   registration(r) {
+    checkBranchId(r.branchId);
     const op = r.fields.op ?? "";
     const status = r.fields.status ?? "";
     if (op === "") throw invalidField(["op"], "is required");

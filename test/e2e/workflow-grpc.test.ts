@@ -11,7 +11,7 @@ import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
 import { WfError, WorkflowClient, type Workflow } from "../support/workflow-client";
 import { callsOf, dropLeftoverScripts, freshGid, summary } from "./saga-helpers";
-import { failureOf, progressRows, RESUME } from "./workflow-helpers";
+import { failureOf, lastReply, progressRows, RESUME } from "./workflow-helpers";
 
 let dtx: TestCoordinator;
 let rm: BranchServices;
@@ -49,7 +49,7 @@ test("gRPC 53: all steps OK → succeed; the transaction is stored with protocol
     ["01", "action", "succeed"],
     ["02", "action", "succeed"],
   ]);
-  expect(client.replies.at(-1)!.Progresses).toEqual([]);
+  expect(lastReply(client, gid).Progresses).toEqual([]);
 });
 
 test("gRPC 54: a step FAILs → rollback recorded, submit failed → failed with the reason", async () => {
@@ -108,10 +108,10 @@ test("gRPC 56: a finished workflow's result comes back over gRPC too (dtm leaves
   expect([...(await client.execute(gid, gid, INPUT))]).toEqual([1, 2, 3]);
   expect([...(await client.execute(gid, gid, INPUT))]).toEqual([1, 2, 3]);
   expect(runs).toBe(1);
-  expect(client.replies.at(-1)!.Transaction).toMatchObject({ Gid: gid, Status: "succeed", Result: "AQID" });
+  expect(lastReply(client, gid).Transaction).toMatchObject({ Gid: gid, Status: "succeed", Result: "AQID" });
 });
 
-test("gRPC 57: RegisterBranch of a taken (BranchID, op) → ALREADY_EXISTS; bad Data → INVALID_ARGUMENT naming it", async () => {
+test("gRPC 57: RegisterBranch of a taken (BranchID, op) → ABORTED; bad Data → INVALID_ARGUMENT naming it", async () => {
   const gid = freshGid("wfg-conflict");
   client.register(gid, async () => {
     throw new WfError("ONGOING", "not yet");
@@ -133,7 +133,7 @@ test("gRPC 57: RegisterBranch of a taken (BranchID, op) → ALREADY_EXISTS; bad 
       (e: unknown) => ConnectError.from(e),
     );
   const dup = await errorOf(register({ op: "action", status: "failed" }));
-  expect(dup?.code).toBe(Code.AlreadyExists);
+  expect([dup?.code, dup?.rawMessage]).toEqual([Code.Aborted, `branch 01 of ${gid} is registered already`]);
   const bad = await errorOf(register({ op: "action", status: "ok" }));
   expect([bad?.code, bad?.rawMessage]).toEqual([
     Code.InvalidArgument,

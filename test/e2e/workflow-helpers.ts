@@ -2,7 +2,8 @@
  * Shared helpers of the workflow end-to-end tests (scenarios 53–59 of §10.3). Not a test file.
  */
 import type { TestCoordinator } from "../support/coordinator";
-import { WfError } from "../support/workflow-client";
+import type { DtmProgressesReply } from "../../gen/dtmgimp/dtmgimp_pb";
+import { WfError, type WorkflowClient } from "../support/workflow-client";
 
 /** A cron that reaches a fresh workflow (first resumed one retry interval after its creation). */
 export const RESUME = { lookAheadMs: 1_000_000 };
@@ -24,4 +25,11 @@ export async function progressRows(
   gid: string,
 ): Promise<Array<[string, string, string]>> {
   return (await dtx.query(gid)).branches.map((b) => [b.branch_id, b.op, b.status]);
+}
+
+/** The last prepareWorkflow answer the client got for `gid` (a cron resumes every due workflow). */
+export function lastReply(client: WorkflowClient, gid: string): DtmProgressesReply {
+  const reply = client.replies.filter((r) => r.Transaction?.Gid === gid).at(-1);
+  if (!reply) throw new Error(`no prepareWorkflow answer for ${gid}`);
+  return reply;
 }

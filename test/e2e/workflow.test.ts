@@ -8,7 +8,7 @@ import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
 import { WfError, WorkflowClient, type Workflow } from "../support/workflow-client";
 import { callsOf, dropLeftoverScripts, freshGid, summary } from "./saga-helpers";
-import { failureOf, progressRows, RESUME } from "./workflow-helpers";
+import { failureOf, lastReply, progressRows, RESUME } from "./workflow-helpers";
 
 let dtx: TestCoordinator;
 let rm: BranchServices;
@@ -60,8 +60,8 @@ test("53: all steps OK → progresses [] at first, each step recorded, submit su
 
   expect((await client.execute(gid, gid, INPUT)).toString()).toBe("");
 
-  expect(client.replies.at(-1)!.Progresses).toEqual([]);
-  expect(client.replies.at(-1)!.Transaction).toMatchObject({ Gid: gid, Status: "prepared" });
+  expect(lastReply(client, gid).Progresses).toEqual([]);
+  expect(lastReply(client, gid).Transaction).toMatchObject({ Gid: gid, Status: "prepared" });
   expect(await dtx.status(gid)).toBe("succeed");
   expect(await progress(gid)).toEqual([
     ["01", "action", "succeed", OK_BODY],
@@ -215,7 +215,7 @@ test("56: the result is stored (base64) and returned again without running the w
   expect((await client.execute(gid, gid, INPUT)).toString()).toBe("the workflow's result \u00e9");
   expect(runs).toBe(1);
   expect(callsOf(rm, gid)).toHaveLength(1);
-  expect(client.replies.at(-1)!.Progresses.map((p) => [p.BranchID, p.Op, p.Status])).toEqual([
+  expect(lastReply(client, gid).Progresses.map((p) => [p.BranchID, p.Op, p.Status])).toEqual([
     ["01", "action", "succeed"],
   ]);
   // the native API shows the workflow as typed: name, input, callback, result as bytes
@@ -263,8 +263,10 @@ describe("57: registering the same (branch_id, op) twice is an error", () => {
     await failureOf(client.execute(gid, gid, INPUT));
     expect((await register(gid, "action", "first")).status).toBe(200);
     const second = await register(gid, "action", "second");
-    expect(second.status).toBe(500);
-    expect(second.body.message).toContain("registered already");
+    expect([second.status, second.body.message]).toEqual([
+      409,
+      `branch 01 of ${gid} is registered already. FAILURE`,
+    ]);
     // another op of the same branch is another row
     expect((await register(gid, "rollback")).status).toBe(200);
     expect(await progress(gid)).toEqual([
@@ -273,15 +275,17 @@ describe("57: registering the same (branch_id, op) twice is an error", () => {
     ]);
   });
 
-  test("no registration once the workflow finished; bad op or status → 400 naming the key", async () => {
+  test("bad op or status → 400 naming the key; no registration once the workflow finished", async () => {
     const gid = freshGid("wf-late");
-    client.register(gid, async (wf) => void (await wf.newBranch().post(rm.url("TransOut"), REQ)));
-    await client.execute(gid, gid, INPUT);
-    const late = await register(gid, "rollback");
-    expect([late.status, late.body.message]).toEqual([
-      409,
-      `no trans with gid: ${gid} status: prepared found. FAILURE`,
-    ]);
+    let first = true;
+    client.register(gid, async (wf) => {
+      if (first) {
+        first = false;
+        throw new WfError("ONGOING", "not yet");
+      }
+      await wf.newBranch().post(rm.url("TransOut"), REQ);
+    });
+    await failureOf(client.execute(gid, gid, INPUT));
     const bad = await dtx.post("/api/dtmsvr/registerBranch", {
       gid,
       trans_type: "workflow",
@@ -305,7 +309,18 @@ describe("57: registering the same (branch_id, op) twice is an error", () => {
       trans_type: "workflow",
       branch_id: 1,
     });
-    expect([number.status, number.body.message]).toEqual([400, "branch_id: must be a string. FAILURE"]);
+    expect([number.status, number.body.message]).toEqual([
+      400,
+      "branch_id: must be a string, not a number. FAILURE",
+    ]);
+    expect(await progressRows(dtx, gid)).toEqual([]);
+
+    await client.execute(gid, gid, INPUT);
+    const late = await register(gid, "rollback");
+    expect([late.status, late.body.message]).toEqual([
+      409,
+      `no trans with gid: ${gid} status: prepared found. FAILURE`,
+    ]);
   });
 });
 
@@ -319,7 +334,7 @@ test("58: a replay does not re-run the recorded steps", async () => {
 
   await dtx.cron(RESUME);
   expect(await dtx.status(gid)).toBe("succeed");
-  expect(client.replies.at(-1)!.Progresses.map((p) => [p.BranchID, p.Op, p.Status])).toEqual([
+  expect(lastReply(client, gid).Progresses.map((p) => [p.BranchID, p.Op, p.Status])).toEqual([
     ["01", "action", "succeed"],
   ]);
   expect(summary(callsOf(rm, gid))).toEqual([
@@ -423,7 +438,7 @@ describe("submit of a workflow", () => {
   test("an unknown gid → an error, nothing stored", async () => {
     const gid = freshGid("wf-unknown");
     const res = await submit(gid, { status: "succeed" });
-    expect([res.status, res.body.message]).toEqual([500, `no TransGlobal with gid: ${gid} found`]);
+    expect([res.status, res.body.message]).toEqual([404, `no TransGlobal with gid: ${gid} found. FAILURE`]);
     expect((await dtx.query(gid)).transaction).toBeNull();
   });
 });
