@@ -140,7 +140,8 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
   const q = url.searchParams;
   const gid = q.get("gid") ?? "";
   if (gid !== "") {
-    const found = await deps.engine.get(gid, { branches: false });
+    // with its branches: the row shows its last failure, as listed rows do
+    const found = await deps.engine.get(gid);
     return { transactions: found ? [dtmTransJson(found.trans)] : [], next_position: "" };
   }
   const start = q.get("createTimeStart");

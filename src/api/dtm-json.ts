@@ -1,4 +1,11 @@
-import type { BranchRecord, TransOptions, TransRecord, TransSettings, TransType } from "../core/model";
+import type {
+  BranchFailure,
+  BranchRecord,
+  TransOptions,
+  TransRecord,
+  TransSettings,
+  TransType,
+} from "../core/model";
 import { dtmSagaCustomData } from "./dtm-saga";
 import { dtmWorkflowCustomData } from "./dtm-workflow";
 
@@ -59,8 +66,26 @@ export function dtmTransJson(t: TransRecord): Record<string, unknown> {
       next_cron_interval: secs(t.nextCronIntervalMs),
       next_cron_time: time(t.nextCronTime),
       owner: t.owner,
+      last_failure: t.lastFailure ? dtmFailureJson(t.lastFailure) : undefined,
     }),
     concurrent: false,
+  };
+}
+
+/**
+ * Why a transaction is where it is (dtx's addition to dtm's shape): of its branches whose last
+ * answer was not SUCCESS, the one called last, with its attempts and that answer.
+ */
+function dtmFailureJson(f: BranchFailure): Record<string, unknown> {
+  return {
+    branch_id: f.branchId,
+    op: f.op,
+    url: f.url,
+    attempts: f.attempts,
+    last_outcome: f.answer.outcome,
+    last_code: f.answer.code,
+    last_answer: f.answer.text,
+    last_call_time: time(f.answer.at),
   };
 }
 
@@ -78,6 +103,12 @@ export function dtmBranchJson(b: BranchRecord): Record<string, unknown> {
       op: b.op,
       status: b.status,
       finish_time: time(b.finishTime),
+      // dtx's additions: how often it was called, and its last answer
+      attempts: b.attempts,
+      last_outcome: b.lastAnswer?.outcome,
+      last_code: b.lastAnswer?.code,
+      last_answer: b.lastAnswer?.text,
+      last_call_time: time(b.lastAnswer?.at ?? null),
     }),
   };
 }

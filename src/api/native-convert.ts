@@ -2,6 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import {
+  BranchAnswerSchema,
+  BranchFailureSchema,
+  BranchOutcome,
   BranchSchema,
   BranchStatus,
   Protocol,
@@ -10,6 +13,7 @@ import {
   TransactionSchema,
   TransactionStatus,
   WorkflowSchema,
+  type BranchAnswer as ProtoBranchAnswer,
   type Saga,
   type Transaction,
   type TransactionOptions,
@@ -17,6 +21,7 @@ import {
 import { invalidField } from "../core/errors";
 import {
   defaultOptions,
+  type BranchAnswer,
   type BranchRecord,
   type TransOptions,
   type TransRecord,
@@ -42,6 +47,23 @@ export const kindToProto: Record<TransType, TransactionKind> = {
   msg: TransactionKind.MSG,
   workflow: TransactionKind.WORKFLOW,
 };
+
+const outcomeToProto: Record<BranchAnswer["outcome"], BranchOutcome> = {
+  SUCCESS: BranchOutcome.SUCCESS,
+  FAILURE: BranchOutcome.FAILURE,
+  ONGOING: BranchOutcome.ONGOING,
+  ERROR: BranchOutcome.ERROR,
+};
+
+/** A branch's last answer as the API's BranchAnswer. */
+function answerToProto(a: BranchAnswer): ProtoBranchAnswer {
+  return create(BranchAnswerSchema, {
+    outcome: outcomeToProto[a.outcome],
+    code: a.code,
+    text: a.text,
+    callTime: timestampFromDate(a.at),
+  });
+}
 
 const branchStatusToProto: Record<string, BranchStatus> = {
   prepared: BranchStatus.PREPARED,
@@ -152,7 +174,18 @@ export function transactionToProto(t: TransRecord, branches: BranchRecord[] | nu
         createTime: timestampFromDate(b.createTime),
         updateTime: timestampFromDate(b.updateTime),
         finishTime: b.finishTime ? timestampFromDate(b.finishTime) : undefined,
+        attempts: b.attempts,
+        lastAnswer: b.lastAnswer ? answerToProto(b.lastAnswer) : undefined,
       }),
     ),
+    lastFailure: t.lastFailure
+      ? create(BranchFailureSchema, {
+          branchId: t.lastFailure.branchId,
+          op: t.lastFailure.op,
+          url: t.lastFailure.url,
+          attempts: t.lastFailure.attempts,
+          answer: answerToProto(t.lastFailure.answer),
+        })
+      : undefined,
   });
 }

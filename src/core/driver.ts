@@ -152,7 +152,12 @@ export class Driver {
       now,
       nextCronTime,
       nextCronIntervalMs: interval,
-      branches: pass.changedBranches().map((b) => ({ id: b.id, status: b.status })),
+      branches: pass.touchedBranches().map(({ branch, calls }) => ({
+        id: branch.id,
+        status: branch.status,
+        calls,
+        lastAnswer: calls > 0 ? branch.lastAnswer : null,
+      })),
     });
     if (saved) {
       trans.updateTime = now;

@@ -6,6 +6,7 @@ import { Driver, type DriverSettings } from "./driver";
 import { failure, invalidField } from "./errors";
 import { checkGid } from "./gid-check";
 import { finish, prepareOrLoad, type ClientDrivenContext } from "./client-driven";
+import { lastFailureOf } from "./last-failure";
 import { listFilter, type ListQuery } from "./listing";
 import { insertedRows, newRecord } from "./new-record";
 import type { BranchRecord, BranchRegistration, NewTrans, TransRecord, TransStatus } from "./model";
@@ -221,15 +222,13 @@ export class Engine {
     }
   }
 
-  /** One transaction and (unless `branches` is false) its branch rows; null when the gid is unknown. */
-  async get(
-    gid: string,
-    opts: { branches?: boolean } = {},
-  ): Promise<{ trans: TransRecord; branches: BranchRecord[] } | null> {
+  /** One transaction (with its last failure) and its branch rows; null when the gid is unknown. */
+  async get(gid: string): Promise<TransWithBranches | null> {
     if (gid === "") throw invalidField(["gid"], "is required");
     const trans = await this.repository.find(gid);
     if (!trans) return null;
-    return { trans, branches: opts.branches === false ? [] : await this.repository.findBranches([gid]) };
+    const branches = await this.repository.findBranches([gid]);
+    return { trans: { ...trans, lastFailure: lastFailureOf(branches) }, branches };
   }
 
   /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */

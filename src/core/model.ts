@@ -52,6 +52,11 @@ export interface TransRecord {
   nextCronTime: Date | null;
   nextCronIntervalMs: number;
   owner: string;
+  /**
+   * Reads only (`get`, listings): of the branches whose last answer was not SUCCESS, the one called
+   * last; null when there is none.
+   */
+  lastFailure?: BranchFailure | null;
 }
 
 /** A stored branch operation. */
@@ -66,6 +71,30 @@ export interface BranchRecord {
   createTime: Date;
   updateTime: Date;
   finishTime: Date | null;
+  /** How many times the coordinator has called it (an empty URL is never called). */
+  attempts: number;
+  /** Its last answer; null before its first call. */
+  lastAnswer: BranchAnswer | null;
+}
+
+/** What a branch answered the last time it was called: why a transaction is stuck, when it is. */
+export interface BranchAnswer {
+  outcome: "SUCCESS" | "FAILURE" | "ONGOING" | "ERROR";
+  /** The HTTP status (`"409"`) or gRPC code (`"ABORTED"`); empty when no answer came (network error, timeout). */
+  code: string;
+  /** The first 512 characters of the body or gRPC message, or the error. */
+  text: string;
+  /** When the call was made. */
+  at: Date;
+}
+
+/** The branch a listing shows as the reason an unfinished (or failed) transaction is where it is. */
+export interface BranchFailure {
+  branchId: string;
+  op: string;
+  url: string;
+  attempts: number;
+  answer: BranchAnswer;
 }
 
 /** A branch operation before it is stored. */

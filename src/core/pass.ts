@@ -58,7 +58,8 @@ export class Pass {
   private deadline: number;
   /** Set by `stop`: no further branch call. */
   private stopped = false;
-  private readonly changed = new Set<BranchRecord>();
+  /** Rows this pass changed or called since its last write, with the number of calls. */
+  private readonly touched = new Map<BranchRecord, number>();
 
   constructor(
     readonly trans: TransRecord,
@@ -84,7 +85,7 @@ export class Pass {
   async checkpoint(): Promise<void> {
     if (!(await this.ctx.persist(this))) throw new PassLost(this.trans.gid);
     this.storedStatus = this.trans.status;
-    this.changed.clear();
+    this.touched.clear();
   }
 
   /**
@@ -94,12 +95,12 @@ export class Pass {
    */
   async reloadBranches(): Promise<void> {
     const fresh = await this.ctx.loadBranches();
-    const mine = new Map([...this.changed].map((b) => [b.id, b]));
-    this.changed.clear();
+    const mine = new Map([...this.touched].map(([b, calls]) => [b.id, { b, calls }]));
+    this.touched.clear();
     this.branches = fresh.map((b) => {
-      const changed = mine.get(b.id);
-      if (changed) this.changed.add(changed);
-      return changed ?? b;
+      const touched = mine.get(b.id);
+      if (touched) this.touched.set(touched.b, touched.calls);
+      return touched?.b ?? b;
     });
   }
 
@@ -111,11 +112,21 @@ export class Pass {
 
   /**
    * Calls one branch operation. `failureIsFinal` marks the calls where FAILURE is an answer (a saga
-   * action); anywhere else FAILURE is retried like an error.
+   * action); anywhere else FAILURE is retried like an error. The row keeps the call: its attempts and
+   * last answer are written with the pass (an empty URL is no call).
    */
-  call(branch: BranchRecord, opts: { failureIsFinal: boolean; forcePost?: boolean }): Promise<BranchResult> {
+  async call(
+    branch: BranchRecord,
+    opts: { failureIsFinal: boolean; forcePost?: boolean },
+  ): Promise<BranchResult> {
     const { url, branchId, op, payload } = branch;
-    return this.callUrl({ url, branchId, op, payload, ...opts });
+    if (this.stopped || url === "") return this.callUrl({ url, branchId, op, payload, ...opts });
+    const at = this.ctx.clock.now();
+    const result = await this.callUrl({ url, branchId, op, payload, ...opts });
+    branch.attempts++;
+    branch.lastAnswer = { outcome: result.outcome, code: result.code ?? "", text: result.detail, at };
+    this.touched.set(branch, (this.touched.get(branch) ?? 0) + 1);
+    return result;
   }
 
   /**
@@ -186,7 +197,7 @@ export class Pass {
   /** Records a branch's new status (written at the end of the pass). */
   setBranchStatus(branch: BranchRecord, status: BranchStatus): void {
     branch.status = status;
-    this.changed.add(branch);
+    this.touched.set(branch, this.touched.get(branch) ?? 0);
   }
 
   /** Moves the global status (written at the end of the pass, compare-and-set on `storedStatus`). */
@@ -195,9 +206,9 @@ export class Pass {
     if (rollbackReason) this.trans.rollbackReason = rollbackReason;
   }
 
-  /** Branches whose status changed in this pass. */
-  changedBranches(): BranchRecord[] {
-    return [...this.changed];
+  /** Rows whose status changed or that were called since the last write, with their calls since. */
+  touchedBranches(): Array<{ branch: BranchRecord; calls: number }> {
+    return [...this.touched].map(([branch, calls]) => ({ branch, calls }));
   }
 
   /** Whether the transaction is older than its timeout (`kindDefault`: apply the server default when unset). */

@@ -1,4 +1,4 @@
-import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "./model";
+import type { BranchAnswer, BranchRecord, NewBranch, TransRecord, TransStatus } from "./model";
 
 /**
  * The core's port to stored transactions. `src/store/pg-repository.ts` implements it over Postgres
@@ -71,7 +71,18 @@ export interface PassWrite {
   /** Null for a final status. */
   nextCronTime: Date | null;
   nextCronIntervalMs: number;
-  branches: Array<{ id: string; status: string }>;
+  /** Rows the pass changed or called: their status, the calls made since the last write, the last answer. */
+  branches: BranchWrite[];
+}
+
+/** One row of a pass's write. */
+export interface BranchWrite {
+  id: string;
+  status: string;
+  /** Calls since the pass's last write (added to the stored attempts). */
+  calls: number;
+  /** Null when the pass did not call it (a status change alone). */
+  lastAnswer: BranchAnswer | null;
 }
 
 /** A claim of one transaction by gid. */

@@ -18,6 +18,7 @@ import type {
   TransPage,
   TransRepository,
 } from "../core/repository";
+import { lastFailureOf } from "../core/last-failure";
 
 /**
  * The core's TransRepository in memory, with the compare-and-set and lease rules of the SQL
@@ -54,9 +55,11 @@ export class MemoryRepository implements TransRepository {
     for (const change of w.branches) {
       const b = this.branches.find((x) => x.id === change.id && x.gid === w.gid);
       if (!b) continue;
+      if (b.status !== change.status) b.finishTime = w.now;
       b.status = change.status as BranchRecord["status"];
-      b.finishTime = w.now;
       b.updateTime = w.now;
+      b.attempts += change.calls;
+      if (change.lastAnswer) b.lastAnswer = { ...change.lastAnswer };
     }
     return true;
   }
@@ -67,7 +70,9 @@ export class MemoryRepository implements TransRepository {
   }
 
   async findBranches(gids: string[]): Promise<BranchRecord[]> {
-    return this.branches.filter((b) => gids.includes(b.gid)).map((b) => ({ ...b }));
+    return this.branches
+      .filter((b) => gids.includes(b.gid))
+      .map((b) => ({ ...b, lastAnswer: b.lastAnswer && { ...b.lastAnswer } }));
   }
 
   async claimByGid(c: GidClaim): Promise<TransRecord | null> {
@@ -143,7 +148,10 @@ export class MemoryRepository implements TransRepository {
       )
       .sort((a, b) => Number(b.id) - Number(a.id))
       .slice(0, f.limit + 1);
-    const transactions = rows.slice(0, f.limit).map(copy);
+    const transactions = rows.slice(0, f.limit).map((t) => ({
+      ...copy(t),
+      lastFailure: lastFailureOf(this.branches.filter((b) => b.gid === t.gid)),
+    }));
     return { transactions, next: rows.length > f.limit ? transactions[transactions.length - 1]!.id : "" };
   }
 
@@ -188,6 +196,8 @@ export class MemoryRepository implements TransRepository {
       createTime: now,
       updateTime: now,
       finishTime: null,
+      attempts: 0,
+      lastAnswer: null,
     });
     return id;
   }

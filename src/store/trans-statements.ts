@@ -127,8 +127,8 @@ export async function claimDue(
 }
 
 /**
- * Writes passes' outcomes — global status, retry schedule and every changed branch status — in one
- * statement (one commit), each if its owner still holds the transaction in the status the pass
+ * Writes passes' outcomes — global status, retry schedule, and every branch the pass changed or
+ * called (status, attempts, last answer) — in one statement (one commit), each if its owner still holds the transaction in the status the pass
  * began with (gids within one call must differ). Answers per write whether it won; false when the
  * compare-and-set lost (another coordinator or a force-stop won).
  */
@@ -154,8 +154,18 @@ export async function savePass(db: Queryable, writes: PassWrite[]): Promise<bool
        where t.gid = w.gid and t.status = w.from_status and t.owner = w.owner
        returning t.gid
      ), b as (
-       update trans_branch_op o set status = x.status, finish_time = x.now, update_time = x.now
-       from unnest($10::bigint[], $11::text[], $12::text[], $13::timestamptz[]) as x(id, gid, status, now)
+       update trans_branch_op o set
+         status = x.status,
+         finish_time = case when x.status = o.status then o.finish_time else x.now end,
+         update_time = x.now,
+         attempts = o.attempts + x.calls,
+         last_outcome = coalesce(x.outcome, o.last_outcome),
+         last_code = coalesce(x.code, o.last_code),
+         last_answer = coalesce(x.answer, o.last_answer),
+         last_call_time = coalesce(x.called, o.last_call_time)
+       from unnest($10::bigint[], $11::text[], $12::text[], $13::timestamptz[], $14::int[], $15::text[],
+         $16::text[], $17::text[], $18::timestamptz[])
+         as x(id, gid, status, now, calls, outcome, code, answer, called)
        where o.id = x.id and x.gid in (select gid from g)
        returning o.id
      )
@@ -174,6 +184,11 @@ export async function savePass(db: Queryable, writes: PassWrite[]): Promise<bool
       bs.map((b) => b.gid),
       bs.map((b) => b.status),
       bs.map((b) => b.now),
+      bs.map((b) => b.calls),
+      bs.map((b) => b.lastAnswer?.outcome ?? null),
+      bs.map((b) => b.lastAnswer?.code ?? null),
+      bs.map((b) => b.lastAnswer?.text ?? null),
+      bs.map((b) => b.lastAnswer?.at ?? null),
     ],
   );
   const won = new Set(rows.map((r) => r.gid));

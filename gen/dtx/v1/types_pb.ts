@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/types.proto.
  */
 export const file_dtx_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASJJCghXb3JrZmxvdxIMCgRuYW1lGAEgASgJEg0KBWlucHV0GAIgASgMEhAKCGNhbGxiYWNrGAMgASgJEg4KBnJlc3VsdBgEIAEoDCL+AQoGQnJhbmNoEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIkCgZzdGF0dXMYBSABKA4yFC5kdHgudjEuQnJhbmNoU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIvsECgtUcmFuc2FjdGlvbhILCgNnaWQYASABKAkSJQoEa2luZBgCIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQSKQoGc3RhdHVzGAMgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEiIKCHByb3RvY29sGAQgASgOMhAuZHR4LnYxLlByb3RvY29sEisKB29wdGlvbnMYBSABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEhwKBHNhZ2EYBiABKAsyDC5kdHgudjEuU2FnYUgAEiQKCHdvcmtmbG93GBIgASgLMhAuZHR4LnYxLldvcmtmbG93SAASFwoPcm9sbGJhY2tfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJvbGxiYWNrX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDm5leHRfY3Jvbl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJuZXh0X2Nyb25faW50ZXJ2YWwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIAoIYnJhbmNoZXMYDiADKAsyDi5kdHgudjEuQnJhbmNoQgwKCmRlZmluaXRpb24q2gEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19QUkVQQVJFRBABEiAKHFRSQU5TQUNUSU9OX1NUQVRVU19TVUJNSVRURUQQAhIfChtUUkFOU0FDVElPTl9TVEFUVVNfQUJPUlRJTkcQAxIeChpUUkFOU0FDVElPTl9TVEFUVVNfU1VDQ0VFRBAEEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19GQUlMRUQQBSp+CgxCcmFuY2hTdGF0dXMSHQoZQlJBTkNIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJSQU5DSF9TVEFUVVNfUFJFUEFSRUQQARIZChVCUkFOQ0hfU1RBVFVTX1NVQ0NFRUQQAhIYChRCUkFOQ0hfU1RBVFVTX0ZBSUxFRBADKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVRSQU5TQUNUSU9OX0tJTkRfU0FHQRABEhgKFFRSQU5TQUNUSU9OX0tJTkRfVENDEAISFwoTVFJBTlNBQ1RJT05fS0lORF9YQRADEhgKFFRSQU5TQUNUSU9OX0tJTkRfTVNHEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9XT1JLRkxPVxAFKkoKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEQoNUFJPVE9DT0xfSFRUUBABEhEKDVBST1RPQ09MX0dSUEMQAmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASJJCghXb3JrZmxvdxIMCgRuYW1lGAEgASgJEg0KBWlucHV0GAIgASgMEhAKCGNhbGxiYWNrGAMgASgJEg4KBnJlc3VsdBgEIAEoDCKBAQoMQnJhbmNoQW5zd2VyEiYKB291dGNvbWUYASABKA4yFS5kdHgudjEuQnJhbmNoT3V0Y29tZRIMCgRjb2RlGAIgASgJEgwKBHRleHQYAyABKAkSLQoJY2FsbF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJzCg1CcmFuY2hGYWlsdXJlEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSEAoIYXR0ZW1wdHMYBCABKAUSJAoGYW5zd2VyGAUgASgLMhQuZHR4LnYxLkJyYW5jaEFuc3dlciK7AgoGQnJhbmNoEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIkCgZzdGF0dXMYBSABKA4yFC5kdHgudjEuQnJhbmNoU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAkgASgFEikKC2xhc3RfYW5zd2VyGAogASgLMhQuZHR4LnYxLkJyYW5jaEFuc3dlciKoBQoLVHJhbnNhY3Rpb24SCwoDZ2lkGAEgASgJEiUKBGtpbmQYAiABKA4yFy5kdHgudjEuVHJhbnNhY3Rpb25LaW5kEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbBIrCgdvcHRpb25zGAUgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIcCgRzYWdhGAYgASgLMgwuZHR4LnYxLlNhZ2FIABIkCgh3b3JrZmxvdxgSIAEoCzIQLmR0eC52MS5Xb3JrZmxvd0gAEhcKD3JvbGxiYWNrX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yb2xsYmFja190aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5uZXh0X2Nyb25fdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoSbmV4dF9jcm9uX2ludGVydmFsGA0gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiAKCGJyYW5jaGVzGA4gAygLMg4uZHR4LnYxLkJyYW5jaBIrCgxsYXN0X2ZhaWx1cmUYEyABKAsyFS5kdHgudjEuQnJhbmNoRmFpbHVyZUIMCgpkZWZpbml0aW9uKtoBChFUcmFuc2FjdGlvblN0YXR1cxIiCh5UUkFOU0FDVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtUUkFOU0FDVElPTl9TVEFUVVNfUFJFUEFSRUQQARIgChxUUkFOU0FDVElPTl9TVEFUVVNfU1VCTUlUVEVEEAISHwobVFJBTlNBQ1RJT05fU1RBVFVTX0FCT1JUSU5HEAMSHgoaVFJBTlNBQ1RJT05fU1RBVFVTX1NVQ0NFRUQQBBIdChlUUkFOU0FDVElPTl9TVEFUVVNfRkFJTEVEEAUqfgoMQnJhbmNoU3RhdHVzEh0KGUJSQU5DSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCUkFOQ0hfU1RBVFVTX1BSRVBBUkVEEAESGQoVQlJBTkNIX1NUQVRVU19TVUNDRUVEEAISGAoUQlJBTkNIX1NUQVRVU19GQUlMRUQQAyqdAQoNQnJhbmNoT3V0Y29tZRIeChpCUkFOQ0hfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhoKFkJSQU5DSF9PVVRDT01FX1NVQ0NFU1MQARIaChZCUkFOQ0hfT1VUQ09NRV9GQUlMVVJFEAISGgoWQlJBTkNIX09VVENPTUVfT05HT0lORxADEhgKFEJSQU5DSF9PVVRDT01FX0VSUk9SEAQqugEKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVVFJBTlNBQ1RJT05fS0lORF9TQUdBEAESGAoUVFJBTlNBQ1RJT05fS0lORF9UQ0MQAhIXChNUUkFOU0FDVElPTl9LSU5EX1hBEAMSGAoUVFJBTlNBQ1RJT05fS0lORF9NU0cQBBIdChlUUkFOU0FDVElPTl9LSU5EX1dPUktGTE9XEAUqSgoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIRCg1QUk9UT0NPTF9IVFRQEAESEQoNUFJPVE9DT0xfR1JQQxACYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Options shared by every transaction kind. Unset durations take the server's defaults.
@@ -202,6 +202,88 @@ export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
   messageDesc(file_dtx_v1_types, 4);
 
 /**
+ * What a branch answered the last time the coordinator called it.
+ *
+ * @generated from message dtx.v1.BranchAnswer
+ */
+export type BranchAnswer = Message<"dtx.v1.BranchAnswer"> & {
+  /**
+   * @generated from field: dtx.v1.BranchOutcome outcome = 1;
+   */
+  outcome: BranchOutcome;
+
+  /**
+   * The HTTP status (`409`) or gRPC code (`ABORTED`); empty when no answer came.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * The first 512 characters of the body or gRPC message, or the network error.
+   *
+   * @generated from field: string text = 3;
+   */
+  text: string;
+
+  /**
+   * When the call was made.
+   *
+   * @generated from field: google.protobuf.Timestamp call_time = 4;
+   */
+  callTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message dtx.v1.BranchAnswer.
+ * Use `create(BranchAnswerSchema)` to create a new message.
+ */
+export const BranchAnswerSchema: GenMessage<BranchAnswer> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 5);
+
+/**
+ * Of a transaction's branches whose last answer was not SUCCESS, the one called last: why an
+ * unfinished transaction is stuck, or why a failed one rolled back.
+ *
+ * @generated from message dtx.v1.BranchFailure
+ */
+export type BranchFailure = Message<"dtx.v1.BranchFailure"> & {
+  /**
+   * @generated from field: string branch_id = 1;
+   */
+  branchId: string;
+
+  /**
+   * @generated from field: string op = 2;
+   */
+  op: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * How often the coordinator has called it.
+   *
+   * @generated from field: int32 attempts = 4;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: dtx.v1.BranchAnswer answer = 5;
+   */
+  answer?: BranchAnswer | undefined;
+};
+
+/**
+ * Describes the message dtx.v1.BranchFailure.
+ * Use `create(BranchFailureSchema)` to create a new message.
+ */
+export const BranchFailureSchema: GenMessage<BranchFailure> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 6);
+
+/**
  * One stored branch operation.
  *
  * @generated from message dtx.v1.Branch
@@ -251,6 +333,20 @@ export type Branch = Message<"dtx.v1.Branch"> & {
    * @generated from field: google.protobuf.Timestamp finish_time = 8;
    */
   finishTime?: Timestamp | undefined;
+
+  /**
+   * How often the coordinator has called it (an empty URL is never called).
+   *
+   * @generated from field: int32 attempts = 9;
+   */
+  attempts: number;
+
+  /**
+   * Its last answer; unset before its first call.
+   *
+   * @generated from field: dtx.v1.BranchAnswer last_answer = 10;
+   */
+  lastAnswer?: BranchAnswer | undefined;
 };
 
 /**
@@ -258,7 +354,7 @@ export type Branch = Message<"dtx.v1.Branch"> & {
  * Use `create(BranchSchema)` to create a new message.
  */
 export const BranchSchema: GenMessage<Branch> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 5);
+  messageDesc(file_dtx_v1_types, 7);
 
 /**
  * A global transaction as stored by the coordinator.
@@ -357,6 +453,13 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
    * @generated from field: repeated dtx.v1.Branch branches = 14;
    */
   branches: Branch[];
+
+  /**
+   * Why the transaction is where it is: the branch that last answered something other than SUCCESS.
+   *
+   * @generated from field: dtx.v1.BranchFailure last_failure = 19;
+   */
+  lastFailure?: BranchFailure | undefined;
 };
 
 /**
@@ -364,7 +467,7 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 6);
+  messageDesc(file_dtx_v1_types, 8);
 
 /**
  * The status of a global transaction.
@@ -459,6 +562,52 @@ export const BranchStatusSchema: GenEnum<BranchStatus> = /*@__PURE__*/
   enumDesc(file_dtx_v1_types, 1);
 
 /**
+ * How a branch call came out (the branch contract's answers).
+ *
+ * @generated from enum dtx.v1.BranchOutcome
+ */
+export enum BranchOutcome {
+  /**
+   * @generated from enum value: BRANCH_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Done.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_SUCCESS = 1;
+   */
+  SUCCESS = 1,
+
+  /**
+   * Failed for good: a saga action rolls the saga back; anywhere else it is retried like an error.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_FAILURE = 2;
+   */
+  FAILURE = 2,
+
+  /**
+   * Not yet: asked again after the same interval.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_ONGOING = 3;
+   */
+  ONGOING = 3,
+
+  /**
+   * Anything else (a timeout, a network error, another status): retried with a doubling interval.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_ERROR = 4;
+   */
+  ERROR = 4,
+}
+
+/**
+ * Describes the enum dtx.v1.BranchOutcome.
+ */
+export const BranchOutcomeSchema: GenEnum<BranchOutcome> = /*@__PURE__*/
+  enumDesc(file_dtx_v1_types, 2);
+
+/**
  * The kind of a global transaction.
  *
  * @generated from enum dtx.v1.TransactionKind
@@ -499,7 +648,7 @@ export enum TransactionKind {
  * Describes the enum dtx.v1.TransactionKind.
  */
 export const TransactionKindSchema: GenEnum<TransactionKind> = /*@__PURE__*/
-  enumDesc(file_dtx_v1_types, 2);
+  enumDesc(file_dtx_v1_types, 3);
 
 /**
  * How the coordinator calls branch URLs that carry no scheme.
@@ -533,5 +682,5 @@ export enum Protocol {
  * Describes the enum dtx.v1.Protocol.
  */
 export const ProtocolSchema: GenEnum<Protocol> = /*@__PURE__*/
-  enumDesc(file_dtx_v1_types, 3);
+  enumDesc(file_dtx_v1_types, 4);
 
