@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AlertSink } from "./alerts";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
 import { newGid } from "./gid";
@@ -20,6 +21,8 @@ export interface DriverSettings {
   timeoutToFailMs: number;
   /** How long a claim or a submit holds a transaction against other coordinators. */
   leaseMs: number;
+  /** An error whose retry count reaches this is alerted (dtm's AlertRetryLimit); 0 or absent: never. */
+  alertRetryLimit?: number;
 }
 
 /**
@@ -44,6 +47,7 @@ export class Driver {
     private readonly settings: DriverSettings,
     private readonly kinds: KindRegistry,
     private readonly logger: Logger,
+    private readonly alert?: AlertSink,
   ) {}
 
   /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
@@ -107,6 +111,7 @@ export class Driver {
       budgetMs: this.budget(trans.options),
       persist: (p) => this.write(p, false),
       loadBranches: () => this.repository.findBranches([trans.gid]),
+      alert: this.alert,
     });
     this.passes.set(trans.gid, pass);
     try {

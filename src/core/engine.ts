@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import type { AlertSink } from "./alerts";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
 import { Driver, type DriverSettings } from "./driver";
@@ -32,6 +33,8 @@ export interface EngineDeps {
   logger: Logger;
   /** The transaction kinds it drives. Default: every kind of this coordinator (registry.ts). */
   kinds?: KindRegistry;
+  /** Where alerts of branches that keep failing go (settings.alertRetryLimit); absent: nowhere. */
+  alerts?: AlertSink;
 }
 
 /** A transaction with its branch rows (a workflow's: its recorded progress). */
@@ -83,6 +86,7 @@ export class Engine {
       deps.settings,
       this.kinds,
       deps.logger,
+      deps.alerts,
     );
     this.operator = {
       repository: deps.repository,

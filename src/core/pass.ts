@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { BranchCaller, BranchResult } from "./branch-caller";
 import type { Clock } from "./clock";
 import type { BranchRecord, BranchStatus, TransRecord, TransStatus } from "./model";
+import { retryCount, type AlertSink } from "./alerts";
 import { baseInterval, nextInterval, type CallOutcome, type RetrySettings } from "./retry-policy";
 
 /** Server settings a pass needs. */
@@ -11,6 +12,8 @@ export interface PassSettings {
   requestTimeoutMs: number;
   /** Default timeout of every kind but saga. */
   timeoutToFailMs: number;
+  /** An error whose retry count reaches this is alerted (dtm's AlertRetryLimit); 0: never. */
+  alertRetryLimit?: number;
 }
 
 /** What a pass works with besides its transaction: the ports, the clock and the engine's hooks. */
@@ -25,6 +28,8 @@ export interface PassContext {
   persist: (pass: Pass) => Promise<boolean>;
   /** Reads the transaction's branch rows as stored now. */
   loadBranches: () => Promise<BranchRecord[]>;
+  /** Where alerts of repeated errors go (the alert webhook); absent: nowhere. */
+  alert?: AlertSink;
 }
 
 /** A call of a URL that is no branch row: a msg check-back (`00`/`msg`), a workflow resume (`00`/`<name>`). */
@@ -163,7 +168,26 @@ export class Pass {
     if (result.outcome !== "SUCCESS") {
       this.logger.debug({ branchId: c.branchId, op: c.op, result }, "branch did not succeed");
     }
+    if (seen === "error") this.alertIfRepeated(c, result);
     return result;
+  }
+
+  /** After an error: alerts once the interval has doubled `alertRetryLimit` times (dtm's rule). */
+  private alertIfRepeated(c: UrlCall, result: BranchResult): void {
+    const limit = this.ctx.settings.alertRetryLimit ?? 0;
+    const count = retryCount(this.intervalMs, this.baseIntervalMs());
+    if (!this.ctx.alert || limit <= 0 || count < limit) return;
+    const t = this.trans;
+    const error = result.code ? `${result.code}: ${result.detail}` : result.detail;
+    this.ctx.alert({
+      gid: t.gid,
+      status: t.status,
+      url: c.url,
+      branchId: c.branchId,
+      op: c.op,
+      error,
+      retryCount: count,
+    });
   }
 
   /** Moves the retry interval by one call's outcome (also used for a pass that failed outright). */

@@ -15,6 +15,7 @@ import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
+import { AlertWebhook } from "./alert-webhook";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { createLogger } from "./logger";
@@ -54,6 +55,7 @@ export class App {
     private readonly caller: TransportCaller,
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
+    private readonly alerts: AlertWebhook | null,
   ) {}
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
@@ -73,6 +75,9 @@ export class App {
     const clock = opts.clock ?? new Clock();
     await syncClock(repository, clock);
     const caller = new TransportCaller();
+    const alerts = config.alert.webhook
+      ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
+      : null;
     const engine = new Engine({
       repository,
       caller: opts.wrapCaller?.(caller) ?? caller,
@@ -85,8 +90,10 @@ export class App {
         maxSteps: config.limits.maxSteps,
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
+        alertRetryLimit: config.alert.retryLimit,
       },
       logger,
+      alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
@@ -135,6 +142,7 @@ export class App {
       }
     } catch (err) {
       await Promise.all(listeners.map((l) => l.close()));
+      await alerts?.close();
       await caller.close();
       await store.close();
       throw err;
@@ -150,7 +158,7 @@ export class App {
           logger,
         )
       : null;
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery);
+    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts);
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -168,6 +176,7 @@ export class App {
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
+    await this.alerts?.close();
     await this.caller.close();
     await this.store.close();
     this.logger.info("dtx stopped");
