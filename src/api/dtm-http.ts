@@ -150,7 +150,7 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
     pageSize: q.get("limit") ? intParam(q, "limit", ["page_size"]) : undefined,
     cursor: q.get("position") ?? undefined,
     // dtm filters on the words as given: an unknown one matches nothing
-    status: (q.get("status") || undefined) as TransStatus | undefined,
+    statuses: q.get("status") ? [q.get("status") as TransStatus] : undefined,
     transType: (q.get("transType") || undefined) as TransType | undefined,
     createdFrom: start ? new Date(intParam(q, "createTimeStart")) : undefined,
     createdTo: end ? new Date(intParam(q, "createTimeEnd")) : undefined,

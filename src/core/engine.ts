@@ -251,8 +251,8 @@ export class Engine {
   }
 
   /** Makes due now up to `limit` unfinished transactions next looked at beyond `beyondMs` from now. */
-  retryDelayed(beyondMs: number, limit: number): Promise<DelayedDue> {
-    return retryDelayed(this.operator, beyondMs, limit);
+  retryDelayed(beyondMs: number, limit: number, beyondField?: string): Promise<DelayedDue> {
+    return retryDelayed(this.operator, beyondMs, limit, beyondField);
   }
 
   /**

@@ -14,10 +14,13 @@ export interface ListQuery {
   pageSize?: number;
   /** The previous page's `next`; undefined or "": the first page. */
   cursor?: string;
-  status?: TransStatus;
+  /** Only these statuses (none or empty: any). */
+  statuses?: TransStatus[];
   transType?: TransType;
   createdFrom?: Date;
   createdTo?: Date;
+  /** Only gids that start with this ("" or undefined: any). */
+  gidPrefix?: string;
 }
 
 /** The repository's filter of a listing; bad input at `page_size` or `page_token`. */
@@ -34,9 +37,10 @@ export function listFilter(q: ListQuery, maxPageSize: number): ListFilter {
   return {
     beforeId: cursor,
     limit,
-    status: q.status,
+    statuses: q.statuses?.length ? q.statuses : undefined,
     transType: q.transType,
     createdFrom: q.createdFrom,
     createdTo: q.createdTo,
+    gidPrefix: q.gidPrefix || undefined,
   };
 }

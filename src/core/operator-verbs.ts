@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "./clock";
 import { failure, invalidField } from "./errors";
 import { isFinal, UNFINISHED, type TransRecord } from "./model";
+import { MAX_TIMEOUT_MS } from "./options-check";
 import type { DelayedDue, TransRepository } from "./repository";
 
 /** What the operator verbs work with. */
@@ -55,11 +56,20 @@ export async function retryNow(ctx: OperatorContext, gid: string): Promise<Trans
 
 /**
  * Makes due now up to `limit` unfinished transactions whose next look is more than `beyondMs` away
- * (dtm's resetCronTime): after an outage their backoff may have grown long.
+ * (dtm's resetCronTime): after an outage their backoff may have grown long. Bad input names
+ * `beyondField` (dtm's `timeout`) and `limit`.
  */
-export function retryDelayed(ctx: OperatorContext, beyondMs: number, limit: number): Promise<DelayedDue> {
+export function retryDelayed(
+  ctx: OperatorContext,
+  beyondMs: number,
+  limit: number,
+  beyondField = "timeout",
+): Promise<DelayedDue> {
   if (!Number.isSafeInteger(beyondMs) || beyondMs < 0)
-    throw invalidField(["timeout"], "must not be negative");
+    throw invalidField([beyondField], "must not be negative");
+  if (beyondMs > MAX_TIMEOUT_MS) {
+    throw invalidField([beyondField], `must be at most ${MAX_TIMEOUT_MS / 1000} seconds`);
+  }
   if (!Number.isInteger(limit) || limit < 1 || limit > ctx.maxPageSize) {
     throw invalidField(["limit"], `must be between 1 and ${ctx.maxPageSize}`);
   }

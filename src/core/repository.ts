@@ -132,7 +132,8 @@ export type AddBranchesResult = "added" | "wrong-status" | "duplicate";
 export interface ListFilter {
   beforeId?: string;
   limit: number;
-  status?: string;
+  /** Only these statuses (undefined: any). */
+  statuses?: string[];
   transType?: string;
   createdFrom?: Date;
   createdTo?: Date;

@@ -2,7 +2,9 @@ import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
+import { AdminService } from "../../gen/dtx/v1/admin_pb";
 import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
+import { adminService } from "../api/admin-service";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
@@ -98,10 +100,17 @@ export class App {
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
     const native = coordinatorService({ engine, maxGidLength });
-    const gateway = createRestGateway([{ service: CoordinatorService, impl: native }], {
-      maxBodyBytes: config.server.maxBodyBytes,
-      interceptors,
-    });
+    const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const gateway = createRestGateway(
+      [
+        { service: CoordinatorService, impl: native },
+        { service: AdminService, impl: admin },
+      ],
+      {
+        maxBodyBytes: config.server.maxBodyBytes,
+        interceptors,
+      },
+    );
     const dtmRoutes = createDtmHttpRoutes({
       engine,
       version: dtxVersion(),
@@ -122,6 +131,7 @@ export class App {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
+        router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, maxGidLength }));
       },
       interceptors,

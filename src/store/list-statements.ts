@@ -22,7 +22,7 @@ export async function listTrans(db: Queryable, f: ListFilter): Promise<TransPage
        limit 1
      ) f on true
      where ($1::bigint is null or t.id < $1)
-       and ($2::text is null or t.status = $2)
+       and ($2::text[] is null or t.status = any($2))
        and ($3::text is null or t.trans_type = $3)
        and ($4::timestamptz is null or t.create_time >= $4)
        and ($5::timestamptz is null or t.create_time <= $5)
@@ -31,7 +31,7 @@ export async function listTrans(db: Queryable, f: ListFilter): Promise<TransPage
      limit $6`,
     [
       f.beforeId ?? null,
-      f.status ?? null,
+      f.statuses ?? null,
       f.transType ?? null,
       f.createdFrom ?? null,
       f.createdTo ?? null,

@@ -140,7 +140,7 @@ export class MemoryRepository implements TransRepository {
       .filter(
         (t) =>
           (f.beforeId === undefined || BigInt(t.id) < BigInt(f.beforeId)) &&
-          (f.status === undefined || t.status === f.status) &&
+          (f.statuses === undefined || f.statuses.includes(t.status)) &&
           (f.transType === undefined || t.transType === f.transType) &&
           (f.createdFrom === undefined || t.createTime >= f.createdFrom) &&
           (f.createdTo === undefined || t.createTime <= f.createdTo) &&

@@ -166,11 +166,11 @@ test("listing pages newest first with filters, with a cursor only when more rows
   expect(Number(page1[0]!.id)).toBeGreaterThan(Number(page1[1]!.id));
   const page2 = (await listTrans(store.sql, { limit: 2, beforeId: page1[1]!.id })).transactions;
   expect(Number(page2[0]!.id)).toBeLessThan(Number(page1[1]!.id));
-  const succeeded = await listTrans(store.sql, { limit: 100, status: "succeed" });
+  const succeeded = await listTrans(store.sql, { limit: 100, statuses: ["succeed"] });
   expect(succeeded.transactions.map((t) => t.gid)).toEqual(["s-cas"]);
   expect(succeeded.next).toBe("");
   // a page that is exactly full but last has no cursor either
-  expect((await listTrans(store.sql, { limit: 1, status: "succeed" })).next).toBe("");
+  expect((await listTrans(store.sql, { limit: 1, statuses: ["succeed"] })).next).toBe("");
   const first = await listTrans(store.sql, { limit: 1 });
   expect(first.next).toBe(first.transactions[0]!.id);
   expect(await listTrans(store.sql, { limit: 100, transType: "msg" })).toEqual({
