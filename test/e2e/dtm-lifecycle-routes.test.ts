@@ -144,7 +144,7 @@ describe("POST /api/dtmsvr/registerBranch and its aliases", () => {
       [{ ...base, branch_id: "" }, "branch_id: is required"],
       [{ ...base, confirm: "confirm-here" }, 'confirm: "confirm-here" is not an http(s) URL'],
       [{ ...base, trans_type: "" }, "trans_type: is required"],
-      [{ ...base, trans_type: "xa", url: rm.url("X") }, `trans_type: is xa, but ${gid} is a tcc transaction`],
+      [{ ...base, trans_type: "xa", url: rm.url("X") }, `trans_type: ${gid} is a tcc transaction, not xa`],
       [{ ...base, trans_type: "saga" }, "trans_type: unknow trans type: saga"],
       [{ ...base, gid: "" }, "gid: is required"],
     ];

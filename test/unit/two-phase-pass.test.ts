@@ -176,7 +176,7 @@ describe("tcc", () => {
       [tccBranch("c8", ""), "branch_id: is required"],
       [tccBranch("c8", "01", { confirm: "ftp://x/y" }), 'confirm: "ftp://x/y" is not an http(s) URL'],
       [tccBranch("c8", "01", { cancel: "rm:1/a.B/C" }), 'cancel: "rm:1/a.B/C" is not an http(s) URL'],
-      [xaBranch("c8", "01"), "trans_type: is xa, but c8 is a tcc transaction"],
+      [xaBranch("c8", "01"), "trans_type: c8 is a tcc transaction, not xa"],
     ];
     for (const [p, message] of cases) {
       const err = await failureOf(p);
