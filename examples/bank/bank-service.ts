@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { transferOf, TwoPhaseBank } from "./two-phase-routes";
 
 /**
  * A sample branch service: a bank with in-memory accounts that moves money in saga steps.
@@ -9,6 +10,7 @@ import type { AddressInfo } from "node:net";
  *   POST /api/bank/TransIn         {"user":"bob","amount":30}    credit (409 FAILURE: no such account)
  *   POST /api/bank/TransInRevert   {"user":"bob","amount":30}    undo the credit
  *   GET  /api/bank/balances                                      {"alice":1000,"bob":1000}
+ *   /api/bank/tcc/…, /api/bank/xa/…                              TCC and XA (two-phase-routes.ts)
  *
  * Every operation is idempotent and order-safe the way dtm's barrier makes it: a repeated call is
  * answered without effect, a compensation whose action never ran does nothing ("null
@@ -20,6 +22,8 @@ export class BankService {
     ["bob", 1000],
   ]);
   private readonly done = new Set<string>();
+  /** The TCC and XA operations (two-phase-routes.ts). */
+  readonly twoPhase = new TwoPhaseBank(this.balances);
 
   private constructor(private readonly server: Server) {}
 
@@ -52,18 +56,15 @@ export class BankService {
     for await (const c of req) chunks.push(c as Buffer);
     if (url.pathname === "/api/bank/balances") return reply(res, 200, Object.fromEntries(this.balances));
     const op = url.pathname.replace("/api/bank/", "");
+    if (/^(tcc|xa)\//.test(op)) {
+      const a = await this.twoPhase.handle(op, url.searchParams, Buffer.concat(chunks));
+      return reply(res, a.status, a.body);
+    }
     const moves: Record<string, number> = { TransOut: -1, TransOutRevert: 1, TransIn: 1, TransInRevert: -1 };
     if (!(op in moves)) return reply(res, 404, { error: `no operation ${op}` });
-    let body: { user?: unknown; amount?: unknown };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString() || "{}");
-    } catch {
-      return reply(res, 400, { error: "body is not JSON" });
-    }
-    const { user, amount } = body;
-    if (typeof user !== "string" || typeof amount !== "number" || amount <= 0) {
-      return reply(res, 400, { error: 'body must be {"user": string, "amount": positive number}' });
-    }
+    const parsed = transferOf(Buffer.concat(chunks));
+    if ("status" in parsed) return reply(res, parsed.status, parsed.body);
+    const { user, amount } = parsed;
     const gid = url.searchParams.get("gid") ?? "";
     const branch = url.searchParams.get("branch_id") ?? "";
     const key = (o: string): string => `${gid}/${branch}/${o}`;
