@@ -108,31 +108,53 @@ describe("over gRPC", () => {
     expect([aborted.status, aborted.rollbackReason]).toEqual([TransactionStatus.FAILED, "the try failed"]);
     expect(summary(callsOf(rm, gid))).toEqual([["TransOutRevert", "cancel", "01"]]);
 
-    const cases: Array<[Promise<unknown>, Code, string]> = [
-      [api.registerTccBranch({ gid, branchId: "02" }), Code.FailedPrecondition, "status: prepared found"],
-      [api.submitTransaction({ gid }), Code.FailedPrecondition, "current status 'failed', cannot sumbmit"],
-      [api.abortTransaction({ gid }), Code.FailedPrecondition, "current status 'failed', cannot abort"],
-      [api.submitTransaction({ gid: "native-none" }), Code.NotFound, 'no transaction with gid "native-none"'],
-      [api.abortTransaction({ gid: "native-none" }), Code.NotFound, 'no transaction with gid "native-none"'],
+    const cases: Array<[() => Promise<unknown>, Code, string]> = [
+      [
+        () => api.registerTccBranch({ gid, branchId: "02" }),
+        Code.FailedPrecondition,
+        "status: prepared found",
+      ],
+      [
+        () => api.submitTransaction({ gid }),
+        Code.FailedPrecondition,
+        "current status 'failed', cannot sumbmit",
+      ],
+      [() => api.abortTransaction({ gid }), Code.FailedPrecondition, "current status 'failed', cannot abort"],
+      [
+        () => api.submitTransaction({ gid: "native-none" }),
+        Code.NotFound,
+        'no transaction with gid "native-none"',
+      ],
+      [
+        () => api.abortTransaction({ gid: "native-none" }),
+        Code.NotFound,
+        'no transaction with gid "native-none"',
+      ],
     ];
     for (const [call, code, text] of cases) {
-      const err = await failureOf(call);
+      const err = await failureOf(call());
       expect([err.code, err.rawMessage]).toEqual([code, expect.stringContaining(text)]);
     }
   });
 
   test("bad input names the request's field; nothing is written", async () => {
     const { gid } = await api.beginXa({});
-    const cases: Array<[Promise<unknown>, string]> = [
-      [api.registerXaBranch({ gid, branchId: "", url: rm.url("X") }), "branch_id: is required"],
-      [api.registerXaBranch({ gid, branchId: "01", url: "" }), "url: is required (the branch's phase-2 URL)"],
-      [api.registerXaBranch({ gid, branchId: "01", url: "ftp://x" }), 'url: "ftp://x" is not an http(s) URL'],
-      [api.registerTccBranch({ gid, branchId: "01" }), `gid: ${gid} is a xa transaction, not tcc`],
-      [api.beginTcc({ gid: "bad\ngid" }), "gid: contains a control character"],
-      [api.submitTransaction({ gid: "" }), "gid: is required"],
+    const cases: Array<[() => Promise<unknown>, string]> = [
+      [() => api.registerXaBranch({ gid, branchId: "", url: rm.url("X") }), "branch_id: is required"],
+      [
+        () => api.registerXaBranch({ gid, branchId: "01", url: "" }),
+        "url: is required (the branch's phase-2 URL)",
+      ],
+      [
+        () => api.registerXaBranch({ gid, branchId: "01", url: "ftp://x" }),
+        'url: "ftp://x" is not an http(s) URL',
+      ],
+      [() => api.registerTccBranch({ gid, branchId: "01" }), `gid: ${gid} is a xa transaction, not tcc`],
+      [() => api.beginTcc({ gid: "bad\ngid" }), "gid: contains a control character"],
+      [() => api.submitTransaction({ gid: "" }), "gid: is required"],
     ];
     for (const [call, text] of cases) {
-      const err = await failureOf(call);
+      const err = await failureOf(call());
       expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, text]);
     }
     const { transaction } = await api.getTransaction({ gid });
