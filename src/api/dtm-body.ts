@@ -14,7 +14,12 @@ import { parseDtmSaga } from "./dtm-saga";
 /** How dtm's body describes each kind's definition: one entry per kind, no switch on the kind. */
 const definitions: Partial<
   Record<TransType, (b: Record<string, unknown>, binPayloads?: Buffer[]) => TransDefinition>
-> = { saga: parseDtmSaga };
+> = {
+  saga: parseDtmSaga,
+  // branches arrive by registerBranch; a body's steps and payloads are ignored, as dtm does
+  tcc: () => ({ kind: "tcc" }),
+  xa: () => ({ kind: "xa" }),
+};
 
 /**
  * Turns dtm's transaction body (the JSON of prepare/submit/abort, §2.3 of the protocol) into a

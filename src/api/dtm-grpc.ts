@@ -1,5 +1,5 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { EmptySchema, type Empty } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
 import type { Engine } from "../core/engine";
@@ -9,7 +9,8 @@ import type { NewTrans } from "../core/model";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
 import { dtmGrpcSpelling, spelledError } from "./field-spelling";
-import { checkWaitResult } from "./wait-result";
+import { abortRequest, registration } from "./dtm-register";
+import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
 export interface DtmGrpcDeps {
@@ -24,17 +25,40 @@ export interface DtmGrpcDeps {
 export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
   return {
     newGid: async () => create(DtmGidReplySchema, { Gid: newGid() }),
-    submit: async (req) => {
-      try {
+    submit: (req) =>
+      answer(async () => {
         const t = fromDtmRequest(req, deps.maxGidLength);
         const { trans } = await deps.engine.submit(t);
         if (t.options.waitResult) checkWaitResult(trans);
-        return create(EmptySchema);
-      } catch (err) {
-        throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
-      }
-    },
+      }),
+    prepare: (req) =>
+      answer(async () => {
+        await deps.engine.prepare(fromDtmRequest(req, deps.maxGidLength));
+      }),
+    abort: (req) =>
+      answer(async () => {
+        const wait = req.TransOptions?.WaitResult ?? false;
+        const r = abortRequest(req.Gid, req.TransType, req.RollbackReason, wait);
+        checkAbortResult((await deps.engine.abort(r)).trans, r.waitResult);
+      }),
+    // dtm ignores `Op`: workflow clients put it into `Data`
+    registerBranch: (req) =>
+      answer(() =>
+        deps.engine.registerBranch(
+          registration(req.Gid, req.TransType, req.BranchID, req.Data, Buffer.from(req.BusiPayload)),
+        ),
+      ),
   };
+}
+
+/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
+async function answer(verb: () => Promise<void>): Promise<Empty> {
+  try {
+    await verb();
+    return create(EmptySchema);
+  } catch (err) {
+    throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
+  }
 }
 
 /** A DtmRequest as a NewTrans (durations arrive in seconds; payloads are binary). */

@@ -16,7 +16,8 @@ import {
   type Req,
   type Res,
 } from "./http-io";
-import { checkWaitResult } from "./wait-result";
+import { parseDtmAbort, parseDtmRegistration } from "./dtm-register";
+import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's HTTP routes need. */
 export interface DtmHttpDeps {
@@ -39,7 +40,13 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
   const routes: Record<string, { method: string; handle: Handler }> = {
     "/api/dtmsvr/version": { method: "GET", handle: async () => ({ version: deps.version }) },
     "/api/dtmsvr/newGid": { method: "GET", handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }) },
+    "/api/dtmsvr/prepare": { method: "POST", handle: (_req, _url, body) => prepare(deps, body) },
     "/api/dtmsvr/submit": { method: "POST", handle: (_req, _url, body) => submit(deps, body) },
+    "/api/dtmsvr/abort": { method: "POST", handle: (_req, _url, body) => abort(deps, body) },
+    "/api/dtmsvr/registerBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
+    // the names older SDKs call (dtm keeps them as aliases)
+    "/api/dtmsvr/registerTccBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
+    "/api/dtmsvr/registerXaBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
     "/api/dtmsvr/query": { method: "GET", handle: (_req, url) => query(deps, url) },
     "/api/dtmsvr/all": { method: "GET", handle: (_req, url) => all(deps, url) },
     "/api/ping": { method: "*", handle: async () => ({ msg: "pong" }) },
@@ -68,6 +75,22 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     }
     return true;
   };
+}
+
+async function prepare(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  await deps.engine.prepare(parseDtmBody(parseJson(body), deps.maxGidLength));
+  return undefined;
+}
+
+async function abort(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  const r = parseDtmAbort(parseJson(body));
+  checkAbortResult((await deps.engine.abort(r)).trans, r.waitResult);
+  return undefined;
+}
+
+async function register(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
+  await deps.engine.registerBranch(parseDtmRegistration(parseJson(body)));
+  return undefined;
 }
 
 async function submit(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {

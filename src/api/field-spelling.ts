@@ -37,6 +37,12 @@ const dtmGrpcNames: Record<string, string> = {
   orders: "CustomedData.orders",
   concurrent: "CustomedData.concurrent",
   query_prepared: "QueryPrepared",
+  rollback_reason: "RollbackReason",
+  // DtmBranchRequest: the kind's keys live in its Data map
+  branch_id: "BranchID",
+  confirm: "Data.confirm",
+  cancel: "Data.cancel",
+  url: "Data.url",
 };
 
 /** dtm's DtmTransOptions (gRPC). */
