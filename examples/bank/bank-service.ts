@@ -1,15 +1,16 @@
 import { createServer, type Server } from "node:http";
 import { createServer as createH2cServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
-import { create, toBinary } from "@bufbuild/protobuf";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Pool } from "pg";
-import { BankService as BankServiceDesc, TransInRequestSchema } from "../../gen/examples/bank/v1/bank_pb";
+import { BankService as BankServiceDesc } from "../../gen/examples/bank/v1/bank_pb";
 import { Coordinator } from "../../src/client";
-import { accounts, debit, mustExist } from "./accounts";
+import { accounts } from "./accounts";
 import { openBankDb, prepareBankDb } from "./db";
+import { grpcBank, httpBank } from "./endpoints";
 import { bankGrpcService } from "./grpc-service";
 import { bankHttpRoutes } from "./http-routes";
+import { transferByMessage } from "./transfer-msg";
 
 /** Where and how the bank runs. */
 export interface BankOptions {
@@ -109,41 +110,18 @@ export class BankService {
     return `${address}:${port}`;
   }
 
-  /** A gRPC branch URL: `host:port/examples.bank.v1.BankService/<method>`. */
-  grpcUrl(method: string): string {
-    return `${this.grpcTarget}/${BankServiceDesc.typeName}/${method}`;
-  }
-
   /** Every account's balance. */
   async balances(): Promise<Record<string, number>> {
     return Object.fromEntries((await accounts(this.pool)).map((a) => [a.name, a.balance]));
   }
 
   /**
-   * A transfer as a 2-phase message: debits `from` in the bank's own transaction behind the
-   * barrier and, if and only if that commits, the coordinator delivers the credit of `to`
-   * (TransIn, over HTTP or gRPC as the coordinator is reached). Resolves with the message's gid.
+   * A transfer as a 2-phase message sent by this bank (transfer-msg.ts), with the credit delivered
+   * over the protocol the coordinator is reached by. Resolves with the message's gid.
    */
-  async transferByMessage(from: string, to: string, amount: number): Promise<string> {
-    const grpc = this.coordinator.protocol === "grpc";
-    const msg = this.coordinator
-      .msg()
-      .add(
-        grpc ? this.grpcUrl("TransIn") : `${this.base}/TransIn`,
-        grpc
-          ? toBinary(TransInRequestSchema, create(TransInRequestSchema, { user: to, amount: BigInt(amount) }))
-          : { user: to, amount },
-      );
-    await msg.doAndSubmit(
-      grpc ? this.grpcUrl("QueryPrepared") : `${this.base}/QueryPrepared`,
-      this.pool,
-      async (tx) => {
-        await mustExist(tx, to); // a credit that can never succeed must not be sent
-        await debit(tx, from, amount);
-      },
-      { table: this.barrierTable },
-    );
-    return msg.gid;
+  transferByMessage(from: string, to: string, amount: number): Promise<string> {
+    const self = this.coordinator.protocol === "grpc" ? grpcBank(this.grpcTarget) : httpBank(this.base);
+    return transferByMessage(this.coordinator, self, this.pool, { from, to, amount }, this.barrierTable);
   }
 
   /** Stops listening and closes the database (unless it was given). */

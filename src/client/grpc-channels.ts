@@ -37,7 +37,7 @@ export class GrpcChannels {
             resolve({
               ok: false,
               code: status[err.code] ?? String(err.code),
-              message: err.details ?? err.message,
+              message: decoded(err.details ?? err.message),
             });
           else resolve({ ok: true, reply: reply ?? new Uint8Array(0) });
         },
@@ -59,6 +59,18 @@ export class GrpcChannels {
       this.clients.set(target, c);
     }
     return c;
+  }
+}
+
+/**
+ * grpc-js decodes grpc-message with decodeURI, which leaves reserved characters (`:`, `/`, …)
+ * percent-encoded; the message is decoded fully here (left as it is when it is not an encoding).
+ */
+function decoded(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
   }
 }
 

@@ -203,6 +203,13 @@ describe("over gRPC", () => {
     expect(await dtx.branchVector(gid)).toEqual(["S", "S", "S", "F"]);
   });
 
+  test("bad input is INVALID_ARGUMENT with the coordinator's message as it was written", async () => {
+    const err = await rejection(grpc.saga().add("ftp://nowhere", "", OUT_BYTES).submit());
+    expect(err.status).toBe("INVALID_ARGUMENT");
+    // grpc-message travels percent-encoded: the SDK shows the text, not `%3A`
+    expect(err.answer).toMatch(/^Steps\[0\]\.action: /);
+  });
+
   test("a coordinator that is not there is reported as no answer", async () => {
     const nowhere = Coordinator.grpc("127.0.0.1:1", { timeout: "2s" });
     try {
