@@ -13,7 +13,7 @@ import {
 import type { BranchContext } from "./branch-context";
 import { BranchFailure, Duplicated } from "./errors";
 
-/** dtm's default barrier table. */
+/** dtm's default barrier table. @example new Barrier(ctx, { table: DEFAULT_BARRIER_TABLE }) */
 export const DEFAULT_BARRIER_TABLE = "dtm_barrier.barrier";
 
 /** A compensating op and the forward op it undoes. */

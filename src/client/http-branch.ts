@@ -35,7 +35,7 @@ export interface HttpBranchCall {
  */
 export type HttpBranchFunction = (call: HttpBranchCall) => unknown;
 
-/** Options of the `node:http` helpers. */
+/** Options of the `node:http` helpers. @example httpBranchRoutes(routes, { maxBodyBytes: 64 * 1024 }) */
 export interface HttpBranchOptions {
   /** The largest body read, in bytes; larger ones are answered 413. Default 1 MiB. */
   maxBodyBytes?: number;

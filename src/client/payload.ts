@@ -8,7 +8,7 @@
  */
 export type Payload = Uint8Array | string | JsonValue;
 
-/** A value JSON can carry. */
+/** A value JSON can carry. @example const v: JsonValue = { user: "bob", tags: ["vip"] }; */
 export type JsonValue =
   null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue | undefined };
 

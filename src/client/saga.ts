@@ -21,7 +21,7 @@ export interface SagaOptions extends TransOptions {
   concurrent?: boolean;
 }
 
-/** A step named by its `name` or by its position (0 is the first `add`). */
+/** A step named by its `name` or by its position (0 is the first `add`). @example { after: ["debit", 1] } */
 export type StepRef = string | number;
 
 /**
