@@ -3,19 +3,22 @@
  * the balances the saga walk-through leaves (alice 970, bob 1030); plus the bank's barrier rules for TCC.
  */
 import { request } from "undici";
-import { BankService } from "../../examples/bank/bank-service";
+import { accounts } from "../../examples/bank/accounts";
+import type { BankService } from "../../examples/bank/bank-service";
 import { TestCoordinator } from "../support/coordinator";
+import { startTestBank, type TestBank } from "../support/test-bank";
 
 let dtx: TestCoordinator;
+let testBank: TestBank;
 let bank: BankService;
 
 beforeAll(async () => {
   dtx = await TestCoordinator.start();
-  bank = await BankService.start(0);
-  bank.balances.set("alice", 970).set("bob", 1030);
+  testBank = await startTestBank({ accounts: { alice: 970, bob: 1030 } });
+  bank = testBank.bank;
 });
 afterAll(async () => {
-  await bank?.close();
+  await testBank?.close();
   await dtx?.close();
 });
 
@@ -28,6 +31,8 @@ async function curl(url: string, body?: string, headers: Record<string, string> 
 const dtm = (route: string) => `${dtx.base}/api/dtmsvr/${route}`;
 const SUCCESS = { status: 200, body: { dtm_result: "SUCCESS" } };
 const balances = async () => (await curl(`${bank.base}/balances`)).body;
+const frozen = async (user: string) => (await accounts(bank.pool)).find((a) => a.name === user)?.frozen;
+const noAccountCarol = { status: 409, body: { dtm_result: "FAILURE", message: "no account carol" } };
 
 /** registerBranch of a TCC transfer leg, as the README writes it. */
 function tccLeg(gid: string, branchId: string, user: string, amount: number, side: "TransOut" | "TransIn") {
@@ -36,30 +41,30 @@ function tccLeg(gid: string, branchId: string, user: string, amount: number, sid
     trans_type: "tcc",
     branch_id: branchId,
     data: JSON.stringify({ user, amount }),
-    confirm: `${bank.base}/tcc/${side}Confirm`,
-    cancel: `${bank.base}/tcc/${side}Cancel`,
+    confirm: `${bank.base}/${side}Confirm`,
+    cancel: `${bank.base}/${side}Cancel`,
   });
 }
 
 const tryUrl = (side: string, gid: string, branchId: string) =>
-  `${bank.base}/tcc/${side}Try?gid=${gid}&branch_id=${branchId}&op=try`;
+  `${bank.base}/${side}Try?gid=${gid}&branch_id=${branchId}&trans_type=tcc&op=try`;
 
 /** The resource manager's XA call with the coordinator's address and its own URL. */
 const xaUrl = (side: string, gid: string, branchId: string) =>
-  `${bank.base}/xa/${side}?gid=${gid}&branch_id=${branchId}&op=action&dtm=${dtm("").slice(0, -1)}` +
+  `${bank.base}/xa/${side}?gid=${gid}&branch_id=${branchId}&trans_type=xa&op=action&dtm=${dtm("").slice(0, -1)}` +
   `&phase2_url=${bank.base}/xa/${side}`;
 
 test("TCC: a transfer of 40 is held by the tries and confirmed by submit", async () => {
   expect(await curl(dtm("prepare"), '{"gid": "tcc-1", "trans_type": "tcc"}')).toEqual(SUCCESS);
   expect(await curl(dtm("registerBranch"), tccLeg("tcc-1", "01", "alice", 40, "TransOut"))).toEqual(SUCCESS);
   expect(await curl(tryUrl("TransOut", "tcc-1", "01"), '{"user":"alice","amount":40}')).toEqual(SUCCESS);
-  expect(bank.twoPhase.held.get("alice")).toBe(40);
+  expect(await frozen("alice")).toBe(40);
   expect(await curl(dtm("registerBranch"), tccLeg("tcc-1", "02", "bob", 40, "TransIn"))).toEqual(SUCCESS);
   expect(await curl(tryUrl("TransIn", "tcc-1", "02"), '{"user":"bob","amount":40}')).toEqual(SUCCESS);
   const submit = '{"gid": "tcc-1", "trans_type": "tcc", "wait_result": true}';
   expect(await curl(dtm("submit"), submit)).toEqual(SUCCESS);
   expect(await balances()).toEqual({ alice: 930, bob: 1070 });
-  expect(bank.twoPhase.held.get("alice")).toBe(0);
+  expect(await frozen("alice")).toBe(0);
 });
 
 test("TCC: a failed try, the abort cancels what was registered and releases the hold", async () => {
@@ -68,14 +73,13 @@ test("TCC: a failed try, the abort cancels what was registered and releases the 
   expect(await curl(tryUrl("TransOut", "tcc-2", "01"), '{"user":"alice","amount":50}')).toEqual(SUCCESS);
   expect(await curl(dtm("registerBranch"), tccLeg("tcc-2", "02", "carol", 50, "TransIn"))).toEqual(SUCCESS);
   expect(await curl(tryUrl("TransIn", "tcc-2", "02"), '{"user":"carol","amount":50}')).toEqual({
-    status: 409,
-    body: { dtm_result: "FAILURE", error: "no account carol" },
+    ...noAccountCarol,
   });
   const abort =
     '{"gid": "tcc-2", "trans_type": "tcc", "rollback_reason": "no account carol", "wait_result": true}';
   expect(await curl(dtm("abort"), abort)).toEqual(SUCCESS);
   expect(await balances()).toEqual({ alice: 930, bob: 1070 });
-  expect(bank.twoPhase.held.get("alice")).toBe(0);
+  expect(await frozen("alice")).toBe(0);
   expect(await dtx.status("tcc-2")).toBe("failed");
 });
 
@@ -94,8 +98,7 @@ test("XA: a resource manager that fails never registers; abort rolls back the ot
   expect(await curl(dtm("prepare"), '{"gid": "xa-2", "trans_type": "xa"}')).toEqual(SUCCESS);
   expect(await curl(xaUrl("TransOut", "xa-2", "01"), '{"user":"alice","amount":10}')).toEqual(SUCCESS);
   expect(await curl(xaUrl("TransIn", "xa-2", "02"), '{"user":"carol","amount":10}')).toEqual({
-    status: 409,
-    body: { dtm_result: "FAILURE", error: "no account carol" },
+    ...noAccountCarol,
   });
   expect(await curl(dtm("abort"), '{"gid": "xa-2", "trans_type": "xa", "wait_result": true}')).toEqual(
     SUCCESS,
@@ -123,8 +126,8 @@ test("the native API: a TCC transfer of 5 over REST and Connect", async () => {
   ] as const) {
     const leg = {
       branchId: id,
-      confirm: `${bank.base}/tcc/${side}Confirm`,
-      cancel: `${bank.base}/tcc/${side}Cancel`,
+      confirm: `${bank.base}/${side}Confirm`,
+      cancel: `${bank.base}/${side}Cancel`,
       payload: b64(`{"user":"${user}","amount":5}`),
     };
     expect(await curl(`${dtx.base}/v1/tcc/tcc-native/branches`, JSON.stringify(leg))).toEqual({
@@ -148,15 +151,15 @@ test("the native API: a TCC transfer of 5 over REST and Connect", async () => {
   expect(await balances()).toEqual({ alice: 945, bob: 1055 });
 });
 
-test("the bank's TCC barrier: a repeated confirm does nothing; a cancel before its try blocks the try", async () => {
-  const before = await balances();
-  const confirm = `${bank.base}/tcc/TransInConfirm?gid=tcc-1&branch_id=02&op=confirm`;
-  expect((await curl(confirm, '{"user":"bob","amount":40}')).body.note).toBe("already done");
-  const cancel = `${bank.base}/tcc/TransOutCancel?gid=tcc-late&branch_id=01&op=cancel`;
-  expect((await curl(cancel, '{"user":"alice","amount":7}')).body.note).toBe("null compensation");
-  expect((await curl(tryUrl("TransOut", "tcc-late", "01"), '{"user":"alice","amount":7}')).body.note).toBe(
-    "already done",
+test("XA: a prepared debit freezes the funds until the commit; phase 2 repeated does nothing", async () => {
+  expect(await curl(dtm("prepare"), '{"gid": "xa-3", "trans_type": "xa"}')).toEqual(SUCCESS);
+  expect(await curl(xaUrl("TransOut", "xa-3", "01"), '{"user":"alice","amount":7}')).toEqual(SUCCESS);
+  expect(await frozen("alice")).toBe(7);
+  expect(await curl(dtm("submit"), '{"gid": "xa-3", "trans_type": "xa", "wait_result": true}')).toEqual(
+    SUCCESS,
   );
-  expect(await balances()).toEqual(before);
-  expect(bank.twoPhase.held.get("alice")).toBe(0);
+  expect([await frozen("alice"), (await balances()).alice]).toEqual([0, 938]);
+  const again = `${bank.base}/xa/TransOut?gid=xa-3&branch_id=01&trans_type=xa&op=commit`;
+  expect(await curl(again, "")).toEqual(SUCCESS);
+  expect((await balances()).alice).toBe(938);
 });

@@ -41,12 +41,12 @@ export interface BranchCall {
   transType: string;
   branchId: string;
   op: string;
+  /** HTTP: every query parameter (gRPC: none) */
+  query: Record<string, string>;
   /** lower-cased HTTP headers or gRPC metadata (binary `-bin` values base64-encoded; repeated values joined ", ") */
   headers: Record<string, string>;
   /** raw request body / raw request message bytes */
   body: Buffer;
-  /** HTTP: every query parameter (last value wins); gRPC: {} (see `headers` for `dtm-*` metadata) */
-  query: Record<string, string>;
   /** Date.now() when received */
   at: number;
 }
@@ -427,9 +427,9 @@ export class BranchServices {
         transType: q.get("trans_type") ?? "",
         branchId: q.get("branch_id") ?? "",
         op: q.get("op") ?? "",
+        query: Object.fromEntries(q),
         headers,
         body: Buffer.concat(chunks),
-        query: Object.fromEntries(q),
         at,
       };
       this.record(call);
@@ -494,9 +494,9 @@ export class BranchServices {
       transType: headers["dtm-trans_type"] ?? "",
       branchId: headers["dtm-branch_id"] ?? "",
       op: headers["dtm-op"] ?? "",
+      query: {},
       headers,
       body: Buffer.from(call.request ?? Buffer.alloc(0)),
-      query: {},
       at,
     };
     this.record(rec);
