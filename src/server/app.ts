@@ -20,6 +20,7 @@ import { Store } from "../store/store";
 import { AlertWebhook } from "./alert-webhook";
 import type { Config } from "./config";
 import { Listener } from "./listener";
+import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { dtxVersion } from "./version";
@@ -118,10 +119,11 @@ export class App {
       maxGidLength,
       timeoutToFailMs: config.timeoutToFail,
     });
+    const metrics = metricsRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
-        if (!grpc && ((await dtmRoutes(req, res)) || (await gateway(req, res)))) return;
+        if (!grpc && (metrics(req, res) || (await dtmRoutes(req, res)) || (await gateway(req, res)))) return;
         sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
       })().catch((err) => {
         logger.error({ err }, "request failed");
