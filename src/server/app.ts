@@ -23,6 +23,7 @@ import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
+import { bindError, StartupError } from "./startup-error";
 import { dtxVersion } from "./version";
 
 /** How often the clock re-anchors to the database's. */
@@ -66,17 +67,36 @@ export class App {
     return this.listeners.map((l) => l.port);
   }
 
-  /** Opens the store, starts listening and (if enabled) the recovery worker. */
+  /**
+   * Binds every port first (answering 503 "starting" until the rest is ready), then opens the store,
+   * then serves and starts the recovery worker — so a second process with the same ports or the same
+   * embedded store fails at once with one clear line and touches nothing.
+   *
+   * @throws StartupError naming the port, the store key or the directory at fault
+   */
   static async start(config: Config, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? createLogger(config.log.level);
-    const store = await Store.open(config.store, logger);
-    // group commit: a quarter of the pool per hot-path statement; a lone write runs at once
+    let serve: Handler = answerStarting;
+    const listeners = await bindAll(config, (req, res) => serve(req, res));
+    let store: Store;
+    try {
+      store = await Store.open(config.store, logger);
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw new StartupError((err as Error).message, err);
+    }
     const repository = new PgRepository(store, {
       maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
       maxBatch: 128,
     });
     const clock = opts.clock ?? new Clock();
-    await syncClock(repository, clock);
+    try {
+      await syncClock(repository, clock);
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      await store.close();
+      throw new StartupError(`store: cannot read the database's clock (${(err as Error).message})`, err);
+    }
     const caller = new TransportCaller();
     const alerts = config.alert.webhook
       ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
@@ -140,25 +160,7 @@ export class App {
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
-    const listeners: Listener[] = [];
-    try {
-      for (const port of config.server.ports) {
-        listeners.push(
-          await Listener.listen({
-            host: config.server.host,
-            port,
-            handler,
-            drainTimeoutMs: config.server.shutdownTimeout,
-          }),
-        );
-      }
-    } catch (err) {
-      await Promise.all(listeners.map((l) => l.close()));
-      await alerts?.close();
-      await caller.close();
-      await store.close();
-      throw err;
-    }
+    serve = handler;
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
           engine,
@@ -193,6 +195,36 @@ export class App {
     await this.store.close();
     this.logger.info("dtx stopped");
   }
+}
+
+type Handler = Parameters<typeof Listener.listen>[0]["handler"];
+
+/** What a request gets between the bind and the store being ready. */
+function answerStarting(req: Req, res: Res): void {
+  res.setHeader("retry-after", "1");
+  sendJson(res, 503, { message: "dtx is starting; retry in a moment" });
+  void req;
+}
+
+/** Binds every configured port; on a failure, closes the ones bound and throws a StartupError. */
+async function bindAll(config: Config, handler: Handler): Promise<Listener[]> {
+  const listeners: Listener[] = [];
+  for (const port of config.server.ports) {
+    try {
+      listeners.push(
+        await Listener.listen({
+          host: config.server.host,
+          port,
+          handler,
+          drainTimeoutMs: config.server.shutdownTimeout,
+        }),
+      );
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      throw bindError(err, config.server.host, port) ?? err;
+    }
+  }
+  return listeners;
 }
 
 async function syncClock(repository: TransRepository, clock: Clock): Promise<void> {

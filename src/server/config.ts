@@ -164,8 +164,8 @@ export interface LoadConfigOptions {
  * Builds the configuration: defaults, then the YAML file (`file` or `DTX_CONFIG`), then `DTX_*` environment
  * variables, then `overrides`, then cross-key checks.
  *
- * Unknown keys in the file or in `overrides` are errors (a typo must not silently fall back to a default).
- * Unknown `DTX_*` variables are ignored, since other tools (tests, deployment scripts) share the prefix.
+ * Unknown keys in the file, in `overrides` and among the `DTX_*` variables are errors (a typo must not
+ * silently fall back to a default); the variables other tools read are exempt (see {@link NON_CONFIG_ENV}).
  *
  * @throws ConfigError naming the key and the source of the bad value
  */
@@ -177,6 +177,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const file = opts.file ?? (env.DTX_CONFIG || undefined);
   if (file !== undefined) mergeTree(config, origins, readYaml(file), `file ${file}`, "");
 
+  checkEnvNames(env);
   for (const [path, parse] of KEYS) {
     const name = envVarName(path);
     const raw = env[name];
@@ -204,6 +205,22 @@ export function envVarName(path: string): string {
       .replace(/\./g, "_")
       .toUpperCase()
   );
+}
+
+/**
+ * `DTX_*` variables that are not configuration keys: `DTX_CONFIG` (the file), `DTX_URL` and `DTX_GRPC`
+ * (where the examples' clients find the coordinator), and every `DTX_TEST_*` and `DTX_BENCH_*` (the
+ * tests' and the benchmark's settings).
+ */
+export const NON_CONFIG_ENV: readonly RegExp[] = [/^DTX_(CONFIG|URL|GRPC)$/, /^DTX_(TEST|BENCH)_/];
+
+/** Every `DTX_*` variable must name a key (or be one of NON_CONFIG_ENV): a typo is an error, not a default. */
+function checkEnvNames(env: NodeJS.ProcessEnv): void {
+  const known = new Set([...KEYS.keys()].map(envVarName));
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith("DTX_") || known.has(name) || NON_CONFIG_ENV.some((re) => re.test(name))) continue;
+    throw new ConfigError(`config env ${name}: unknown variable (no configuration key is called that)`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -285,6 +302,28 @@ function string(opts: { allowEmpty?: boolean; pattern?: RegExp; hint?: string } 
   };
 }
 
+/**
+ * A store URL: empty (the embedded PGlite) or `postgres://` / `postgresql://`. Anything else (dtm's
+ * `mysql`, `redis`, `boltdb` stores) is refused at start instead of failing on the first connection.
+ * The message shows the URL without its password.
+ */
+function storeUrl(): Parser {
+  return (raw, label) => {
+    if (typeof raw !== "string") throw new ConfigError(`config ${label}: ${show(raw)} is not a string`);
+    if (raw === "") return raw;
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
+    const shown = JSON.stringify(raw.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@"));
+    if (scheme !== "postgres" && scheme !== "postgresql") {
+      throw new ConfigError(
+        `config ${label}: ${shown} is not supported: dtx stores in Postgres (postgres://…), ` +
+          `or in the embedded PGlite when store.url is empty`,
+      );
+    }
+    if (!URL.canParse(raw)) throw new ConfigError(`config ${label}: ${shown} is not a valid URL`);
+    return raw;
+  };
+}
+
 const TRUE = ["true", "1", "yes", "on"];
 const FALSE = ["false", "0", "no", "off"];
 
@@ -312,7 +351,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.ports", ports()],
   ["server.maxBodyBytes", positiveInt()],
   ["server.shutdownTimeout", duration({ allowZero: true })],
-  ["store.url", string({ allowEmpty: true })],
+  ["store.url", storeUrl()],
   ["store.dataDir", string()],
   [
     "store.schema",

@@ -18,13 +18,16 @@ async function main(argv: string[]): Promise<void> {
   try {
     config = loadConfig({ file });
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`dtx: ${err.message}\n`);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
-  const app = await App.start(config);
+  let app: App;
+  try {
+    app = await App.start(config);
+  } catch (err) {
+    if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
+    throw err;
+  }
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -42,7 +45,15 @@ async function main(argv: string[]): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
+/** One line on stderr and the exit: what an operator needs to fix, no stack trace. */
+function fail(message: string, code: number): never {
+  process.stderr.write(`dtx: ${message}\n`);
+  process.exit(code);
+}
+
 main(process.argv.slice(2)).catch((err) => {
-  process.stderr.write(`dtx: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
+  // not one of the foreseen causes: still one line, the stack only when asked for (DTX_LOG_LEVEL=debug)
+  const verbose = /^(debug|trace)$/i.test(process.env.DTX_LOG_LEVEL ?? "");
+  const text = verbose ? ((err as Error).stack ?? String(err)) : String((err as Error).message ?? err);
+  fail(`cannot start: ${text}`, 1);
 });

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { Logger } from "pino";
+import { DataDirLock } from "./data-dir-lock";
 import { migrate } from "./migrate";
 import type { Queryable } from "./queryable";
 
@@ -69,38 +70,29 @@ export class Store {
     private readonly closeEmbedded: () => Promise<void>,
   ) {}
 
-  /** Connects, creates the schema if needed and applies pending migrations. */
+  /**
+   * Connects, creates the schema if needed and applies pending migrations. The embedded store's
+   * directory is locked first (data-dir-lock.ts).
+   *
+   * @throws StoreOpenError naming `store.url` or `store.dataDir` and what went wrong
+   */
   static async open(opts: StoreOptions, logger?: Logger): Promise<Store> {
-    let pool: pg.Pool;
-    let kind: "postgres" | "pglite";
-    let closeEmbedded = async (): Promise<void> => undefined;
-    if (opts.url) {
-      kind = "postgres";
-      // every connection starts in the configured schema
-      const options = opts.schema === "public" ? undefined : `-c search_path=${quoteIdent(opts.schema)}`;
-      pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, options });
-    } else {
-      kind = "pglite";
-      const { PGlite } = await import("@electric-sql/pglite");
-      const { createPgConfig } = await import("@electric-sql/pglite/node-postgres");
-      if (!opts.dataDir.startsWith("memory://")) mkdirSync(opts.dataDir, { recursive: true });
-      const db = await PGlite.create(opts.dataDir);
-      pool = new pg.Pool(createPgConfig(db) as unknown as pg.PoolConfig);
-      closeEmbedded = () => db.close();
-    }
+    const { pool, kind, closeEmbedded } = opts.url ? openPostgres(opts) : await openEmbedded(opts.dataDir);
     pool.on("error", (err) => logger?.error({ err }, "idle database connection failed"));
-    if (opts.schema !== "public") {
-      await pool.query(`create schema if not exists ${quoteIdent(opts.schema)}`);
-      // PGlite has one connection for the life of the pool: choose the schema once
-      if (kind === "pglite") await pool.query(`set search_path to ${quoteIdent(opts.schema)}`);
-    }
     const store = new Store(pool, kind, kind === "pglite" ? 1 : opts.poolSize, closeEmbedded);
     try {
+      if (opts.schema !== "public") {
+        await pool.query(`create schema if not exists ${quoteIdent(opts.schema)}`);
+        // PGlite has one connection for the life of the pool: choose the schema once
+        if (kind === "pglite") await pool.query(`set search_path to ${quoteIdent(opts.schema)}`);
+      }
       const applied = await migrate(pool);
       logger?.info({ kind, applied }, "store ready");
     } catch (err) {
-      await store.close();
-      throw err;
+      await store.close().catch(() => undefined);
+      const where = opts.url ? `store.url ${redactUrl(opts.url)}` : `store.dataDir ${opts.dataDir}`;
+      const what = isConnectError(err) ? "cannot connect" : "cannot prepare the schema";
+      throw new StoreOpenError(`${where}: ${what} (${errorText(err)})`, err);
     }
     return store;
   }
@@ -120,6 +112,92 @@ export class Store {
     await this.db.end();
     await this.closeEmbedded();
   }
+}
+
+/** The store could not be opened; the message names the key (`store.url`, `store.dataDir`) and the cause. */
+export class StoreOpenError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = "StoreOpenError";
+  }
+}
+
+interface OpenedPool {
+  pool: pg.Pool;
+  kind: "postgres" | "pglite";
+  closeEmbedded: () => Promise<void>;
+}
+
+function openPostgres(opts: StoreOptions): OpenedPool {
+  // every connection starts in the configured schema
+  const options = opts.schema === "public" ? undefined : `-c search_path=${quoteIdent(opts.schema)}`;
+  let pool: pg.Pool;
+  try {
+    pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, options });
+  } catch (err) {
+    throw new StoreOpenError(`store.url ${redactUrl(opts.url)}: ${errorText(err)}`, err);
+  }
+  return { pool, kind: "postgres", closeEmbedded: async () => undefined };
+}
+
+/** PGlite in `dataDir` (locked for this process), or in memory (`memory://`). */
+async function openEmbedded(dataDir: string): Promise<OpenedPool> {
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { createPgConfig } = await import("@electric-sql/pglite/node-postgres");
+  let lock: DataDirLock | null = null;
+  if (!dataDir.startsWith("memory://")) {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (err) {
+      throw new StoreOpenError(`store.dataDir ${dataDir}: cannot create it (${errorText(err)})`, err);
+    }
+    lock = DataDirLock.take(dataDir);
+  }
+  let db: InstanceType<typeof PGlite>;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    lock?.release();
+    throw new StoreOpenError(
+      `store.dataDir ${dataDir}: cannot open the embedded database (${errorText(err)})`,
+      err,
+    );
+  }
+  const pool = new pg.Pool(createPgConfig(db) as unknown as pg.PoolConfig);
+  const closeEmbedded = async (): Promise<void> => {
+    try {
+      await db.close();
+    } finally {
+      lock?.release();
+    }
+  };
+  return { pool, kind: "pglite", closeEmbedded };
+}
+
+/** A URL with its password replaced by `***`, fit for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, "//$1:***@");
+  }
+}
+
+/** An error's text; a connect failure to every address of a host (AggregateError) has none of its own. */
+function errorText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return errorText(err.errors[0]);
+  const e = err as { message?: unknown; code?: unknown };
+  return String(e?.message || e?.code || err);
+}
+
+/** Whether an error is about reaching the server (network, authentication, a missing database). */
+function isConnectError(err: unknown): boolean {
+  if (err instanceof AggregateError) return true;
+  const code = String((err as { code?: unknown })?.code ?? "");
+  // errno codes, or SQLSTATE classes 08 (connection), 28 (authorization), 3D000 (no such database), 57P03
+  return /^E[A-Z]+$/.test(code) || /^(08|28)/.test(code) || code === "3D000" || code === "57P03";
 }
 
 function quoteIdent(name: string): string {

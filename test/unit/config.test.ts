@@ -72,8 +72,38 @@ describe("defaults", () => {
     expect(loadConfig({ env: {} })).toEqual(defaultConfig());
   });
 
-  test("unrelated and unknown DTX_ variables are ignored", () => {
-    expect(loadConfig({ env: { PATH: "/bin", DTX_TEST_PG_URL: "postgres://x" } })).toEqual(defaultConfig());
+  test("unrelated variables and the DTX_ variables of other tools are ignored", () => {
+    const env = {
+      PATH: "/bin",
+      DTX_TEST_PG_URL: "postgres://x",
+      DTX_BENCH_DATABASE_URL: "postgres://y",
+      DTX_URL: "http://127.0.0.1:36789",
+      DTX_GRPC: "127.0.0.1:36790",
+      DTX_CONFIG: "",
+    };
+    expect(loadConfig({ env })).toEqual(defaultConfig());
+  });
+
+  test("an unknown DTX_ variable is an error naming it", () => {
+    expect(configError(() => loadConfig({ env: { DTX_RETRY_INTERVALL: "5s" } }))).toBe(
+      "config env DTX_RETRY_INTERVALL: unknown variable (no configuration key is called that)",
+    );
+    expect(configError(() => loadConfig({ env: { DTX_STORE: "x", DTX_PORT: "1" } }))).toBe(
+      "config env DTX_PORT: unknown variable (no configuration key is called that)",
+    );
+  });
+
+  test("store.url must be a Postgres URL or empty; the message hides the password", () => {
+    expect(loadConfig({ env: { DTX_STORE_URL: "postgresql://u@h/db" } }).store.url).toBe(
+      "postgresql://u@h/db",
+    );
+    expect(configError(() => loadConfig({ env: { DTX_STORE_URL: "mysql://root:secret@db:3306/dtm" } }))).toBe(
+      'config store.url (env DTX_STORE_URL): "mysql://root:***@db:3306/dtm" is not supported: dtx stores ' +
+        "in Postgres (postgres://…), or in the embedded PGlite when store.url is empty",
+    );
+    expect(configError(() => loadConfig({ overrides: { store: { url: "localhost:5432" } } }))).toContain(
+      'config store.url (overrides): "localhost:5432" is not supported',
+    );
   });
 
   test("dtx.example.yaml documents exactly the defaults", () => {
