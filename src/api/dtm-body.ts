@@ -9,12 +9,17 @@ import {
 } from "../core/model";
 import { unknownKind } from "../core/registry";
 import { bool, headers, int, str } from "./dtm-fields";
+import type { AbortRequest } from "../core/engine";
+import { parseDtmMsg } from "./dtm-msg";
 import { parseDtmSaga } from "./dtm-saga";
 
 /** How dtm's body describes each kind's definition: one entry per kind, no switch on the kind. */
 const definitions: Partial<
   Record<TransType, (b: Record<string, unknown>, binPayloads?: Buffer[]) => TransDefinition>
-> = { saga: parseDtmSaga };
+> = { saga: parseDtmSaga, msg: parseDtmMsg };
+
+/** The protocols a transaction's branches may be called with. */
+const PROTOCOLS: readonly string[] = ["http", "grpc", "json-rpc"];
 
 /**
  * Turns dtm's transaction body (the JSON of prepare/submit/abort, §2.3 of the protocol) into a
@@ -23,21 +28,13 @@ const definitions: Partial<
  * payloads as bytes (`binPayloads`) instead of `payloads`.
  */
 export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: Buffer[]): NewTrans {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw invalidField(["body"], "must be a JSON object");
-  }
-  const b = raw as Record<string, unknown>;
-  const gid = str(b, "gid");
-  checkGid(gid, maxGidLength);
-  const transType = str(b, "trans_type");
-  if (transType === "") throw invalidField(["trans_type"], "is required");
+  const { b, gid, transType } = bodyHead(raw, maxGidLength);
   const parse = Object.hasOwn(definitions, transType) ? definitions[transType as TransType] : undefined;
   if (!parse) throw unknownKind(transType);
   const definition = parse(b, binPayloads);
   const protocol = str(b, "protocol") || "http";
-  if (!["http", "grpc"].includes(protocol)) {
-    // json-rpc branch calls (dtm's §4.3) are not implemented: refuse rather than call them as plain HTTP
-    throw invalidField(["protocol"], `must be http or grpc, not ${JSON.stringify(protocol)}`);
+  if (!PROTOCOLS.includes(protocol)) {
+    throw invalidField(["protocol"], `must be http, grpc or json-rpc, not ${JSON.stringify(protocol)}`);
   }
   const options = defaultOptions();
   const option = (key: string): string[] => ["options", key];
@@ -55,4 +52,35 @@ export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: B
     options,
     definition,
   };
+}
+
+/**
+ * dtm's abort body (the whole transaction body, as the SDKs send it): only the gid, the kind, the
+ * rollback reason and `wait_result` count; the rest (steps, payloads, options) is what was stored.
+ */
+export function parseDtmAbort(raw: unknown, maxGidLength: number): AbortRequest {
+  const { b, gid, transType } = bodyHead(raw, maxGidLength);
+  return {
+    gid,
+    transType,
+    rollbackReason: str(b, "rollback_reason"),
+    // false or not given: as the transaction's stored option says (dtm drives an abort with those)
+    waitResult: bool(b, "wait_result", ["options", "wait_result"]) || undefined,
+  };
+}
+
+/** What every transaction body starts with: an object with a gid (checked first, as dtm's clients expect) and a kind. */
+function bodyHead(
+  raw: unknown,
+  maxGidLength: number,
+): { b: Record<string, unknown>; gid: string; transType: string } {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw invalidField(["body"], "must be a JSON object");
+  }
+  const b = raw as Record<string, unknown>;
+  const gid = str(b, "gid");
+  checkGid(gid, maxGidLength);
+  const transType = str(b, "trans_type");
+  if (transType === "") throw invalidField(["trans_type"], "is required");
+  return { b, gid, transType };
 }

@@ -1,11 +1,13 @@
 import type { ServiceImpl } from "@connectrpc/connect";
-import { EmptySchema } from "@bufbuild/protobuf/wkt";
+import { EmptySchema, type Empty } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
-import type { Engine } from "../core/engine";
+import type { AbortRequest, Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
+import { checkGid } from "../core/gid-check";
 import type { NewTrans } from "../core/model";
+import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
 import { dtmGrpcSpelling, spelledError } from "./field-spelling";
@@ -14,26 +16,40 @@ import { checkWaitResult } from "./wait-result";
 /** What dtm's gRPC service needs. */
 export interface DtmGrpcDeps {
   engine: Engine;
+  topics: Topics;
   maxGidLength: number;
+}
+
+/** Runs a call, answering errors as dtm's gRPC API does (field names as DtmRequest spells them). */
+async function answered(run: () => Promise<unknown>): Promise<Empty> {
+  try {
+    await run();
+    return create(EmptySchema);
+  } catch (err) {
+    throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
+  }
 }
 
 /**
  * dtm's gRPC API (`dtmgimp.Dtm`), as dtm's SDKs call it on port 36790. Requests are mapped onto the
- * HTTP body shape and share its checks; the protocol of a gRPC-submitted transaction is `grpc`.
+ * HTTP body shape and share its checks; the protocol of a gRPC-created transaction is `grpc`. Payloads
+ * (`BinPayloads`) are stored and sent to the branches byte for byte.
  */
 export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
+  const { engine, topics, maxGidLength } = deps;
   return {
     newGid: async () => create(DtmGidReplySchema, { Gid: newGid() }),
-    submit: async (req) => {
-      try {
-        const t = fromDtmRequest(req, deps.maxGidLength);
-        const { trans } = await deps.engine.submit(t);
+    submit: (req) =>
+      answered(async () => {
+        const t = fromDtmRequest(req, maxGidLength);
+        const { trans } = await engine.submit(t);
         if (t.options.waitResult) checkWaitResult(trans);
-        return create(EmptySchema);
-      } catch (err) {
-        throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
-      }
-    },
+      }),
+    prepare: (req) => answered(() => engine.prepare(fromDtmRequest(req, maxGidLength))),
+    abort: (req) => answered(() => engine.abort(abortOf(req, maxGidLength))),
+    subscribe: (req) => answered(() => topics.subscribe(req.Topic, req.URL, req.Remark)),
+    unsubscribe: (req) => answered(() => topics.unsubscribe(req.Topic, req.URL)),
+    deleteTopic: (req) => answered(() => topics.deleteTopic(req.Topic)),
   };
 }
 
@@ -67,4 +83,16 @@ export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans 
     maxGidLength,
     req.BinPayloads.map((p) => Buffer.from(p)),
   );
+}
+
+/** A DtmRequest as an abort: the gid, the kind and the reason count (dtm's SDKs send the whole request). */
+function abortOf(req: DtmRequest, maxGidLength: number): AbortRequest {
+  checkGid(req.Gid, maxGidLength);
+  if (req.TransType === "") throw invalidField(["trans_type"], "is required");
+  return {
+    gid: req.Gid,
+    transType: req.TransType,
+    rollbackReason: req.RollbackReason,
+    waitResult: req.TransOptions?.WaitResult || undefined,
+  };
 }

@@ -1,10 +1,13 @@
 import type { Engine } from "../core/engine";
-import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { TransStatus, TransType } from "../core/model";
-import { parseDtmBody } from "./dtm-body";
+import type { Topics } from "../core/topics";
+import { parseDtmAbort, parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
+import { intParam } from "./dtm-fields";
+import type { DtmRoute } from "./dtm-route";
+import { dtmTopicRoutes } from "./dtm-topic-routes";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
   parseJson,
@@ -21,14 +24,56 @@ import { checkWaitResult } from "./wait-result";
 /** What dtm's HTTP routes need. */
 export interface DtmHttpDeps {
   engine: Engine;
+  topics: Topics;
   version: string;
   maxBodyBytes: number;
   maxGidLength: number;
 }
 
-type Handler = (req: Req, url: URL, body: Buffer) => Promise<unknown>;
-
 const SUCCESS = { dtm_result: "SUCCESS" };
+
+/**
+ * dtm's routes by dtm's method name (the JSON-RPC method of each): the one copy of their logic,
+ * served over HTTP (`createDtmHttpRoutes`) and JSON-RPC (`createJsonRpcRoute`).
+ */
+export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
+  const { engine, maxGidLength } = deps;
+  return {
+    version: { path: "/api/dtmsvr/version", method: "GET", handle: async () => ({ version: deps.version }) },
+    newGid: {
+      path: "/api/dtmsvr/newGid",
+      method: "GET",
+      handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }),
+    },
+    prepare: {
+      path: "/api/dtmsvr/prepare",
+      method: "POST",
+      handle: async (call) => {
+        await engine.prepare(parseDtmBody(call.body(), maxGidLength));
+      },
+    },
+    submit: {
+      path: "/api/dtmsvr/submit",
+      method: "POST",
+      handle: async (call) => {
+        const t = parseDtmBody(call.body(), maxGidLength);
+        const { trans } = await engine.submit(t);
+        if (t.options.waitResult) checkWaitResult(trans);
+      },
+    },
+    abort: {
+      path: "/api/dtmsvr/abort",
+      method: "POST",
+      handle: async (call) => {
+        await engine.abort(parseDtmAbort(call.body(), maxGidLength));
+      },
+    },
+    query: { path: "/api/dtmsvr/query", method: "GET", handle: (call) => query(deps, call.query) },
+    all: { path: "/api/dtmsvr/all", method: "GET", handle: (call) => all(deps, call.query) },
+    ...dtmTopicRoutes(deps.topics),
+    ping: { path: "/api/ping", method: "*", handle: async () => ({ msg: "pong" }) },
+  };
+}
 
 /**
  * dtm's HTTP API under `/api/dtmsvr` plus `/api/ping`, with dtm's envelopes: a value is answered
@@ -36,24 +81,36 @@ const SUCCESS = { dtm_result: "SUCCESS" };
  * Resolves false for paths it does not serve.
  */
 export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => Promise<boolean> {
-  const routes: Record<string, { method: string; handle: Handler }> = {
-    "/api/dtmsvr/version": { method: "GET", handle: async () => ({ version: deps.version }) },
-    "/api/dtmsvr/newGid": { method: "GET", handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }) },
-    "/api/dtmsvr/submit": { method: "POST", handle: (_req, _url, body) => submit(deps, body) },
-    "/api/dtmsvr/query": { method: "GET", handle: (_req, url) => query(deps, url) },
-    "/api/dtmsvr/all": { method: "GET", handle: (_req, url) => all(deps, url) },
-    "/api/ping": { method: "*", handle: async () => ({ msg: "pong" }) },
-  };
+  const exact = new Map<string, DtmRoute>();
+  const withParam: Array<{ prefix: string; param: string; route: DtmRoute }> = [];
+  for (const route of Object.values(dtmRoutes(deps))) {
+    const colon = route.path.lastIndexOf("/:");
+    if (colon < 0) exact.set(route.path, route);
+    else
+      withParam.push({ prefix: route.path.slice(0, colon + 1), param: route.path.slice(colon + 2), route });
+  }
   return async (req, res) => {
     const url = new URL(req.url ?? "/", "http://dtx");
-    const route = routes[url.pathname];
-    if (!route) return false;
+    const query = url.searchParams;
+    let route = exact.get(url.pathname);
+    if (!route) {
+      const match = withParam.find(
+        (r) => url.pathname.startsWith(r.prefix) && url.pathname.length > r.prefix.length,
+      );
+      if (!match) return false;
+      route = match.route;
+      try {
+        query.set(match.param, decodeURIComponent(url.pathname.slice(match.prefix.length)));
+      } catch {
+        query.set(match.param, url.pathname.slice(match.prefix.length)); // not percent-encoding: as written
+      }
+    }
     if (route.method !== "*" && req.method !== route.method) {
       sendJson(res, 405, { message: `${url.pathname} accepts ${route.method} only` });
       return true;
     }
-    const body = req.method === "GET" ? Buffer.alloc(0) : await readBody(req, deps.maxBodyBytes);
-    if (body === TOO_LARGE) {
+    const raw = route.method === "POST" ? await readBody(req, deps.maxBodyBytes) : Buffer.alloc(0);
+    if (raw === TOO_LARGE) {
       refuseUpload(req, res, 400, {
         dtm_result: "FAILURE",
         message: `${tooLargeMessage(deps.maxBodyBytes)}. FAILURE`,
@@ -61,7 +118,7 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
       return true;
     }
     try {
-      sendJson(res, 200, (await route.handle(req, url, body)) ?? SUCCESS);
+      sendJson(res, 200, (await route.handle({ query, body: () => parseJson(raw) })) ?? SUCCESS);
     } catch (err) {
       const { status, body } = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
       sendJson(res, status, body);
@@ -70,23 +127,15 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
   };
 }
 
-async function submit(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
-  const t = parseDtmBody(parseJson(body), deps.maxGidLength);
-  const { trans } = await deps.engine.submit(t);
-  if (t.options.waitResult) checkWaitResult(trans);
-  return undefined;
-}
-
-async function query(deps: DtmHttpDeps, url: URL): Promise<unknown> {
-  const found = await deps.engine.get(url.searchParams.get("gid") ?? "");
+async function query(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
+  const found = await deps.engine.get(q.get("gid") ?? "");
   return {
     transaction: found ? dtmTransJson(found.trans) : null,
     branches: (found?.branches ?? []).map(dtmBranchJson),
   };
 }
 
-async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
-  const q = url.searchParams;
+async function all(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
   const gid = q.get("gid") ?? "";
   if (gid !== "") {
     const found = await deps.engine.get(gid, { branches: false });
@@ -107,10 +156,4 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
     transactions: page.transactions.map(dtmTransJson),
     next_position: page.next,
   };
-}
-
-function intParam(q: URLSearchParams, key: string, path = [key]): number {
-  const v = q.get(key) ?? "";
-  if (!/^\d+$/.test(v)) throw invalidField(path, `must be a non-negative integer, not ${JSON.stringify(v)}`);
-  return Number(v);
 }

@@ -21,7 +21,9 @@ export function spelledError(err: unknown, spell: Spelling): unknown {
 export const dtmHttpSpelling: Spelling = (path) => {
   const [head, ...rest] = path;
   if (head === "options") return formatPath(rest);
-  if (head === "orders" || head === "concurrent") return formatPath(["custom_data", ...path]);
+  if (head === "orders" || head === "concurrent" || head === "delay") {
+    return formatPath(["custom_data", ...path]);
+  }
   if (head === "page_size") return formatPath(["limit", ...rest]);
   if (head === "page_token") return formatPath(["position", ...rest]);
   return formatPath(path);
@@ -36,6 +38,7 @@ const dtmGrpcNames: Record<string, string> = {
   custom_data: "CustomedData",
   orders: "CustomedData.orders",
   concurrent: "CustomedData.concurrent",
+  delay: "CustomedData.delay",
   query_prepared: "QueryPrepared",
 };
 

@@ -7,11 +7,18 @@ import { failure, invalidField } from "./errors";
 import { checkGid } from "./gid-check";
 import { listFilter, type ListQuery } from "./listing";
 import { insertedRows, newRecord } from "./new-record";
-import type { BranchRecord, BranchRegistration, NewTrans, TransRecord, TransStatus } from "./model";
+import type {
+  BranchRecord,
+  BranchRegistration,
+  NewTrans,
+  TransRecord,
+  TransSettings,
+  TransStatus,
+} from "./model";
 import { checkOptions } from "./options-check";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { TransPage, TransRepository } from "./repository";
-import type { TransKind } from "./trans-kind";
+import type { CreatingVerb, ResolveContext, TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
 export interface EngineSettings extends DriverSettings {
@@ -29,7 +36,11 @@ export interface EngineDeps {
   logger: Logger;
   /** The transaction kinds it drives. Default: every kind of this coordinator (registry.ts). */
   kinds?: KindRegistry;
+  /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
+  lookups?: ResolveContext;
 }
+
+const NO_LOOKUPS: ResolveContext = { topicSubscribers: async () => null };
 
 /** What a lifecycle verb did. */
 export interface VerbOutcome {
@@ -58,6 +69,7 @@ export class Engine {
   private readonly repository: TransRepository;
   private readonly settings: EngineSettings;
   private readonly kinds: KindRegistry;
+  private readonly lookups: ResolveContext;
   private readonly driver: Driver;
 
   constructor(deps: EngineDeps) {
@@ -65,6 +77,7 @@ export class Engine {
     this.repository = deps.repository;
     this.settings = deps.settings;
     this.kinds = deps.kinds ?? defaultKinds;
+    this.lookups = deps.lookups ?? NO_LOOKUPS;
     this.driver = new Driver(
       deps.repository,
       deps.caller,
@@ -79,15 +92,18 @@ export class Engine {
    * Creates a transaction as `prepared` (tcc, xa, msg, workflow). A stored `prepared` one with the
    * gid answers success with nothing rewritten; any other stored status is a FAILURE.
    */
-  async prepare(t: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(t);
+  async prepare(request: NewTrans): Promise<VerbOutcome> {
+    const kind = this.validated(request, "prepare");
     if (!kind.lifecycle.prepare) {
-      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' cannot prepare`);
+      throw invalidField(["trans_type"], `trans type: '${request.definition.kind}' cannot prepare`);
     }
-    const fresh = this.newRecord(t, kind, "prepared", "");
-    const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
-    if (inserted) return { trans: { ...fresh, id: inserted.id } };
-    const stored = await this.repository.find(t.gid);
+    const t = await this.resolved(kind, request);
+    if (t) {
+      const fresh = this.newRecord(t, kind, "prepared", "");
+      const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
+      if (inserted) return { trans: { ...fresh, id: inserted.id } };
+    }
+    const stored = await this.repository.find(request.gid);
     if (stored?.status === "prepared") return { trans: stored };
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot prepare`);
   }
@@ -98,33 +114,45 @@ export class Engine {
    * `submitted` one is re-driven from its stored rows unless another coordinator's live lease holds
    * it; a finished one is a FAILURE.
    */
-  async submit(t: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(t);
+  async submit(request: NewTrans): Promise<VerbOutcome> {
+    const kind = this.validated(request, "submit");
     if (!kind.lifecycle.submit) {
-      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' cannot be submitted`);
+      throw invalidField(["trans_type"], `trans type: '${request.definition.kind}' cannot be submitted`);
     }
-    const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
-    const branches = kind.branchesOf(t.definition);
-    const inserted = await this.repository.insert(fresh, branches);
-    if (!inserted) {
-      await this.driver.settled(t.gid);
-      return this.resubmit(t.gid, t.options.waitResult);
+    const t = await this.resolved(kind, request);
+    if (t) {
+      const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
+      const branches = kind.branchesOf(t.definition);
+      const inserted = await this.repository.insert(fresh, branches);
+      if (inserted) {
+        const trans = { ...fresh, id: inserted.id };
+        return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+      }
     }
-    const trans = { ...fresh, id: inserted.id };
-    return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+    await this.driver.settled(request.gid);
+    return this.resubmit(request, kind);
   }
 
-  /** A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. */
-  private async resubmit(gid: string, wait: boolean, again = true): Promise<VerbOutcome> {
+  /**
+   * A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. A
+   * prepared one of the request's kind keeps the settings the kind takes from a submit.
+   */
+  private async resubmit(t: NewTrans, kind: TransKind, again = true): Promise<VerbOutcome> {
+    const { gid } = t;
+    const wait = t.options.waitResult;
     const claimed = await this.claim(gid, "submitted");
     if (claimed) return this.runStored(claimed, wait);
     const stored = await this.repository.find(gid);
     // still submitted: another coordinator's live lease drives it now
     if (stored?.status === "submitted") return { trans: stored };
     if (stored?.status === "prepared") {
-      const moved = await this.move(stored, "submitted", "");
+      const settings =
+        stored.transType === t.definition.kind
+          ? kind.settingsOnSubmit?.(stored.settings, t.definition)
+          : undefined;
+      const moved = await this.move(stored, "submitted", "", settings);
       if (moved) return this.runStored(moved, wait);
-      if (again) return this.resubmit(gid, wait, false);
+      if (again) return this.resubmit(t, kind, false);
     }
     // dtm's text, typo included: SDKs and operators match on it
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
@@ -231,13 +259,28 @@ export class Engine {
     return this.driver.close(timeoutMs);
   }
 
-  /** Checks a new transaction from any adapter; its kind. */
-  private validated(t: NewTrans): TransKind {
+  /** Checks a new transaction from any adapter for the verb that creates it; its kind. */
+  private validated(t: NewTrans, verb: CreatingVerb): TransKind {
     checkGid(t.gid, this.settings.maxGidLength);
     const kind = kindOf(this.kinds, t.definition.kind);
     checkOptions(t.options, t.protocol);
-    kind.validate(t, { maxSteps: this.settings.maxSteps });
+    kind.validate(t, { maxSteps: this.settings.maxSteps }, verb);
     return kind;
+  }
+
+  /**
+   * The transaction with what its definition refers to looked up (msg topics). Null when that fails
+   * for a gid that is stored already: its stored rows are what counts then (a submit of a prepared
+   * message whose topic was deleted since still delivers to the subscribers it was prepared with).
+   */
+  private async resolved(kind: TransKind, t: NewTrans): Promise<NewTrans | null> {
+    if (!kind.resolve) return t;
+    try {
+      return { ...t, definition: await kind.resolve(t, this.lookups, { maxSteps: this.settings.maxSteps }) };
+    } catch (err) {
+      if (await this.repository.find(t.gid)) return null;
+      throw err;
+    }
   }
 
   /** A new transaction as the verbs insert it (see new-record.ts). */
@@ -265,13 +308,19 @@ export class Engine {
    * Moves a stored transaction to `to` by compare-and-set on its status, taking the lease whoever
    * held it: a recovery pass that held it only to look at its timeout then loses its own write.
    */
-  private move(stored: TransRecord, to: TransStatus, reason: string): Promise<TransRecord | null> {
+  private move(
+    stored: TransRecord,
+    to: TransStatus,
+    reason: string,
+    settings?: TransSettings,
+  ): Promise<TransRecord | null> {
     const now = this.clock.now();
     return this.repository.changeStatus({
       gid: stored.gid,
       from: [stored.status],
       to,
       rollbackReason: reason,
+      settings,
       now,
       lease: {
         owner: this.driver.newOwner(),

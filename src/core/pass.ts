@@ -189,8 +189,19 @@ export class Pass {
 
   /** Whether the transaction is older than its timeout (`kindDefault`: apply the server default when unset). */
   timedOut(kindDefault: boolean): boolean {
+    const at = this.timeoutAt(kindDefault);
+    return at !== null && this.ctx.clock.nowMs() >= at.getTime();
+  }
+
+  /** When the transaction times out (`kindDefault`: apply the server default when unset); null: never. */
+  timeoutAt(kindDefault: boolean): Date | null {
     const limit = this.trans.options.timeoutToFailMs || (kindDefault ? this.ctx.settings.timeoutToFailMs : 0);
-    return limit > 0 && this.ctx.clock.nowMs() - this.trans.createTime.getTime() >= limit;
+    return limit > 0 ? new Date(this.trans.createTime.getTime() + limit) : null;
+  }
+
+  /** The coordinator's time (the store's clock). */
+  now(): Date {
+    return this.ctx.clock.now();
   }
 
   /** Milliseconds left of the pass budget. */

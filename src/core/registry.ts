@@ -1,5 +1,6 @@
 import { invalidField, type FieldPath } from "./errors";
 import type { TransSettings, TransType } from "./model";
+import { msg } from "./msg";
 import { saga } from "./saga";
 import type { TransKind } from "./trans-kind";
 
@@ -7,7 +8,7 @@ import type { TransKind } from "./trans-kind";
 export type KindRegistry = Partial<Record<TransType, TransKind>>;
 
 /** Every transaction kind this coordinator drives. */
-export const kinds: KindRegistry = { saga };
+export const kinds: KindRegistry = { saga, msg };
 
 /** The module of a kind; an unknown kind is bad input at `path`. */
 export function kindOf(
@@ -33,5 +34,5 @@ export function encodeSettings(settings: TransSettings): string {
 /** A stored settings text decoded by its kind (a kind this version does not drive keeps none). */
 export function decodeSettings(transType: string, text: string): TransSettings {
   const kind = Object.hasOwn(kinds, transType) ? kinds[transType as TransType] : undefined;
-  return kind ? kind.decodeSettings(text) : { kind: transType as Exclude<TransType, "saga"> };
+  return kind ? kind.decodeSettings(text) : { kind: transType as Exclude<TransType, "saga" | "msg"> };
 }

@@ -1,4 +1,4 @@
-import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "./model";
+import type { BranchRecord, NewBranch, TransRecord, TransSettings, TransStatus } from "./model";
 
 /**
  * The core's port to stored transactions. `src/store/pg-repository.ts` implements it over Postgres
@@ -91,6 +91,8 @@ export interface StatusChange {
   to: TransStatus;
   /** '' keeps the stored reason. */
   rollbackReason: string;
+  /** The kind's settings to store with the change (a submit of a prepared message: its delay); absent: kept. */
+  settings?: TransSettings;
   now: Date;
   lease?: { owner: string; until: Date };
 }

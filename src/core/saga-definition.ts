@@ -1,4 +1,5 @@
 import { invalidField } from "./errors";
+import { checkJsonRpcPayload, checkUrl } from "./url-check";
 import type {
   BranchRecord,
   NewBranch,
@@ -46,7 +47,9 @@ export function validateSaga(t: NewTrans, maxSteps: number): void {
   steps.forEach((step, i) => {
     // a missing URL is an empty one, as in dtm: nothing to call, counts as success
     for (const op of ["action", "compensate"] as const) {
-      if (step[op] !== "") checkUrl(step[op], t.protocol, ["steps", i, op]);
+      if (step[op] === "") continue;
+      checkUrl(step[op], t.protocol, ["steps", i, op]);
+      checkJsonRpcPayload(t.protocol, step[op], step.payload, ["payloads", i]);
     }
   });
   const last = steps.length - 1;
@@ -74,25 +77,6 @@ function findCycle(orders: Map<number, number[]>, n: number): number | null {
   };
   for (let i = 0; i < n; i++) if (visit(i)) return i;
   return null;
-}
-
-function checkUrl(url: string, protocol: string, path: Array<string | number>): void {
-  if (url.length > 1024) throw invalidField(path, "is longer than 1024 characters");
-  if (/^https?:\/\//.test(url)) {
-    try {
-      new URL(url);
-      return;
-    } catch {
-      throw invalidField(path, `${JSON.stringify(url)} is not a valid URL`);
-    }
-  }
-  if (protocol === "grpc" && /^[^/\s:]+:\d+\/[\w.]+\/\w+$/.test(url)) return;
-  throw invalidField(
-    path,
-    protocol === "grpc"
-      ? `${JSON.stringify(url)} is neither an http(s) URL nor host:port/package.Service/Method`
-      : `${JSON.stringify(url)} is not an http(s) URL`,
-  );
 }
 
 /** The stored rows of a saga: per step a compensate row, then an action row, both with the payload. */

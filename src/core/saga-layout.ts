@@ -1,4 +1,5 @@
 import { invalidField } from "./errors";
+import { jsonObjectText } from "./json-text";
 import type { SagaLayout } from "./model";
 
 /**
@@ -20,17 +21,9 @@ export function sagaLayoutText(layout: SagaLayout): string {
  */
 export function parseSagaLayout(text: string): SagaLayout {
   const layout: SagaLayout = { orders: new Map() };
-  if (text.trim() === "") return layout;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalidField(["custom_data"], "is not JSON text");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw invalidField(["custom_data"], "must be a JSON object");
-  }
-  const { concurrent, orders } = parsed as { concurrent?: unknown; orders?: unknown };
+  const parsed = jsonObjectText(text, ["custom_data"]);
+  if (parsed === null) return layout;
+  const { concurrent, orders } = parsed;
   if (concurrent !== undefined && typeof concurrent !== "boolean") {
     throw invalidField(["concurrent"], "must be a boolean");
   }

@@ -5,6 +5,7 @@ import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
 import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
+import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { createRestGateway } from "../api/rest-gateway";
@@ -13,6 +14,8 @@ import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
+import { createTopics } from "../core/topics";
+import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
 import type { Config } from "./config";
@@ -73,6 +76,12 @@ export class App {
     const clock = opts.clock ?? new Clock();
     await syncClock(repository, clock);
     const caller = new TransportCaller();
+    const topics = createTopics({
+      kv: new PgKvRepository(store),
+      clock,
+      maxSubscribers: config.limits.maxSteps,
+      maxPageSize: config.limits.maxPageSize,
+    });
     const engine = new Engine({
       repository,
       caller: opts.wrapCaller?.(caller) ?? caller,
@@ -87,6 +96,7 @@ export class App {
         maxPageSize: config.limits.maxPageSize,
       },
       logger,
+      lookups: topics,
     });
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
@@ -95,16 +105,20 @@ export class App {
       maxBodyBytes: config.server.maxBodyBytes,
       interceptors,
     });
-    const dtmRoutes = createDtmHttpRoutes({
+    const dtmDeps = {
       engine,
+      topics,
       version: dtxVersion(),
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
-    });
+    };
+    const dtmRoutes = createDtmHttpRoutes(dtmDeps);
+    const jsonRpc = createJsonRpcRoute(dtmDeps);
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
-        if (!grpc && ((await dtmRoutes(req, res)) || (await gateway(req, res)))) return;
+        if (!grpc && ((await dtmRoutes(req, res)) || (await jsonRpc(req, res)) || (await gateway(req, res))))
+          return;
         sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
       })().catch((err) => {
         logger.error({ err }, "request failed");
@@ -114,7 +128,7 @@ export class App {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
-        router.service(Dtm, dtmGrpcService({ engine, maxGidLength }));
+        router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
       interceptors,
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
