@@ -9,14 +9,19 @@ import {
 } from "../core/model";
 import { unknownKind } from "../core/registry";
 import { bool, headers, int, str } from "./dtm-fields";
-import type { AbortRequest } from "../core/engine";
 import { parseDtmMsg } from "./dtm-msg";
 import { parseDtmSaga } from "./dtm-saga";
 
 /** How dtm's body describes each kind's definition: one entry per kind, no switch on the kind. */
 const definitions: Partial<
   Record<TransType, (b: Record<string, unknown>, binPayloads?: Buffer[]) => TransDefinition>
-> = { saga: parseDtmSaga, msg: parseDtmMsg };
+> = {
+  saga: parseDtmSaga,
+  msg: parseDtmMsg,
+  // branches arrive by registerBranch; a body's steps and payloads are ignored, as dtm does
+  tcc: () => ({ kind: "tcc" }),
+  xa: () => ({ kind: "xa" }),
+};
 
 /** The protocols a transaction's branches may be called with. */
 const PROTOCOLS: readonly string[] = ["http", "grpc", "json-rpc"];
@@ -51,21 +56,6 @@ export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: B
     queryPrepared: str(b, "query_prepared"),
     options,
     definition,
-  };
-}
-
-/**
- * dtm's abort body (the whole transaction body, as the SDKs send it): only the gid, the kind, the
- * rollback reason and `wait_result` count; the rest (steps, payloads, options) is what was stored.
- */
-export function parseDtmAbort(raw: unknown, maxGidLength: number): AbortRequest {
-  const { b, gid, transType } = bodyHead(raw, maxGidLength);
-  return {
-    gid,
-    transType,
-    rollbackReason: str(b, "rollback_reason"),
-    // false or not given: as the transaction's stored option says (dtm drives an abort with those)
-    waitResult: bool(b, "wait_result", ["options", "wait_result"]) || undefined,
   };
 }
 

@@ -2,16 +2,16 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { EmptySchema, type Empty } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
 import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
-import type { AbortRequest, Engine } from "../core/engine";
+import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
-import { checkGid } from "../core/gid-check";
 import type { NewTrans } from "../core/model";
 import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
 import { dtmGrpcSpelling, spelledError } from "./field-spelling";
-import { checkWaitResult } from "./wait-result";
+import { abortRequest, registration } from "./dtm-register";
+import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
 export interface DtmGrpcDeps {
@@ -20,37 +20,57 @@ export interface DtmGrpcDeps {
   maxGidLength: number;
 }
 
-/** Runs a call, answering errors as dtm's gRPC API does (field names as DtmRequest spells them). */
-async function answered(run: () => Promise<unknown>): Promise<Empty> {
+/**
+ * dtm's gRPC API (`dtmgimp.Dtm`), as dtm's SDKs call it on port 36790. Requests are mapped onto the
+ * HTTP body shape and share its checks; the protocol of a gRPC-created transaction is `grpc`.
+ * Payloads (`BinPayloads`, `BusiPayload`) are stored and sent to the branches byte for byte.
+ */
+export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
+  return {
+    newGid: async () => create(DtmGidReplySchema, { Gid: newGid() }),
+    submit: (req) =>
+      answer(async () => {
+        const t = fromDtmRequest(req, deps.maxGidLength);
+        const { trans } = await deps.engine.submit(t);
+        if (t.options.waitResult) checkWaitResult(trans);
+      }),
+    prepare: (req) =>
+      answer(async () => {
+        await deps.engine.prepare(fromDtmRequest(req, deps.maxGidLength));
+      }),
+    abort: (req) =>
+      answer(async () => {
+        const wait = req.TransOptions?.WaitResult ?? false;
+        const r = abortRequest(req.Gid, req.TransType, req.RollbackReason, wait);
+        checkAbortResult((await deps.engine.abort(r)).trans, r.waitResult);
+      }),
+    // dtm ignores `Op`: workflow clients put it into `Data`
+    registerBranch: (req) =>
+      answer(() =>
+        deps.engine.registerBranch(
+          registration(req.Gid, req.TransType, req.BranchID, req.Data, Buffer.from(req.BusiPayload)),
+        ),
+      ),
+    subscribe: (req) =>
+      answer(async () => {
+        await deps.topics.subscribe(req.Topic, req.URL, req.Remark);
+      }),
+    unsubscribe: (req) =>
+      answer(async () => {
+        await deps.topics.unsubscribe(req.Topic, req.URL);
+      }),
+    deleteTopic: (req) => answer(() => deps.topics.deleteTopic(req.Topic)),
+  };
+}
+
+/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
+async function answer(verb: () => Promise<void>): Promise<Empty> {
   try {
-    await run();
+    await verb();
     return create(EmptySchema);
   } catch (err) {
     throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
   }
-}
-
-/**
- * dtm's gRPC API (`dtmgimp.Dtm`), as dtm's SDKs call it on port 36790. Requests are mapped onto the
- * HTTP body shape and share its checks; the protocol of a gRPC-created transaction is `grpc`. Payloads
- * (`BinPayloads`) are stored and sent to the branches byte for byte.
- */
-export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
-  const { engine, topics, maxGidLength } = deps;
-  return {
-    newGid: async () => create(DtmGidReplySchema, { Gid: newGid() }),
-    submit: (req) =>
-      answered(async () => {
-        const t = fromDtmRequest(req, maxGidLength);
-        const { trans } = await engine.submit(t);
-        if (t.options.waitResult) checkWaitResult(trans);
-      }),
-    prepare: (req) => answered(() => engine.prepare(fromDtmRequest(req, maxGidLength))),
-    abort: (req) => answered(() => engine.abort(abortOf(req, maxGidLength))),
-    subscribe: (req) => answered(() => topics.subscribe(req.Topic, req.URL, req.Remark)),
-    unsubscribe: (req) => answered(() => topics.unsubscribe(req.Topic, req.URL)),
-    deleteTopic: (req) => answered(() => topics.deleteTopic(req.Topic)),
-  };
 }
 
 /** A DtmRequest as a NewTrans (durations arrive in seconds; payloads are binary). */
@@ -83,16 +103,4 @@ export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans 
     maxGidLength,
     req.BinPayloads.map((p) => Buffer.from(p)),
   );
-}
-
-/** A DtmRequest as an abort: the gid, the kind and the reason count (dtm's SDKs send the whole request). */
-function abortOf(req: DtmRequest, maxGidLength: number): AbortRequest {
-  checkGid(req.Gid, maxGidLength);
-  if (req.TransType === "") throw invalidField(["trans_type"], "is required");
-  return {
-    gid: req.Gid,
-    transType: req.TransType,
-    rollbackReason: req.RollbackReason,
-    waitResult: req.TransOptions?.WaitResult || undefined,
-  };
 }

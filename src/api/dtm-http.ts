@@ -2,11 +2,11 @@ import type { Engine } from "../core/engine";
 import { newGid } from "../core/gid";
 import type { TransStatus, TransType } from "../core/model";
 import type { Topics } from "../core/topics";
-import { parseDtmAbort, parseDtmBody } from "./dtm-body";
+import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
 import { intParam } from "./dtm-fields";
-import type { DtmRoute } from "./dtm-route";
+import type { DtmCall, DtmRoute } from "./dtm-route";
 import { dtmTopicRoutes } from "./dtm-topic-routes";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
@@ -19,7 +19,8 @@ import {
   type Req,
   type Res,
 } from "./http-io";
-import { checkWaitResult } from "./wait-result";
+import { parseDtmAbort, parseDtmRegistration } from "./dtm-register";
+import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's HTTP routes need. */
 export interface DtmHttpDeps {
@@ -38,6 +39,9 @@ const SUCCESS = { dtm_result: "SUCCESS" };
  */
 export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
   const { engine, maxGidLength } = deps;
+  const register = async (call: DtmCall): Promise<void> => {
+    await engine.registerBranch(parseDtmRegistration(call.body()));
+  };
   return {
     version: { path: "/api/dtmsvr/version", method: "GET", handle: async () => ({ version: deps.version }) },
     newGid: {
@@ -65,9 +69,14 @@ export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
       path: "/api/dtmsvr/abort",
       method: "POST",
       handle: async (call) => {
-        await engine.abort(parseDtmAbort(call.body(), maxGidLength));
+        const r = parseDtmAbort(call.body());
+        checkAbortResult((await engine.abort(r)).trans, r.waitResult);
       },
     },
+    registerBranch: { path: "/api/dtmsvr/registerBranch", method: "POST", handle: register },
+    // the names older SDKs call (dtm keeps them as aliases)
+    registerTccBranch: { path: "/api/dtmsvr/registerTccBranch", method: "POST", handle: register },
+    registerXaBranch: { path: "/api/dtmsvr/registerXaBranch", method: "POST", handle: register },
     query: { path: "/api/dtmsvr/query", method: "GET", handle: (call) => query(deps, call.query) },
     all: { path: "/api/dtmsvr/all", method: "GET", handle: (call) => all(deps, call.query) },
     ...dtmTopicRoutes(deps.topics),

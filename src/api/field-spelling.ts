@@ -40,6 +40,12 @@ const dtmGrpcNames: Record<string, string> = {
   concurrent: "CustomedData.concurrent",
   delay: "CustomedData.delay",
   query_prepared: "QueryPrepared",
+  rollback_reason: "RollbackReason",
+  // DtmBranchRequest: the kind's keys live in its Data map
+  branch_id: "BranchID",
+  confirm: "Data.confirm",
+  cancel: "Data.cancel",
+  url: "Data.url",
 };
 
 /** dtm's DtmTransOptions (gRPC). */

@@ -1,4 +1,4 @@
-import { failure } from "../core/errors";
+import { failure, ongoing } from "../core/errors";
 import { withSentinel } from "./dtm-errors";
 import type { TransRecord } from "../core/model";
 
@@ -14,4 +14,13 @@ export function checkWaitResult(trans: TransRecord): void {
       ? withSentinel(trans.rollbackReason, "FAILURE")
       : "wait result not return success: FAILURE",
   );
+}
+
+/**
+ * An abort that waited for its first pass (asked for in the request or stored at prepare) answers
+ * ONGOING while the rollback is not finished: it was accepted and is retried; it did not fail.
+ */
+export function checkAbortResult(trans: TransRecord, requested: boolean | undefined): void {
+  if (trans.status === "failed" || !(requested ?? trans.options.waitResult)) return;
+  throw ongoing(`the rollback of ${trans.gid} is not finished yet: it is retried. ONGOING`);
 }

@@ -94,9 +94,6 @@ export class Engine {
    */
   async prepare(request: NewTrans): Promise<VerbOutcome> {
     const kind = this.validated(request, "prepare");
-    if (!kind.lifecycle.prepare) {
-      throw invalidField(["trans_type"], `trans type: '${request.definition.kind}' cannot prepare`);
-    }
     const t = await this.resolved(kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "prepared", "");
@@ -116,9 +113,6 @@ export class Engine {
    */
   async submit(request: NewTrans): Promise<VerbOutcome> {
     const kind = this.validated(request, "submit");
-    if (!kind.lifecycle.submit) {
-      throw invalidField(["trans_type"], `trans type: '${request.definition.kind}' cannot be submitted`);
-    }
     const t = await this.resolved(kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
@@ -163,6 +157,7 @@ export class Engine {
    * `failed` with nothing called. The request's kind must be the stored one.
    */
   async abort(r: AbortRequest): Promise<VerbOutcome> {
+    checkGid(r.gid, this.settings.maxGidLength);
     const stored = await this.repository.find(r.gid);
     if (!stored) throw new ConnectError(`no TransGlobal with gid: ${r.gid} found`, Code.NotFound);
     const rule = kindOf(this.kinds, stored.transType).lifecycle.abort;
@@ -194,17 +189,27 @@ export class Engine {
   }
 
   /**
-   * Adds the rows of a branch registration (tcc, xa, workflow) to a `prepared` transaction, all in
-   * one statement that locks the global row in `prepared`.
+   * Adds the rows of a branch registration (tcc, xa, workflow) to a `prepared` transaction of the
+   * request's kind, all in one statement that locks the global row in `prepared`: a registration
+   * racing a move to `aborting` either commits before it (and is cancelled) or is refused.
    */
   async registerBranch(r: BranchRegistration): Promise<void> {
     checkGid(r.gid, this.settings.maxGidLength);
     const kind = kindOf(this.kinds, r.transType);
     // dtm's text, typo included
     if (!kind.registration) throw invalidField(["trans_type"], `unknow trans type: ${r.transType}`);
-    const rows = kind.registration(r);
+    const notPrepared = (): ConnectError => failure(`no trans with gid: ${r.gid} status: prepared found`);
+    const stored = await this.repository.find(r.gid);
+    if (stored?.status !== "prepared") throw notPrepared();
+    if (stored.transType !== r.transType) {
+      throw invalidField(
+        ["trans_type"],
+        `is ${r.transType}, but ${r.gid} is a ${stored.transType} transaction`,
+      );
+    }
+    const rows = kind.registration(r, stored);
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());
-    if (added === "wrong-status") throw failure(`no trans with gid: ${r.gid} status: prepared found`);
+    if (added === "wrong-status") throw notPrepared();
     if (added === "duplicate") {
       throw new ConnectError(`branch ${r.branchId} of ${r.gid} is registered already`, Code.AlreadyExists);
     }
@@ -259,10 +264,14 @@ export class Engine {
     return this.driver.close(timeoutMs);
   }
 
-  /** Checks a new transaction from any adapter for the verb that creates it; its kind. */
+  /** Checks a new transaction from any adapter, and that `verb` may create its kind; its kind. */
   private validated(t: NewTrans, verb: CreatingVerb): TransKind {
     checkGid(t.gid, this.settings.maxGidLength);
     const kind = kindOf(this.kinds, t.definition.kind);
+    if (!kind.lifecycle[verb]) {
+      const how = verb === "prepare" ? "cannot prepare" : "cannot be submitted";
+      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' ${how}`);
+    }
     checkOptions(t.options, t.protocol);
     kind.validate(t, { maxSteps: this.settings.maxSteps }, verb);
     return kind;

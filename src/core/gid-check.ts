@@ -12,3 +12,11 @@ export function checkGid(gid: string, maxLength: number, path: FieldPath = ["gid
   if (/[\u0000-\u001f\u007f]/.test(gid)) throw invalidField(path, "contains a control character");
   if (gid.includes("\ufffd")) throw invalidField(path, "contains U+FFFD (bytes that were not UTF-8?)");
 }
+
+/** The longest branch id the store keeps. */
+export const MAX_BRANCH_ID_LENGTH = 128;
+
+/** A registered branch id (`01`, `0201`, …): present, short enough, no control characters (as a gid). */
+export function checkBranchId(branchId: string, path: FieldPath = ["branch_id"]): void {
+  checkGid(branchId, MAX_BRANCH_ID_LENGTH, path);
+}

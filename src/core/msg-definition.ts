@@ -11,7 +11,7 @@ import type {
 } from "./model";
 import type { CreatingVerb, Limits, ResolveContext } from "./trans-kind";
 import { MAX_TIMEOUT_MS } from "./options-check";
-import { checkJsonRpcPayload, checkUrl } from "./url-check";
+import { checkJsonRpcPayload, checkBranchUrl } from "./url-check";
 
 /** The scheme of a step that is delivered to every subscriber of a topic. */
 export const TOPIC_SCHEME = "topic://";
@@ -55,7 +55,7 @@ export function validateMsg(t: NewTrans, limits: Limits, verb: CreatingVerb): vo
     if (topic === null) {
       // a missing URL is an empty one, as in dtm: nothing to call, counts as delivered
       if (step.action === "") return;
-      checkUrl(step.action, t.protocol, path);
+      checkBranchUrl(step.action, t.protocol, path);
       checkJsonRpcPayload(t.protocol, step.action, step.payload, ["payloads", i]);
     } else if (topic === "") throw invalidField(path, "names no topic");
     else if (topic.length > MAX_TOPIC_LENGTH)
@@ -64,7 +64,7 @@ export function validateMsg(t: NewTrans, limits: Limits, verb: CreatingVerb): vo
   if (!Number.isSafeInteger(delayMs) || delayMs < 0) throw invalidField(["delay"], "must not be negative");
   if (delayMs > MAX_TIMEOUT_MS)
     throw invalidField(["delay"], `must be at most ${MAX_TIMEOUT_MS / 1000} seconds`);
-  if (t.queryPrepared !== "") checkUrl(t.queryPrepared, t.protocol, ["query_prepared"]);
+  if (t.queryPrepared !== "") checkBranchUrl(t.queryPrepared, t.protocol, ["query_prepared"]);
   else if (verb === "prepare") {
     throw invalidField(
       ["query_prepared"],
@@ -91,7 +91,7 @@ export async function resolveMsg(t: NewTrans, ctx: ResolveContext, limits: Limit
       }
       for (const url of subscribers) {
         try {
-          checkUrl(url, t.protocol, path);
+          checkBranchUrl(url, t.protocol, path);
         } catch (err) {
           const problem = fieldErrorOf(err)?.problem ?? String(err);
           throw invalidField(path, `topic ${JSON.stringify(topic)}: subscriber ${problem}`);

@@ -110,9 +110,9 @@ export class Pass {
    * Calls one branch operation. `failureIsFinal` marks the calls where FAILURE is an answer (a saga
    * action); anywhere else FAILURE is retried like an error.
    */
-  call(branch: BranchRecord, opts: { failureIsFinal: boolean }): Promise<BranchResult> {
+  call(branch: BranchRecord, opts: { failureIsFinal: boolean; forcePost?: boolean }): Promise<BranchResult> {
     const { url, branchId, op, payload } = branch;
-    return this.callUrl({ url, branchId, op, payload, failureIsFinal: opts.failureIsFinal });
+    return this.callUrl({ url, branchId, op, payload, ...opts });
   }
 
   /** Calls a URL that is no branch row; the answer moves the retry interval as a branch's would. */
@@ -189,17 +189,27 @@ export class Pass {
 
   /** Whether the transaction is older than its timeout (`kindDefault`: apply the server default when unset). */
   timedOut(kindDefault: boolean): boolean {
-    const at = this.timeoutAt(kindDefault);
-    return at !== null && this.ctx.clock.nowMs() >= at.getTime();
+    const limit = this.timeoutMs(kindDefault);
+    return limit > 0 && this.ctx.clock.nowMs() - this.trans.createTime.getTime() >= limit;
   }
 
   /** When the transaction times out (`kindDefault`: apply the server default when unset); null: never. */
   timeoutAt(kindDefault: boolean): Date | null {
-    const limit = this.trans.options.timeoutToFailMs || (kindDefault ? this.ctx.settings.timeoutToFailMs : 0);
+    const limit = this.timeoutMs(kindDefault);
     return limit > 0 ? new Date(this.trans.createTime.getTime() + limit) : null;
   }
 
-  /** The coordinator's time (the store's clock). */
+  /** The timeout that applies: the transaction's own, else (`kindDefault`) the server's; 0: none. */
+  timeoutMs(kindDefault: boolean): number {
+    return this.trans.options.timeoutToFailMs || (kindDefault ? this.ctx.settings.timeoutToFailMs : 0);
+  }
+
+  /** The rollback reason of a timeout, dtm's words: `Timeout after <N> seconds`, N the timeout that applied. */
+  timeoutReason(kindDefault: boolean): string {
+    return `Timeout after ${Math.round(this.timeoutMs(kindDefault) / 1000)} seconds`;
+  }
+
+  /** The current (database) time. */
   now(): Date {
     return this.ctx.clock.now();
   }

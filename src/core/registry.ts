@@ -2,13 +2,15 @@ import { invalidField, type FieldPath } from "./errors";
 import type { TransSettings, TransType } from "./model";
 import { msg } from "./msg";
 import { saga } from "./saga";
+import { tcc } from "./tcc";
 import type { TransKind } from "./trans-kind";
+import { xa } from "./xa";
 
 /** Transaction kinds by dtm's `trans_type`. */
 export type KindRegistry = Partial<Record<TransType, TransKind>>;
 
 /** Every transaction kind this coordinator drives. */
-export const kinds: KindRegistry = { saga, msg };
+export const kinds: KindRegistry = { saga, tcc, xa, msg };
 
 /** The module of a kind; an unknown kind is bad input at `path`. */
 export function kindOf(

@@ -1,5 +1,5 @@
 import { invalidField } from "./errors";
-import { checkJsonRpcPayload, checkUrl } from "./url-check";
+import { checkJsonRpcPayload, checkBranchUrl } from "./url-check";
 import type {
   BranchRecord,
   NewBranch,
@@ -48,7 +48,7 @@ export function validateSaga(t: NewTrans, maxSteps: number): void {
     // a missing URL is an empty one, as in dtm: nothing to call, counts as success
     for (const op of ["action", "compensate"] as const) {
       if (step[op] === "") continue;
-      checkUrl(step[op], t.protocol, ["steps", i, op]);
+      checkBranchUrl(step[op], t.protocol, ["steps", i, op]);
       checkJsonRpcPayload(t.protocol, step[op], step.payload, ["payloads", i]);
     }
   });

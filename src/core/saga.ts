@@ -41,7 +41,7 @@ export const saga: TransKind = {
     const layout = sagaSettingsOf(pass.trans);
     let started = new Set<number>();
     if (pass.trans.status === "submitted") {
-      if (pass.timedOut(false)) pass.setStatus("aborting", timeoutReason(pass));
+      if (pass.timedOut(false)) pass.setStatus("aborting", pass.timeoutReason(false));
       else started = await forward(pass, steps, layout);
     }
     if (pass.trans.status !== "aborting") return;
@@ -51,10 +51,6 @@ export const saga: TransKind = {
     await compensate(pass, steps, layout, started);
   },
 };
-
-function timeoutReason(pass: Pass): string {
-  return `Timeout after ${Math.round(pass.trans.options.timeoutToFailMs / 1000)} seconds`;
-}
 
 /** Whether step i's prerequisites have succeeded (the previous step, unless concurrent; plus `orders`). */
 function prerequisitesDone(i: number, steps: SagaStepRows[], layout: SagaLayout): boolean {
@@ -119,7 +115,7 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
 
   if (steps.every((s) => s.action.status === "succeed")) pass.setStatus("succeed");
   else if (abortReason) pass.setStatus("aborting", abortReason);
-  else if (pass.timedOut(false)) pass.setStatus("aborting", timeoutReason(pass));
+  else if (pass.timedOut(false)) pass.setStatus("aborting", pass.timeoutReason(false));
   return started;
 }
 

@@ -82,8 +82,11 @@ export interface TransKind {
   encodeSettings(settings: TransSettings): string;
   /** The inverse of `encodeSettings`; never throws (a row that cannot be read keeps the defaults). */
   decodeSettings(text: string): TransSettings;
-  /** The rows a `registerBranch` adds (validating the request); absent: registration is refused. */
-  registration?(r: BranchRegistration): NewBranch[];
+  /**
+   * The rows a `registerBranch` adds to `stored` (a `prepared` transaction of this kind), validating
+   * the request; absent: registration is refused.
+   */
+  registration?(r: BranchRegistration, stored: TransRecord): NewBranch[];
   /** When a newly created transaction first comes due (see due.ts). */
   firstDue(trans: TransRecord, settings: DueSettings): Date;
   /** Runs one pass: calls branches and moves statuses in memory (the engine writes the outcome). */

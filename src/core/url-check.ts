@@ -8,10 +8,12 @@ export const MAX_URL_LENGTH = 1024;
 const GRPC_TARGET = /^[^/\s:]+:\d+\/[\w.]+\/\w+$/;
 
 /**
- * Checks a URL the coordinator will call for a transaction of `protocol`: an http(s) URL for every
- * protocol, or `host:port/package.Service/Method` for a grpc one. Bad input at `path`.
+ * Checks a branch URL a client gave (a saga step's, a registered branch's, a message's step or
+ * check-back): an http(s) URL, or — for a transaction whose protocol is grpc —
+ * `host:port/package.Service/Method`. Empty URLs are the caller's to allow (nothing to call, counts
+ * as success) or refuse. Bad input at `path`.
  */
-export function checkUrl(url: string, protocol: Protocol, path: FieldPath): void {
+export function checkBranchUrl(url: string, protocol: Protocol, path: FieldPath): void {
   if (url.length > MAX_URL_LENGTH) throw invalidField(path, `is longer than ${MAX_URL_LENGTH} characters`);
   if (/^https?:\/\//.test(url)) {
     try {
