@@ -9,7 +9,7 @@ import type { NewTrans } from "../core/model";
 import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
-import { dtmGrpcSpelling, spelledError } from "./field-spelling";
+import { dtmGrpcSpelling, dtmGrpcTopicSpelling, spelledError, type Spelling } from "./field-spelling";
 import { abortRequest, registration } from "./dtm-register";
 import { checkAbortResult, checkWaitResult } from "./wait-result";
 
@@ -54,22 +54,22 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
     subscribe: (req) =>
       answer(async () => {
         await deps.topics.subscribe(req.Topic, req.URL, req.Remark);
-      }),
+      }, dtmGrpcTopicSpelling),
     unsubscribe: (req) =>
       answer(async () => {
         await deps.topics.unsubscribe(req.Topic, req.URL);
-      }),
-    deleteTopic: (req) => answer(() => deps.topics.deleteTopic(req.Topic)),
+      }, dtmGrpcTopicSpelling),
+    deleteTopic: (req) => answer(() => deps.topics.deleteTopic(req.Topic), dtmGrpcTopicSpelling),
   };
 }
 
 /** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
-async function answer(verb: () => Promise<void>): Promise<Empty> {
+async function answer(verb: () => Promise<void>, spelling: Spelling = dtmGrpcSpelling): Promise<Empty> {
   try {
     await verb();
     return create(EmptySchema);
   } catch (err) {
-    throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
+    throw dtmGrpcError(spelledError(err, spelling));
   }
 }
 

@@ -68,6 +68,13 @@ export const dtmGrpcSpelling: Spelling = (path) => {
   return formatPath([dtmGrpcNames[String(head)] ?? String(head), ...rest]);
 };
 
+/** dtm's DtmTopicRequest (gRPC Subscribe, Unsubscribe, DeleteTopic). */
+export const dtmGrpcTopicSpelling: Spelling = (path) => {
+  const [head, ...rest] = path;
+  const names: Record<string, string> = { topic: "Topic", url: "URL", remark: "Remark" };
+  return formatPath([names[String(head)] ?? String(head), ...rest]);
+};
+
 /** The native API (`dtx.v1`): a saga's fields under `saga`, a step's payload in its step. */
 export const nativeSpelling: Spelling = (path) => {
   const [head, ...rest] = path;

@@ -1,5 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { withSentinel } from "./dtm-errors";
+import { dtmErrorResponse } from "./dtm-errors";
 import { dtmRoutes, type DtmHttpDeps } from "./dtm-http";
 import type { DtmRoute } from "./dtm-route";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
@@ -112,12 +111,13 @@ function resultOf(value: unknown): unknown {
   return rest;
 }
 
-/** dtm's codes: FAILURE is -32901, everything else (bad input included, as dtm) -32603. */
+/**
+ * dtm's codes: what the HTTP route answers 409 FAILURE is -32901, everything else (bad input
+ * included, as dtm) -32603; the message is the HTTP answer's.
+ */
 function errorOf(err: unknown): JsonRpcError {
-  const e = ConnectError.from(spelledError(err, dtmHttpSpelling));
-  if (e.code === Code.Aborted)
-    return { code: JsonRpcCode.failure, message: withSentinel(e.rawMessage, "FAILURE") };
-  return { code: JsonRpcCode.internal, message: e.rawMessage };
+  const { status, body } = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
+  return { code: status === 409 ? JsonRpcCode.failure : JsonRpcCode.internal, message: body.message ?? "" };
 }
 
 /** The params of a route that reads its query: an object's scalar members as query parameters. */
