@@ -3,7 +3,8 @@
  * spec). Not a test file: imported by msg*.test.ts.
  */
 import type { BranchCall, BranchServices } from "../support/branch-services";
-import { IN, OUT } from "./saga-helpers";
+import type { TestCoordinator } from "../support/coordinator";
+import { callsOf, expectSaga, IN, OUT, summary } from "./saga-helpers";
 
 /** dtm's default message as dtm's HTTP body (the Go SDK's prepare: TransOut then TransIn, its keys). */
 export function msgBody(rm: BranchServices, gid: string, extra: Record<string, unknown> = {}) {
@@ -64,4 +65,55 @@ export function expectStepCall(
   body: string,
 ): void {
   expect(shape(call)).toEqual(expected(name, "POST", gid, branchId, "action", body));
+}
+
+/**
+ * Scenario 39 after `prepare` (any face): check-back ONG → prepared; check-back OK with TransIn ONG×1 →
+ * submitted [S,P]; the next look → succeed [S,S]. Resolves with the message's calls, in order.
+ */
+export async function checkBackSucceeds(
+  dtx: TestCoordinator,
+  rm: BranchServices,
+  gid: string,
+  prepare: () => Promise<unknown>,
+): Promise<BranchCall[]> {
+  rm.script("QueryPrepared", "ONG", "OK");
+  rm.script("TransIn", "ONG");
+  await prepare();
+  await expectSaga(dtx, gid, "prepared", ["P", "P"]);
+  expect(await dtx.cron({ forwardMs: 180_000 })).toContain(gid);
+  await expectSaga(dtx, gid, "prepared", ["P", "P"]);
+  expect(await dtx.cron({ forwardMs: 360_000 })).toContain(gid);
+  await expectSaga(dtx, gid, "submitted", ["S", "P"]);
+  // that pass wrote its next look in the shifted time: look from there
+  expect(await dtx.cron({ forwardMs: 360_000 })).toContain(gid);
+  await expectSaga(dtx, gid, "succeed", ["S", "S"]);
+  const calls = callsOf(rm, gid);
+  expect(summary(calls)).toEqual([
+    ["QueryPrepared", "msg", "00"],
+    ["QueryPrepared", "msg", "00"],
+    ["TransOut", "action", "01"],
+    ["TransIn", "action", "02"],
+    ["TransIn", "action", "02"],
+  ]);
+  return calls;
+}
+
+/** Scenario 40 after `prepare`: check-back ONG → prepared; FAIL → failed [P,P], no step called. */
+export async function checkBackFails(
+  dtx: TestCoordinator,
+  rm: BranchServices,
+  gid: string,
+  prepare: () => Promise<unknown>,
+): Promise<void> {
+  rm.script("QueryPrepared", "ONG", "FAIL");
+  await prepare();
+  expect(await dtx.cron({ forwardMs: 360_000 })).toContain(gid);
+  await expectSaga(dtx, gid, "prepared", ["P", "P"]);
+  expect(await dtx.cron({ forwardMs: 540_000 })).toContain(gid);
+  await expectSaga(dtx, gid, "failed", ["P", "P"]);
+  expect(summary(callsOf(rm, gid))).toEqual([
+    ["QueryPrepared", "msg", "00"],
+    ["QueryPrepared", "msg", "00"],
+  ]);
 }

@@ -5,7 +5,7 @@
  */
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
-import { expectCheckBack, expectStepCall, msgBody } from "./msg-helpers";
+import { checkBackFails, checkBackSucceeds, expectCheckBack, expectStepCall, msgBody } from "./msg-helpers";
 import { callsOf, dropLeftoverScripts, expectSaga, freshGid, IN, OK, OUT, summary } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -73,45 +73,18 @@ test("direct submit, plain steps: delivered in order with their payloads", async
 
 test("39: prepare; check-back ONG → prepared; check-back OK, TransIn ONG×1 → submitted [S,P]; cron → succeed", async () => {
   const gid = freshGid("msg-timeout-ok");
-  rm.script("QueryPrepared", "ONG", "OK");
-  rm.script("TransIn", "ONG");
-  expect(await post("prepare", msgBody(rm, gid))).toEqual(OK);
-  await expectSaga(dtx, gid, "prepared", ["P", "P"]);
-
-  expect(await dtx.cron({ forwardMs: 180_000 })).toContain(gid);
-  await expectSaga(dtx, gid, "prepared", ["P", "P"]);
-  expect(await dtx.cron({ forwardMs: 360_000 })).toContain(gid);
-  await expectSaga(dtx, gid, "submitted", ["S", "P"]);
-  // that pass wrote its next look in the shifted time: look from there
-  expect(await dtx.cron({ forwardMs: 360_000 })).toContain(gid);
-  await expectSaga(dtx, gid, "succeed", ["S", "S"]);
-
-  const calls = callsOf(rm, gid);
-  expect(summary(calls)).toEqual([
-    ["QueryPrepared", "msg", "00"],
-    ["QueryPrepared", "msg", "00"],
-    ["TransOut", "action", "01"],
-    ["TransIn", "action", "02"],
-    ["TransIn", "action", "02"],
-  ]);
+  const calls = await checkBackSucceeds(dtx, rm, gid, async () =>
+    expect(await post("prepare", msgBody(rm, gid))).toEqual(OK),
+  );
   expectCheckBack(calls[0]!, gid);
   expectCheckBack(calls[1]!, gid);
 });
 
 test("40: prepare; check-back ONG → prepared; check-back FAIL → failed [P,P], no step called", async () => {
   const gid = freshGid("msg-timeout-fail");
-  rm.script("QueryPrepared", "ONG", "FAIL");
-  expect(await post("prepare", msgBody(rm, gid))).toEqual(OK);
-  expect(await dtx.cron({ forwardMs: 360_000 })).toContain(gid);
-  await expectSaga(dtx, gid, "prepared", ["P", "P"]);
-  expect(await dtx.cron({ forwardMs: 540_000 })).toContain(gid);
-  await expectSaga(dtx, gid, "failed", ["P", "P"]);
+  await checkBackFails(dtx, rm, gid, async () => expect(await post("prepare", msgBody(rm, gid))).toEqual(OK));
   const { transaction } = await dtx.query(gid);
   expect(transaction.rollback_reason).toContain("query_prepared answered FAILURE");
-  expect(summary(callsOf(rm, gid))).toEqual([
-    ["QueryPrepared", "msg", "00"],
-    ["QueryPrepared", "msg", "00"],
-  ]);
 });
 
 test("41: prepare twice → 200 both; submit → 200; prepare after succeed → 409", async () => {
