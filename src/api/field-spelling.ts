@@ -75,11 +75,19 @@ export const dtmGrpcTopicSpelling: Spelling = (path) => {
   return formatPath([names[String(head)] ?? String(head), ...rest]);
 };
 
+/** A native definition's fields (`fields`) under its `oneof` member `member`, a step's payload in its step. */
+function definitionSpelling(member: string, fields: string[]): Spelling {
+  return (path) => {
+    const [head, ...rest] = path;
+    if (fields.includes(String(head))) return formatPath([member, ...path]);
+    if (head === "payloads")
+      return formatPath([member, "steps", ...(rest.length > 0 ? [rest[0]!, "payload"] : [])]);
+    return formatPath(path);
+  };
+}
+
 /** The native API (`dtx.v1`): a saga's fields under `saga`, a step's payload in its step. */
-export const nativeSpelling: Spelling = (path) => {
-  const [head, ...rest] = path;
-  if (head === "steps" || head === "orders" || head === "concurrent") return formatPath(["saga", ...path]);
-  if (head === "payloads")
-    return formatPath(["saga", "steps", ...(rest.length > 0 ? [rest[0]!, "payload"] : [])]);
-  return formatPath(path);
-};
+export const nativeSpelling = definitionSpelling("saga", ["steps", "orders", "concurrent"]);
+
+/** The native API's messages (`PrepareMsg`, `SubmitMsg`): a message's fields under `msg`. */
+export const nativeMsgSpelling = definitionSpelling("msg", ["steps", "delay", "query_prepared"]);

@@ -12,6 +12,7 @@ import { codeOf, invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import { checkGid } from "../core/gid-check";
 import { nativeSpelling, spelledError } from "./field-spelling";
+import { msgCalls } from "./native-msg";
 import {
   filterFromProto,
   kindToProto,
@@ -34,6 +35,7 @@ export interface NativeDeps {
  */
 export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof CoordinatorService> {
   return {
+    ...msgCalls(deps),
     newGid: async () => create(NewGidResponseSchema, { gid: newGid() }),
 
     async submitSaga(req) {

@@ -3,11 +3,13 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
 import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
+import { TopicService } from "../../gen/dtx/v1/topics_pb";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
 import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
+import { topicService } from "../api/native-topics";
 import { createRestGateway } from "../api/rest-gateway";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
@@ -101,10 +103,17 @@ export class App {
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
     const native = coordinatorService({ engine, maxGidLength });
-    const gateway = createRestGateway([{ service: CoordinatorService, impl: native }], {
-      maxBodyBytes: config.server.maxBodyBytes,
-      interceptors,
-    });
+    const nativeTopics = topicService(topics);
+    const gateway = createRestGateway(
+      [
+        { service: CoordinatorService, impl: native },
+        { service: TopicService, impl: nativeTopics },
+      ],
+      {
+        maxBodyBytes: config.server.maxBodyBytes,
+        interceptors,
+      },
+    );
     const dtmDeps = {
       engine,
       topics,
@@ -128,6 +137,7 @@ export class App {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
+        router.service(TopicService, nativeTopics);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
       interceptors,

@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Protocol, Saga, Transaction, TransactionKind, TransactionOptions, TransactionStatus } from "./types_pb";
+import type { Msg, Protocol, Saga, Transaction, TransactionKind, TransactionOptions, TransactionStatus } from "./types_pb";
 import { file_dtx_v1_types } from "./types_pb";
 import { file_google_api_annotations } from "../../google/api/annotations_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/coordinator.proto.
  */
 export const file_dtx_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("ChhkdHgvdjEvY29vcmRpbmF0b3IucHJvdG8SBmR0eC52MSIPCg1OZXdHaWRSZXF1ZXN0Ih0KDk5ld0dpZFJlc3BvbnNlEgsKA2dpZBgBIAEoCSKNAQoRU3VibWl0U2FnYVJlcXVlc3QSCwoDZ2lkGAEgASgJEhoKBHNhZ2EYAiABKAsyDC5kdHgudjEuU2FnYRIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJlChJTdWJtaXRTYWdhUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIXCg9yb2xsYmFja19yZWFzb24YAyABKAkiJAoVR2V0VHJhbnNhY3Rpb25SZXF1ZXN0EgsKA2dpZBgBIAEoCSJCChZHZXRUcmFuc2FjdGlvblJlc3BvbnNlEigKC3RyYW5zYWN0aW9uGAEgASgLMhMuZHR4LnYxLlRyYW5zYWN0aW9uIpIBChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIpCgZzdGF0dXMYAyABKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSJQoEa2luZBgEIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQiXgoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEikKDHRyYW5zYWN0aW9ucxgBIAMoCzITLmR0eC52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkynwMKEkNvb3JkaW5hdG9yU2VydmljZRJMCgZOZXdHaWQSFS5kdHgudjEuTmV3R2lkUmVxdWVzdBoWLmR0eC52MS5OZXdHaWRSZXNwb25zZSITgtPkkwINOgEqIggvdjEvZ2lkcxJZCgpTdWJtaXRTYWdhEhkuZHR4LnYxLlN1Ym1pdFNhZ2FSZXF1ZXN0GhouZHR4LnYxLlN1Ym1pdFNhZ2FSZXNwb25zZSIUgtPkkwIOOgEqIgkvdjEvc2FnYXMSbwoOR2V0VHJhbnNhY3Rpb24SHS5kdHgudjEuR2V0VHJhbnNhY3Rpb25SZXF1ZXN0Gh4uZHR4LnYxLkdldFRyYW5zYWN0aW9uUmVzcG9uc2UiHoLT5JMCGBIWL3YxL3RyYW5zYWN0aW9ucy97Z2lkfRJvChBMaXN0VHJhbnNhY3Rpb25zEh8uZHR4LnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiAuZHR4LnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIYgtPkkwISEhAvdjEvdHJhbnNhY3Rpb25zYgZwcm90bzM", [file_dtx_v1_types, file_google_api_annotations]);
+  fileDesc("ChhkdHgvdjEvY29vcmRpbmF0b3IucHJvdG8SBmR0eC52MSIPCg1OZXdHaWRSZXF1ZXN0Ih0KDk5ld0dpZFJlc3BvbnNlEgsKA2dpZBgBIAEoCSKNAQoRU3VibWl0U2FnYVJlcXVlc3QSCwoDZ2lkGAEgASgJEhoKBHNhZ2EYAiABKAsyDC5kdHgudjEuU2FnYRIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJlChJTdWJtaXRTYWdhUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIXCg9yb2xsYmFja19yZWFzb24YAyABKAkiiwEKEVByZXBhcmVNc2dSZXF1ZXN0EgsKA2dpZBgBIAEoCRIYCgNtc2cYAiABKAsyCy5kdHgudjEuTXNnEisKB29wdGlvbnMYAyABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEiIKCHByb3RvY29sGAQgASgOMhAuZHR4LnYxLlByb3RvY29sIiEKElByZXBhcmVNc2dSZXNwb25zZRILCgNnaWQYASABKAkiigEKEFN1Ym1pdE1zZ1JlcXVlc3QSCwoDZ2lkGAEgASgJEhgKA21zZxgCIAEoCzILLmR0eC52MS5Nc2cSKwoHb3B0aW9ucxgDIAEoCzIaLmR0eC52MS5UcmFuc2FjdGlvbk9wdGlvbnMSIgoIcHJvdG9jb2wYBCABKA4yEC5kdHgudjEuUHJvdG9jb2wiSwoRU3VibWl0TXNnUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cyIuCg9BYm9ydE1zZ1JlcXVlc3QSCwoDZ2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJKChBBYm9ydE1zZ1Jlc3BvbnNlEgsKA2dpZBgBIAEoCRIpCgZzdGF0dXMYAiABKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMiJAoVR2V0VHJhbnNhY3Rpb25SZXF1ZXN0EgsKA2dpZBgBIAEoCSJCChZHZXRUcmFuc2FjdGlvblJlc3BvbnNlEigKC3RyYW5zYWN0aW9uGAEgASgLMhMuZHR4LnYxLlRyYW5zYWN0aW9uIpIBChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIpCgZzdGF0dXMYAyABKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSJQoEa2luZBgEIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQiXgoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEikKDHRyYW5zYWN0aW9ucxgBIAMoCzITLmR0eC52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkyuAUKEkNvb3JkaW5hdG9yU2VydmljZRJMCgZOZXdHaWQSFS5kdHgudjEuTmV3R2lkUmVxdWVzdBoWLmR0eC52MS5OZXdHaWRSZXNwb25zZSITgtPkkwINOgEqIggvdjEvZ2lkcxJZCgpTdWJtaXRTYWdhEhkuZHR4LnYxLlN1Ym1pdFNhZ2FSZXF1ZXN0GhouZHR4LnYxLlN1Ym1pdFNhZ2FSZXNwb25zZSIUgtPkkwIOOgEqIgkvdjEvc2FnYXMSYAoKUHJlcGFyZU1zZxIZLmR0eC52MS5QcmVwYXJlTXNnUmVxdWVzdBoaLmR0eC52MS5QcmVwYXJlTXNnUmVzcG9uc2UiG4LT5JMCFToBKiIQL3YxL21zZ3M6cHJlcGFyZRJVCglTdWJtaXRNc2cSGC5kdHgudjEuU3VibWl0TXNnUmVxdWVzdBoZLmR0eC52MS5TdWJtaXRNc2dSZXNwb25zZSITgtPkkwINOgEqIggvdjEvbXNncxJeCghBYm9ydE1zZxIXLmR0eC52MS5BYm9ydE1zZ1JlcXVlc3QaGC5kdHgudjEuQWJvcnRNc2dSZXNwb25zZSIfgtPkkwIZOgEqIhQvdjEvbXNncy97Z2lkfTphYm9ydBJvCg5HZXRUcmFuc2FjdGlvbhIdLmR0eC52MS5HZXRUcmFuc2FjdGlvblJlcXVlc3QaHi5kdHgudjEuR2V0VHJhbnNhY3Rpb25SZXNwb25zZSIegtPkkwIYEhYvdjEvdHJhbnNhY3Rpb25zL3tnaWR9Em8KEExpc3RUcmFuc2FjdGlvbnMSHy5kdHgudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaIC5kdHgudjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlIhiC0+STAhISEC92MS90cmFuc2FjdGlvbnNiBnByb3RvMw", [file_dtx_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message dtx.v1.NewGidRequest
@@ -113,6 +113,165 @@ export const SubmitSagaResponseSchema: GenMessage<SubmitSagaResponse> = /*@__PUR
   messageDesc(file_dtx_v1_coordinator, 3);
 
 /**
+ * @generated from message dtx.v1.PrepareMsgRequest
+ */
+export type PrepareMsgRequest = Message<"dtx.v1.PrepareMsgRequest"> & {
+  /**
+   * The global id; empty: the coordinator generates one.
+   *
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.Msg msg = 2;
+   */
+  msg?: Msg | undefined;
+
+  /**
+   * @generated from field: dtx.v1.TransactionOptions options = 3;
+   */
+  options?: TransactionOptions | undefined;
+
+  /**
+   * How scheme-less step URLs are called; default HTTP.
+   *
+   * @generated from field: dtx.v1.Protocol protocol = 4;
+   */
+  protocol: Protocol;
+};
+
+/**
+ * Describes the message dtx.v1.PrepareMsgRequest.
+ * Use `create(PrepareMsgRequestSchema)` to create a new message.
+ */
+export const PrepareMsgRequestSchema: GenMessage<PrepareMsgRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 4);
+
+/**
+ * @generated from message dtx.v1.PrepareMsgResponse
+ */
+export type PrepareMsgResponse = Message<"dtx.v1.PrepareMsgResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+};
+
+/**
+ * Describes the message dtx.v1.PrepareMsgResponse.
+ * Use `create(PrepareMsgResponseSchema)` to create a new message.
+ */
+export const PrepareMsgResponseSchema: GenMessage<PrepareMsgResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 5);
+
+/**
+ * @generated from message dtx.v1.SubmitMsgRequest
+ */
+export type SubmitMsgRequest = Message<"dtx.v1.SubmitMsgRequest"> & {
+  /**
+   * The global id: a prepared message's, or empty for a new one (generated).
+   *
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.Msg msg = 2;
+   */
+  msg?: Msg | undefined;
+
+  /**
+   * @generated from field: dtx.v1.TransactionOptions options = 3;
+   */
+  options?: TransactionOptions | undefined;
+
+  /**
+   * How scheme-less step URLs are called; default HTTP.
+   *
+   * @generated from field: dtx.v1.Protocol protocol = 4;
+   */
+  protocol: Protocol;
+};
+
+/**
+ * Describes the message dtx.v1.SubmitMsgRequest.
+ * Use `create(SubmitMsgRequestSchema)` to create a new message.
+ */
+export const SubmitMsgRequestSchema: GenMessage<SubmitMsgRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 6);
+
+/**
+ * @generated from message dtx.v1.SubmitMsgResponse
+ */
+export type SubmitMsgResponse = Message<"dtx.v1.SubmitMsgResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * SUBMITTED, or with `wait_result` the status after the first pass.
+   *
+   * @generated from field: dtx.v1.TransactionStatus status = 2;
+   */
+  status: TransactionStatus;
+};
+
+/**
+ * Describes the message dtx.v1.SubmitMsgResponse.
+ * Use `create(SubmitMsgResponseSchema)` to create a new message.
+ */
+export const SubmitMsgResponseSchema: GenMessage<SubmitMsgResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 7);
+
+/**
+ * @generated from message dtx.v1.AbortMsgRequest
+ */
+export type AbortMsgRequest = Message<"dtx.v1.AbortMsgRequest"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * Why the message is dropped (shown as its rollback reason).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message dtx.v1.AbortMsgRequest.
+ * Use `create(AbortMsgRequestSchema)` to create a new message.
+ */
+export const AbortMsgRequestSchema: GenMessage<AbortMsgRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 8);
+
+/**
+ * @generated from message dtx.v1.AbortMsgResponse
+ */
+export type AbortMsgResponse = Message<"dtx.v1.AbortMsgResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.TransactionStatus status = 2;
+   */
+  status: TransactionStatus;
+};
+
+/**
+ * Describes the message dtx.v1.AbortMsgResponse.
+ * Use `create(AbortMsgResponseSchema)` to create a new message.
+ */
+export const AbortMsgResponseSchema: GenMessage<AbortMsgResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 9);
+
+/**
  * @generated from message dtx.v1.GetTransactionRequest
  */
 export type GetTransactionRequest = Message<"dtx.v1.GetTransactionRequest"> & {
@@ -127,7 +286,7 @@ export type GetTransactionRequest = Message<"dtx.v1.GetTransactionRequest"> & {
  * Use `create(GetTransactionRequestSchema)` to create a new message.
  */
 export const GetTransactionRequestSchema: GenMessage<GetTransactionRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 4);
+  messageDesc(file_dtx_v1_coordinator, 10);
 
 /**
  * @generated from message dtx.v1.GetTransactionResponse
@@ -144,7 +303,7 @@ export type GetTransactionResponse = Message<"dtx.v1.GetTransactionResponse"> & 
  * Use `create(GetTransactionResponseSchema)` to create a new message.
  */
 export const GetTransactionResponseSchema: GenMessage<GetTransactionResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 5);
+  messageDesc(file_dtx_v1_coordinator, 11);
 
 /**
  * @generated from message dtx.v1.ListTransactionsRequest
@@ -184,7 +343,7 @@ export type ListTransactionsRequest = Message<"dtx.v1.ListTransactionsRequest"> 
  * Use `create(ListTransactionsRequestSchema)` to create a new message.
  */
 export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 6);
+  messageDesc(file_dtx_v1_coordinator, 12);
 
 /**
  * @generated from message dtx.v1.ListTransactionsResponse
@@ -208,7 +367,7 @@ export type ListTransactionsResponse = Message<"dtx.v1.ListTransactionsResponse"
  * Use `create(ListTransactionsResponseSchema)` to create a new message.
  */
 export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 7);
+  messageDesc(file_dtx_v1_coordinator, 13);
 
 /**
  * The coordinator API that applications call.
@@ -236,6 +395,42 @@ export const CoordinatorService: GenService<{
     methodKind: "unary";
     input: typeof SubmitSagaRequestSchema;
     output: typeof SubmitSagaResponseSchema;
+  },
+  /**
+   * Prepares a 2-phase message: stored as PREPARED with its steps (topic steps fanned
+   * out now). Commit your local transaction, then SubmitMsg with the same gid; or
+   * AbortMsg if it failed. A prepared message older than its timeout_to_fail (default:
+   * the server's) is decided by its check-back. Preparing a prepared gid again succeeds.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.PrepareMsg
+   */
+  prepareMsg: {
+    methodKind: "unary";
+    input: typeof PrepareMsgRequestSchema;
+    output: typeof PrepareMsgResponseSchema;
+  },
+  /**
+   * Submits a message: creates and delivers it, or moves a prepared one (its stored
+   * steps, and the delay given here) to SUBMITTED. A finished one fails with
+   * FAILED_PRECONDITION.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.SubmitMsg
+   */
+  submitMsg: {
+    methodKind: "unary";
+    input: typeof SubmitMsgRequestSchema;
+    output: typeof SubmitMsgResponseSchema;
+  },
+  /**
+   * Drops a prepared message: FAILED, no step called. Any other status fails with
+   * FAILED_PRECONDITION; an unknown gid with NOT_FOUND.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.AbortMsg
+   */
+  abortMsg: {
+    methodKind: "unary";
+    input: typeof AbortMsgRequestSchema;
+    output: typeof AbortMsgResponseSchema;
   },
   /**
    * Returns one transaction with its branches.

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/types.proto.
  */
 export const file_dtx_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASL+AQoGQnJhbmNoEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIkCgZzdGF0dXMYBSABKA4yFC5kdHgudjEuQnJhbmNoU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItUECgtUcmFuc2FjdGlvbhILCgNnaWQYASABKAkSJQoEa2luZBgCIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQSKQoGc3RhdHVzGAMgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEiIKCHByb3RvY29sGAQgASgOMhAuZHR4LnYxLlByb3RvY29sEisKB29wdGlvbnMYBSABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEhwKBHNhZ2EYBiABKAsyDC5kdHgudjEuU2FnYUgAEhcKD3JvbGxiYWNrX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yb2xsYmFja190aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5uZXh0X2Nyb25fdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoSbmV4dF9jcm9uX2ludGVydmFsGA0gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiAKCGJyYW5jaGVzGA4gAygLMg4uZHR4LnYxLkJyYW5jaEIMCgpkZWZpbml0aW9uKtoBChFUcmFuc2FjdGlvblN0YXR1cxIiCh5UUkFOU0FDVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtUUkFOU0FDVElPTl9TVEFUVVNfUFJFUEFSRUQQARIgChxUUkFOU0FDVElPTl9TVEFUVVNfU1VCTUlUVEVEEAISHwobVFJBTlNBQ1RJT05fU1RBVFVTX0FCT1JUSU5HEAMSHgoaVFJBTlNBQ1RJT05fU1RBVFVTX1NVQ0NFRUQQBBIdChlUUkFOU0FDVElPTl9TVEFUVVNfRkFJTEVEEAUqfgoMQnJhbmNoU3RhdHVzEh0KGUJSQU5DSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCUkFOQ0hfU1RBVFVTX1BSRVBBUkVEEAESGQoVQlJBTkNIX1NUQVRVU19TVUNDRUVEEAISGAoUQlJBTkNIX1NUQVRVU19GQUlMRUQQAyq6AQoPVHJhbnNhY3Rpb25LaW5kEiAKHFRSQU5TQUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIZChVUUkFOU0FDVElPTl9LSU5EX1NBR0EQARIYChRUUkFOU0FDVElPTl9LSU5EX1RDQxACEhcKE1RSQU5TQUNUSU9OX0tJTkRfWEEQAxIYChRUUkFOU0FDVElPTl9LSU5EX01TRxAEEh0KGVRSQU5TQUNUSU9OX0tJTkRfV09SS0ZMT1cQBSpKCghQcm90b2NvbBIYChRQUk9UT0NPTF9VTlNQRUNJRklFRBAAEhEKDVBST1RPQ09MX0hUVFAQARIRCg1QUk9UT0NPTF9HUlBDEAJiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASIqCgdNc2dTdGVwEg4KBmFjdGlvbhgBIAEoCRIPCgdwYXlsb2FkGAIgASgMInsKA01zZxIeCgVzdGVwcxgBIAMoCzIPLmR0eC52MS5Nc2dTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoFZGVsYXkYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFgoOcXVlcnlfcHJlcGFyZWQYBCABKAki/gEKBkJyYW5jaBIRCglicmFuY2hfaWQYASABKAkSCgoCb3AYAiABKAkSCwoDdXJsGAMgASgJEg8KB3BheWxvYWQYBCABKAwSJAoGc3RhdHVzGAUgASgOMhQuZHR4LnYxLkJyYW5jaFN0YXR1cxIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLxBAoLVHJhbnNhY3Rpb24SCwoDZ2lkGAEgASgJEiUKBGtpbmQYAiABKA4yFy5kdHgudjEuVHJhbnNhY3Rpb25LaW5kEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbBIrCgdvcHRpb25zGAUgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIcCgRzYWdhGAYgASgLMgwuZHR4LnYxLlNhZ2FIABIaCgNtc2cYESABKAsyCy5kdHgudjEuTXNnSAASFwoPcm9sbGJhY2tfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJvbGxiYWNrX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDm5leHRfY3Jvbl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJuZXh0X2Nyb25faW50ZXJ2YWwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIAoIYnJhbmNoZXMYDiADKAsyDi5kdHgudjEuQnJhbmNoQgwKCmRlZmluaXRpb24q2gEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19QUkVQQVJFRBABEiAKHFRSQU5TQUNUSU9OX1NUQVRVU19TVUJNSVRURUQQAhIfChtUUkFOU0FDVElPTl9TVEFUVVNfQUJPUlRJTkcQAxIeChpUUkFOU0FDVElPTl9TVEFUVVNfU1VDQ0VFRBAEEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19GQUlMRUQQBSp+CgxCcmFuY2hTdGF0dXMSHQoZQlJBTkNIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJSQU5DSF9TVEFUVVNfUFJFUEFSRUQQARIZChVCUkFOQ0hfU1RBVFVTX1NVQ0NFRUQQAhIYChRCUkFOQ0hfU1RBVFVTX0ZBSUxFRBADKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVRSQU5TQUNUSU9OX0tJTkRfU0FHQRABEhgKFFRSQU5TQUNUSU9OX0tJTkRfVENDEAISFwoTVFJBTlNBQ1RJT05fS0lORF9YQRADEhgKFFRSQU5TQUNUSU9OX0tJTkRfTVNHEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9XT1JLRkxPVxAFKmEKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEQoNUFJPVE9DT0xfSFRUUBABEhEKDVBST1RPQ09MX0dSUEMQAhIVChFQUk9UT0NPTF9KU09OX1JQQxADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Options shared by every transaction kind. Unset durations take the server's defaults.
@@ -159,6 +159,80 @@ export const SagaSchema: GenMessage<Saga> = /*@__PURE__*/
   messageDesc(file_dtx_v1_types, 3);
 
 /**
+ * One step of a message: a URL, or `topic://<name>` (delivered to every subscriber of
+ * the topic), and the body it is called with.
+ *
+ * @generated from message dtx.v1.MsgStep
+ */
+export type MsgStep = Message<"dtx.v1.MsgStep"> & {
+  /**
+   * URL of the step (empty: nothing to call, counts as delivered).
+   *
+   * @generated from field: string action = 1;
+   */
+  action: string;
+
+  /**
+   * Body of the call (HTTP body, or the raw gRPC request message).
+   *
+   * @generated from field: bytes payload = 2;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message dtx.v1.MsgStep.
+ * Use `create(MsgStepSchema)` to create a new message.
+ */
+export const MsgStepSchema: GenMessage<MsgStep> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 4);
+
+/**
+ * A 2-phase message: once submitted (or, when prepared, once its check-back answers
+ * SUCCESS) every step is delivered, retried until it succeeds; a message never rolls back.
+ *
+ * @generated from message dtx.v1.Msg
+ */
+export type Msg = Message<"dtx.v1.Msg"> & {
+  /**
+   * In a stored message, one step per delivered branch (a topic step once per subscriber).
+   *
+   * @generated from field: repeated dtx.v1.MsgStep steps = 1;
+   */
+  steps: MsgStep[];
+
+  /**
+   * Deliver every step at once instead of one after the other.
+   *
+   * @generated from field: bool concurrent = 2;
+   */
+  concurrent: boolean;
+
+  /**
+   * No step is called before the message is this old (measured from its creation).
+   *
+   * @generated from field: google.protobuf.Duration delay = 3;
+   */
+  delay?: Duration | undefined;
+
+  /**
+   * The check-back URL (required to prepare): asked — GET with branch_id=00, op=msg,
+   * no body — whether a prepared message that was neither submitted nor aborted by
+   * its timeout is to be sent (SUCCESS), dropped (FAILURE) or asked again (ONGOING).
+   *
+   * @generated from field: string query_prepared = 4;
+   */
+  queryPrepared: string;
+};
+
+/**
+ * Describes the message dtx.v1.Msg.
+ * Use `create(MsgSchema)` to create a new message.
+ */
+export const MsgSchema: GenMessage<Msg> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 5);
+
+/**
  * One stored branch operation.
  *
  * @generated from message dtx.v1.Branch
@@ -214,7 +288,7 @@ export type Branch = Message<"dtx.v1.Branch"> & {
  * Use `create(BranchSchema)` to create a new message.
  */
 export const BranchSchema: GenMessage<Branch> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 4);
+  messageDesc(file_dtx_v1_types, 6);
 
 /**
  * A global transaction as stored by the coordinator.
@@ -258,6 +332,12 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
      */
     value: Saga;
     case: "saga";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Msg msg = 17;
+     */
+    value: Msg;
+    case: "msg";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -314,7 +394,7 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 5);
+  messageDesc(file_dtx_v1_types, 7);
 
 /**
  * The status of a global transaction.
@@ -477,6 +557,14 @@ export enum Protocol {
    * @generated from enum value: PROTOCOL_GRPC = 2;
    */
   GRPC = 2,
+
+  /**
+   * http(s) URLs that name a `method` query parameter are called as JSON-RPC 2.0 (the
+   * payload, a JSON object, as params); other URLs as plain HTTP.
+   *
+   * @generated from enum value: PROTOCOL_JSON_RPC = 3;
+   */
+  JSON_RPC = 3,
 }
 
 /**
