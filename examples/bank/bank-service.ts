@@ -1,91 +1,143 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server } from "node:http";
+import { createServer as createH2cServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Pool } from "pg";
+import { BankService as BankServiceDesc } from "../../gen/examples/bank/v1/bank_pb";
+import { Coordinator } from "../../src/client";
+import { accounts } from "./accounts";
+import { openBankDb, prepareBankDb } from "./db";
+import { grpcBank, httpBank } from "./endpoints";
+import { bankGrpcService } from "./grpc-service";
+import { bankHttpRoutes } from "./http-routes";
+import { transferByMessage } from "./transfer-msg";
+
+/** Where and how the bank runs. */
+export interface BankOptions {
+  /** The HTTP port (0: any free port). Default 8081. */
+  port?: number;
+  /** The gRPC (h2c) port (0: any free port). Default 8082. */
+  grpcPort?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** A pool on the bank's database; default: Postgres at `databaseUrl`, else PGlite in `dataDir`. */
+  pool?: Pool;
+  /** A postgres:// URL; empty: PGlite. */
+  databaseUrl?: string;
+  /** PGlite's data directory. Default `memory://` (nothing kept). */
+  dataDir?: string;
+  /** The accounts opened at start (when missing). Default alice and bob with 1000 each. */
+  accounts?: Record<string, number>;
+  /** The barrier table. Default `dtm_barrier.barrier`. */
+  barrierTable?: string;
+  /** The coordinator TransferByMessage sends its messages through. Default: HTTP on localhost:36789. */
+  coordinator?: Coordinator;
+}
 
 /**
- * A sample branch service: a bank with in-memory accounts that moves money in saga steps.
- *
- *   POST /api/bank/TransOut        {"user":"alice","amount":30}  debit  (409 FAILURE: insufficient funds)
- *   POST /api/bank/TransOutRevert  {"user":"alice","amount":30}  undo the debit
- *   POST /api/bank/TransIn         {"user":"bob","amount":30}    credit (409 FAILURE: no such account)
- *   POST /api/bank/TransInRevert   {"user":"bob","amount":30}    undo the credit
- *   GET  /api/bank/balances                                      {"alice":1000,"bob":1000}
- *
- * Every operation is idempotent and order-safe the way dtm's barrier makes it: a repeated call is
- * answered without effect, a compensation whose action never ran does nothing ("null
- * compensation"), and an action arriving after its compensation does nothing ("hanging").
+ * The sample bank: accounts in Postgres (PGlite when no URL is given), every branch operation behind
+ * the barrier, served over HTTP (`/api/bank/<operation>`, JSON) and over gRPC
+ * (`examples.bank.v1.BankService`, proto/examples/bank/v1/bank.proto) on a second port.
  */
 export class BankService {
-  readonly balances = new Map<string, number>([
-    ["alice", 1000],
-    ["bob", 1000],
-  ]);
-  private readonly done = new Set<string>();
+  private readonly http: Server;
+  private readonly grpc: Http2Server;
+  private readonly sessions = new Set<ServerHttp2Session>();
 
-  private constructor(private readonly server: Server) {}
-
-  /** Listens on host:port (port 0: any free port). */
-  static async start(port = 8081, host = "127.0.0.1"): Promise<BankService> {
-    let bank: BankService | undefined;
-    const server = createServer((req, res) => bank!.handle(req, res));
-    bank = new BankService(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, resolve);
+  private constructor(
+    /** The bank's database. */
+    readonly pool: Pool,
+    private readonly coordinator: Coordinator,
+    private readonly barrierTable: string | undefined,
+    private readonly release: () => Promise<void>,
+  ) {
+    const deps = {
+      pool,
+      barrierTable,
+      transferByMessage: (from: string, to: string, amount: number) =>
+        this.transferByMessage(from, to, amount),
+    };
+    this.http = createServer(
+      bankHttpRoutes({
+        ...deps,
+        transferByMessage: async (call) => {
+          const { from, to, amount } = call.json<{ from: string; to: string; amount: number }>();
+          return { gid: await this.transferByMessage(from, to, amount) };
+        },
+      }),
+    );
+    this.grpc = createH2cServer(
+      connectNodeAdapter({ routes: (r) => r.service(BankServiceDesc, bankGrpcService(deps)) }),
+    );
+    this.grpc.on("session", (session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
     });
-    return bank;
   }
 
-  /** `http://host:port/api/bank` */
+  /** Opens the database (creating the tables and accounts) and listens. */
+  static async start(options: BankOptions = {}): Promise<BankService> {
+    const db = options.pool
+      ? { pool: options.pool, close: async () => {} }
+      : await openBankDb(options.databaseUrl, options.dataDir);
+    const ownCoordinator = !options.coordinator;
+    const coordinator = options.coordinator ?? Coordinator.http("http://127.0.0.1:36789");
+    const bank = new BankService(db.pool, coordinator, options.barrierTable, async () => {
+      if (ownCoordinator) await coordinator.close();
+      await db.close();
+    });
+    try {
+      await prepareBankDb(db.pool, options.accounts ?? { alice: 1000, bob: 1000 }, options.barrierTable);
+      const host = options.host ?? "127.0.0.1";
+      await listen(bank.http, options.port ?? 8081, host);
+      await listen(bank.grpc, options.grpcPort ?? 8082, host);
+      return bank;
+    } catch (err) {
+      await bank.close();
+      throw err;
+    }
+  }
+
+  /** `http://host:port/api/bank`: the base of the HTTP branch URLs. */
   get base(): string {
-    const { address, port } = this.server.address() as AddressInfo;
+    const { address, port } = this.http.address() as AddressInfo;
     return `http://${address}:${port}/api/bank`;
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  /** `host:port` of the gRPC service. */
+  get grpcTarget(): string {
+    const { address, port } = this.grpc.address() as AddressInfo;
+    return `${address}:${port}`;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://bank");
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    if (url.pathname === "/api/bank/balances") return reply(res, 200, Object.fromEntries(this.balances));
-    const op = url.pathname.replace("/api/bank/", "");
-    const moves: Record<string, number> = { TransOut: -1, TransOutRevert: 1, TransIn: 1, TransInRevert: -1 };
-    if (!(op in moves)) return reply(res, 404, { error: `no operation ${op}` });
-    let body: { user?: unknown; amount?: unknown };
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString() || "{}");
-    } catch {
-      return reply(res, 400, { error: "body is not JSON" });
-    }
-    const { user, amount } = body;
-    if (typeof user !== "string" || typeof amount !== "number" || amount <= 0) {
-      return reply(res, 400, { error: 'body must be {"user": string, "amount": positive number}' });
-    }
-    const gid = url.searchParams.get("gid") ?? "";
-    const branch = url.searchParams.get("branch_id") ?? "";
-    const key = (o: string): string => `${gid}/${branch}/${o}`;
-    const isCompensation = op.endsWith("Revert");
-    const origin = key(isCompensation ? op.replace("Revert", "") : op);
-    if (isCompensation && !this.done.has(origin)) {
-      this.done.add(origin); // the action never ran: block it if it arrives late
-      this.done.add(key(op));
-      return reply(res, 200, { dtm_result: "SUCCESS", note: "null compensation" });
-    }
-    if (this.done.has(key(op))) return reply(res, 200, { dtm_result: "SUCCESS", note: "already done" });
-    const balance = this.balances.get(user);
-    if (balance === undefined) return reply(res, 409, { dtm_result: "FAILURE", error: `no account ${user}` });
-    const next = balance + moves[op]! * amount;
-    if (next < 0) return reply(res, 409, { dtm_result: "FAILURE", error: `insufficient funds for ${user}` });
-    this.balances.set(user, next);
-    this.done.add(key(op));
-    return reply(res, 200, { dtm_result: "SUCCESS" });
+  /** Every account's balance. */
+  async balances(): Promise<Record<string, number>> {
+    return Object.fromEntries((await accounts(this.pool)).map((a) => [a.name, a.balance]));
+  }
+
+  /**
+   * A transfer as a 2-phase message sent by this bank (transfer-msg.ts), with the credit delivered
+   * over the protocol the coordinator is reached by. Resolves with the message's gid.
+   */
+  transferByMessage(from: string, to: string, amount: number): Promise<string> {
+    const self = this.coordinator.protocol === "grpc" ? grpcBank(this.grpcTarget) : httpBank(this.base);
+    return transferByMessage(this.coordinator, self, this.pool, { from, to, amount }, this.barrierTable);
+  }
+
+  /** Stops listening and closes the database (unless it was given). */
+  async close(): Promise<void> {
+    const closed = (server: Server | Http2Server) =>
+      new Promise<void>((resolve) => (server.listening ? server.close(() => resolve()) : resolve()));
+    this.http.closeAllConnections();
+    for (const session of this.sessions) session.close();
+    await Promise.all([closed(this.http), closed(this.grpc)]);
+    await this.release();
   }
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
+function listen(server: Server | Http2Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
 }

@@ -1,16 +1,19 @@
-import { BankService } from "../../examples/bank/bank-service";
+import type { BankService } from "../../examples/bank/bank-service";
 import { TestCoordinator } from "../support/coordinator";
+import { startTestBank, type TestBank } from "../support/test-bank";
 
 // The README's walk-through: a transfer that succeeds and one that compensates, money conserved.
 let dtx: TestCoordinator;
+let testBank: TestBank;
 let bank: BankService;
 
 beforeAll(async () => {
   dtx = await TestCoordinator.start();
-  bank = await BankService.start(0);
+  testBank = await startTestBank();
+  bank = testBank.bank;
 });
 afterAll(async () => {
-  await bank?.close();
+  await testBank?.close();
   await dtx?.close();
 });
 
@@ -31,26 +34,26 @@ test("a transfer moves the money", async () => {
   const res = await dtx.post("/api/dtmsvr/submit", transfer("bank-ok", "alice", "bob", 30));
   expect(res).toEqual({ status: 200, body: { dtm_result: "SUCCESS" } });
   expect(await dtx.status("bank-ok")).toBe("succeed");
-  expect(Object.fromEntries(bank.balances)).toEqual({ alice: 970, bob: 1030 });
+  expect(await bank.balances()).toEqual({ alice: 970, bob: 1030 });
 });
 
 test("a transfer to an unknown account is compensated and conserves the money", async () => {
-  const before = Object.fromEntries(bank.balances);
+  const before = await bank.balances();
   const res = await dtx.post("/api/dtmsvr/submit", transfer("bank-fail", "alice", "carol", 50));
   expect(res.status).toBe(409);
   expect(res.body.message).toContain("no account carol");
   expect(await dtx.status("bank-fail")).toBe("failed");
   expect(await dtx.branchVector("bank-fail")).toEqual(["S", "S", "S", "F"]);
-  expect(Object.fromEntries(bank.balances)).toEqual(before);
+  expect(await bank.balances()).toEqual(before);
 });
 
 test("a repeated branch call has no second effect", async () => {
   await dtx.post("/api/dtmsvr/submit", transfer("bank-twice", "bob", "alice", 10));
-  const before = Object.fromEntries(bank.balances);
-  const again = await fetch(`${bank.base}/TransOut?gid=bank-twice&branch_id=01&op=action`, {
+  const before = await bank.balances();
+  const again = await fetch(`${bank.base}/TransOut?gid=bank-twice&trans_type=saga&branch_id=01&op=action`, {
     method: "POST",
     body: JSON.stringify({ user: "bob", amount: 10 }),
   });
   expect(again.status).toBe(200);
-  expect(Object.fromEntries(bank.balances)).toEqual(before);
+  expect(await bank.balances()).toEqual(before);
 });

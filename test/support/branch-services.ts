@@ -41,6 +41,8 @@ export interface BranchCall {
   transType: string;
   branchId: string;
   op: string;
+  /** HTTP: every query parameter (gRPC: none) */
+  query: Record<string, string>;
   /** lower-cased HTTP headers or gRPC metadata (binary `-bin` values base64-encoded; repeated values joined ", ") */
   headers: Record<string, string>;
   /** raw request body / raw request message bytes */
@@ -415,6 +417,7 @@ export class BranchServices {
         transType: q.get("trans_type") ?? "",
         branchId: q.get("branch_id") ?? "",
         op: q.get("op") ?? "",
+        query: Object.fromEntries(q),
         headers,
         body: Buffer.concat(chunks),
         at,
@@ -466,6 +469,7 @@ export class BranchServices {
       transType: headers["dtm-trans_type"] ?? "",
       branchId: headers["dtm-branch_id"] ?? "",
       op: headers["dtm-op"] ?? "",
+      query: {},
       headers,
       body: Buffer.from(call.request ?? Buffer.alloc(0)),
       at,

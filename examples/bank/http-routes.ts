@@ -1,0 +1,35 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Pool } from "pg";
+import { httpBranchRoutes, httpQueryPrepared, type HttpBranchFunction } from "../../src/client";
+import { accounts, checkMove } from "./accounts";
+import { OPERATIONS } from "./operations";
+
+/** What the bank's HTTP routes need. */
+export interface BankHttpDeps {
+  pool: Pool;
+  barrierTable?: string;
+  /** POST /api/bank/TransferByMessage: sends a transfer as a 2-phase message. */
+  transferByMessage: HttpBranchFunction;
+}
+
+/**
+ * The bank over HTTP: `POST /api/bank/<operation>` with `{"user": …, "amount": …}` for every branch
+ * operation (each behind the barrier), the message's check-back `/api/bank/QueryPrepared`,
+ * `POST /api/bank/TransferByMessage` with `{"from", "to", "amount"}`, and `GET /api/bank/balances`.
+ */
+export function bankHttpRoutes(
+  deps: BankHttpDeps,
+): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  const table = { table: deps.barrierTable };
+  const routes: Record<string, HttpBranchFunction> = {
+    "/api/bank/QueryPrepared": httpQueryPrepared(deps.pool, table),
+    "/api/bank/TransferByMessage": deps.transferByMessage,
+    "/api/bank/balances": async () =>
+      Object.fromEntries((await accounts(deps.pool)).map((a) => [a.name, a.balance])),
+  };
+  for (const [name, operation] of Object.entries(OPERATIONS)) {
+    routes[`/api/bank/${name}`] = (call) =>
+      call.barrier(table).call(deps.pool, (tx) => operation(tx, checkMove(call.json())));
+  }
+  return httpBranchRoutes(routes);
+}
