@@ -75,10 +75,15 @@ export const dtmGrpcTopicSpelling: Spelling = (path) => {
   return formatPath([names[String(head)] ?? String(head), ...rest]);
 };
 
-/** A native definition's fields (`fields`) under its `oneof` member `member`, a step's payload in its step. */
+/**
+ * A native definition's fields (`fields`) under its `oneof` member `member`, a step's payload in its
+ * step; the kind is the call's (RegisterTccBranch, AbortMsg, …), so a kind that does not match the
+ * stored one is the gid's fault.
+ */
 function definitionSpelling(member: string, fields: string[]): Spelling {
   return (path) => {
     const [head, ...rest] = path;
+    if (head === "trans_type") return "gid";
     if (fields.includes(String(head))) return formatPath([member, ...path]);
     if (head === "payloads")
       return formatPath([member, "steps", ...(rest.length > 0 ? [rest[0]!, "payload"] : [])]);

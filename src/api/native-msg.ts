@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   AbortMsgResponseSchema,
   PrepareMsgResponseSchema,
@@ -10,11 +10,12 @@ import {
   type SubmitMsgRequest,
 } from "../../gen/dtx/v1/coordinator_pb";
 import type { Engine } from "../core/engine";
-import { codeOf, invalidField } from "../core/errors";
+import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import { checkGid } from "../core/gid-check";
 import type { NewTrans } from "../core/model";
-import { nativeMsgSpelling, spelledError } from "./field-spelling";
+import { nativeMsgSpelling } from "./field-spelling";
+import { native } from "./native-two-phase";
 import { optionsFromProto, protocolFromProto, statusToProto } from "./native-convert";
 
 /** What the native message calls need. */
@@ -35,23 +36,23 @@ export function msgCalls(deps: NativeMsgDeps): MsgCalls {
   const { engine } = deps;
   return {
     prepareMsg: (req) =>
-      nativeMsg(async () => {
+      native(async () => {
         const t = newMsg(req, deps.maxGidLength);
         await engine.prepare(t);
         return create(PrepareMsgResponseSchema, { gid: t.gid });
-      }),
+      }, nativeMsgSpelling),
     submitMsg: (req) =>
-      nativeMsg(async () => {
+      native(async () => {
         const t = newMsg(req, deps.maxGidLength);
         const { trans } = await engine.submit(t);
         return create(SubmitMsgResponseSchema, { gid: t.gid, status: statusToProto[trans.status] });
-      }),
+      }, nativeMsgSpelling),
     abortMsg: (req) =>
-      nativeMsg(async () => {
+      native(async () => {
         checkGid(req.gid, deps.maxGidLength);
         const { trans } = await engine.abort({ gid: req.gid, transType: "msg", rollbackReason: req.reason });
         return create(AbortMsgResponseSchema, { gid: req.gid, status: statusToProto[trans.status] });
-      }),
+      }, nativeMsgSpelling),
   };
 }
 
@@ -75,16 +76,4 @@ function newMsg(req: PrepareMsgRequest | SubmitMsgRequest, maxGidLength: number)
       delayMs: delay ? durationMs(delay) : 0,
     },
   };
-}
-
-/** Runs a call; dtm's FAILURE (a conflict with the stored state) is FAILED_PRECONDITION here. */
-async function nativeMsg<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    if (codeOf(err) === Code.Aborted) {
-      throw new ConnectError(ConnectError.from(err).rawMessage, Code.FailedPrecondition);
-    }
-    throw spelledError(err, nativeMsgSpelling);
-  }
 }

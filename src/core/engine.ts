@@ -124,16 +124,33 @@ export class Engine {
       }
     }
     await this.driver.settled(request.gid);
-    return this.resubmit(request, kind);
+    return this.resubmit(request.gid, request.options.waitResult, { t: request, kind });
+  }
+
+  /**
+   * Submits a stored transaction by its gid alone (the native API): as `submit` does with a taken gid
+   * — a `prepared` one moves to `submitted` and is driven from its stored rows, a `submitted` one is
+   * re-driven. NotFound for an unknown gid.
+   */
+  async submitStored(gid: string, waitResult: boolean): Promise<VerbOutcome> {
+    checkGid(gid, this.settings.maxGidLength);
+    const stored = await this.repository.find(gid);
+    if (!stored) throw new ConnectError(`no transaction with gid ${JSON.stringify(gid)}`, Code.NotFound);
+    await this.driver.settled(gid);
+    return this.resubmit(gid, waitResult);
   }
 
   /**
    * A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. A
-   * prepared one of the request's kind keeps the settings the kind takes from a submit.
+   * prepared one of the request's kind (`request`: the submit carried a definition) keeps the
+   * settings the kind takes from a submit.
    */
-  private async resubmit(t: NewTrans, kind: TransKind, again = true): Promise<VerbOutcome> {
-    const { gid } = t;
-    const wait = t.options.waitResult;
+  private async resubmit(
+    gid: string,
+    wait: boolean,
+    request?: { t: NewTrans; kind: TransKind },
+    again = true,
+  ): Promise<VerbOutcome> {
     const claimed = await this.claim(gid, "submitted");
     if (claimed) return this.runStored(claimed, wait);
     const stored = await this.repository.find(gid);
@@ -141,12 +158,12 @@ export class Engine {
     if (stored?.status === "submitted") return { trans: stored };
     if (stored?.status === "prepared") {
       const settings =
-        stored.transType === t.definition.kind
-          ? kind.settingsOnSubmit?.(stored.settings, t.definition)
+        request && stored.transType === request.t.definition.kind
+          ? request.kind.settingsOnSubmit?.(stored.settings, request.t.definition)
           : undefined;
       const moved = await this.move(stored, "submitted", "", settings);
       if (moved) return this.runStored(moved, wait);
-      if (again) return this.resubmit(t, kind, false);
+      if (again) return this.resubmit(gid, wait, request, false);
     }
     // dtm's text, typo included: SDKs and operators match on it
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
@@ -202,10 +219,7 @@ export class Engine {
     const stored = await this.repository.find(r.gid);
     if (stored?.status !== "prepared") throw notPrepared();
     if (stored.transType !== r.transType) {
-      throw invalidField(
-        ["trans_type"],
-        `is ${r.transType}, but ${r.gid} is a ${stored.transType} transaction`,
-      );
+      throw invalidField(["trans_type"], `${r.gid} is a ${stored.transType} transaction, not ${r.transType}`);
     }
     const rows = kind.registration(r, stored);
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());

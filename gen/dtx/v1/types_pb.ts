@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/types.proto.
  */
 export const file_dtx_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASIqCgdNc2dTdGVwEg4KBmFjdGlvbhgBIAEoCRIPCgdwYXlsb2FkGAIgASgMInsKA01zZxIeCgVzdGVwcxgBIAMoCzIPLmR0eC52MS5Nc2dTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoFZGVsYXkYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFgoOcXVlcnlfcHJlcGFyZWQYBCABKAki/gEKBkJyYW5jaBIRCglicmFuY2hfaWQYASABKAkSCgoCb3AYAiABKAkSCwoDdXJsGAMgASgJEg8KB3BheWxvYWQYBCABKAwSJAoGc3RhdHVzGAUgASgOMhQuZHR4LnYxLkJyYW5jaFN0YXR1cxIvCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLxBAoLVHJhbnNhY3Rpb24SCwoDZ2lkGAEgASgJEiUKBGtpbmQYAiABKA4yFy5kdHgudjEuVHJhbnNhY3Rpb25LaW5kEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbBIrCgdvcHRpb25zGAUgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIcCgRzYWdhGAYgASgLMgwuZHR4LnYxLlNhZ2FIABIaCgNtc2cYESABKAsyCy5kdHgudjEuTXNnSAASFwoPcm9sbGJhY2tfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJvbGxiYWNrX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDm5leHRfY3Jvbl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJuZXh0X2Nyb25faW50ZXJ2YWwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIAoIYnJhbmNoZXMYDiADKAsyDi5kdHgudjEuQnJhbmNoQgwKCmRlZmluaXRpb24q2gEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19QUkVQQVJFRBABEiAKHFRSQU5TQUNUSU9OX1NUQVRVU19TVUJNSVRURUQQAhIfChtUUkFOU0FDVElPTl9TVEFUVVNfQUJPUlRJTkcQAxIeChpUUkFOU0FDVElPTl9TVEFUVVNfU1VDQ0VFRBAEEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19GQUlMRUQQBSp+CgxCcmFuY2hTdGF0dXMSHQoZQlJBTkNIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJSQU5DSF9TVEFUVVNfUFJFUEFSRUQQARIZChVCUkFOQ0hfU1RBVFVTX1NVQ0NFRUQQAhIYChRCUkFOQ0hfU1RBVFVTX0ZBSUxFRBADKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVRSQU5TQUNUSU9OX0tJTkRfU0FHQRABEhgKFFRSQU5TQUNUSU9OX0tJTkRfVENDEAISFwoTVFJBTlNBQ1RJT05fS0lORF9YQRADEhgKFFRSQU5TQUNUSU9OX0tJTkRfTVNHEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9XT1JLRkxPVxAFKmEKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEQoNUFJPVE9DT0xfSFRUUBABEhEKDVBST1RPQ09MX0dSUEMQAhIVChFQUk9UT0NPTF9KU09OX1JQQxADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASIqCgNUY2MSIwoIYnJhbmNoZXMYASADKAsyES5kdHgudjEuVGNjQnJhbmNoIlAKCVRjY0JyYW5jaBIRCglicmFuY2hfaWQYASABKAkSDwoHY29uZmlybRgCIAEoCRIOCgZjYW5jZWwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDCIoCgJYYRIiCghicmFuY2hlcxgBIAMoCzIQLmR0eC52MS5YYUJyYW5jaCIqCghYYUJyYW5jaBIRCglicmFuY2hfaWQYASABKAkSCwoDdXJsGAIgASgJIioKB01zZ1N0ZXASDgoGYWN0aW9uGAEgASgJEg8KB3BheWxvYWQYAiABKAwiewoDTXNnEh4KBXN0ZXBzGAEgAygLMg8uZHR4LnYxLk1zZ1N0ZXASEgoKY29uY3VycmVudBgCIAEoCBIoCgVkZWxheRgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIWCg5xdWVyeV9wcmVwYXJlZBgEIAEoCSL+AQoGQnJhbmNoEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIkCgZzdGF0dXMYBSABKA4yFC5kdHgudjEuQnJhbmNoU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqcFCgtUcmFuc2FjdGlvbhILCgNnaWQYASABKAkSJQoEa2luZBgCIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQSKQoGc3RhdHVzGAMgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEiIKCHByb3RvY29sGAQgASgOMhAuZHR4LnYxLlByb3RvY29sEisKB29wdGlvbnMYBSABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEhwKBHNhZ2EYBiABKAsyDC5kdHgudjEuU2FnYUgAEhoKA3RjYxgPIAEoCzILLmR0eC52MS5UY2NIABIYCgJ4YRgQIAEoCzIKLmR0eC52MS5YYUgAEhoKA21zZxgRIAEoCzILLmR0eC52MS5Nc2dIABIXCg9yb2xsYmFja19yZWFzb24YByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcm9sbGJhY2tfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObmV4dF9jcm9uX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEm5leHRfY3Jvbl9pbnRlcnZhbBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIgCghicmFuY2hlcxgOIAMoCzIOLmR0eC52MS5CcmFuY2hCDAoKZGVmaW5pdGlvbiraAQoRVHJhbnNhY3Rpb25TdGF0dXMSIgoeVFJBTlNBQ1RJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobVFJBTlNBQ1RJT05fU1RBVFVTX1BSRVBBUkVEEAESIAocVFJBTlNBQ1RJT05fU1RBVFVTX1NVQk1JVFRFRBACEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19BQk9SVElORxADEh4KGlRSQU5TQUNUSU9OX1NUQVRVU19TVUNDRUVEEAQSHQoZVFJBTlNBQ1RJT05fU1RBVFVTX0ZBSUxFRBAFKn4KDEJyYW5jaFN0YXR1cxIdChlCUkFOQ0hfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQlJBTkNIX1NUQVRVU19QUkVQQVJFRBABEhkKFUJSQU5DSF9TVEFUVVNfU1VDQ0VFRBACEhgKFEJSQU5DSF9TVEFUVVNfRkFJTEVEEAMqugEKD1RyYW5zYWN0aW9uS2luZBIgChxUUkFOU0FDVElPTl9LSU5EX1VOU1BFQ0lGSUVEEAASGQoVVFJBTlNBQ1RJT05fS0lORF9TQUdBEAESGAoUVFJBTlNBQ1RJT05fS0lORF9UQ0MQAhIXChNUUkFOU0FDVElPTl9LSU5EX1hBEAMSGAoUVFJBTlNBQ1RJT05fS0lORF9NU0cQBBIdChlUUkFOU0FDVElPTl9LSU5EX1dPUktGTE9XEAUqYQoIUHJvdG9jb2wSGAoUUFJPVE9DT0xfVU5TUEVDSUZJRUQQABIRCg1QUk9UT0NPTF9IVFRQEAESEQoNUFJPVE9DT0xfR1JQQxACEhUKEVBST1RPQ09MX0pTT05fUlBDEANiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Options shared by every transaction kind. Unset durations take the server's defaults.
@@ -159,6 +159,110 @@ export const SagaSchema: GenMessage<Saga> = /*@__PURE__*/
   messageDesc(file_dtx_v1_types, 3);
 
 /**
+ * A TCC transaction's registered branches (their tries are the application's).
+ *
+ * @generated from message dtx.v1.Tcc
+ */
+export type Tcc = Message<"dtx.v1.Tcc"> & {
+  /**
+   * @generated from field: repeated dtx.v1.TccBranch branches = 1;
+   */
+  branches: TccBranch[];
+};
+
+/**
+ * Describes the message dtx.v1.Tcc.
+ * Use `create(TccSchema)` to create a new message.
+ */
+export const TccSchema: GenMessage<Tcc> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 4);
+
+/**
+ * One registered TCC branch.
+ *
+ * @generated from message dtx.v1.TccBranch
+ */
+export type TccBranch = Message<"dtx.v1.TccBranch"> & {
+  /**
+   * @generated from field: string branch_id = 1;
+   */
+  branchId: string;
+
+  /**
+   * URL of the confirm (empty: nothing to call).
+   *
+   * @generated from field: string confirm = 2;
+   */
+  confirm: string;
+
+  /**
+   * URL of the cancel (empty: nothing to call).
+   *
+   * @generated from field: string cancel = 3;
+   */
+  cancel: string;
+
+  /**
+   * Body sent to both.
+   *
+   * @generated from field: bytes payload = 4;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message dtx.v1.TccBranch.
+ * Use `create(TccBranchSchema)` to create a new message.
+ */
+export const TccBranchSchema: GenMessage<TccBranch> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 5);
+
+/**
+ * An XA transaction's registered branches.
+ *
+ * @generated from message dtx.v1.Xa
+ */
+export type Xa = Message<"dtx.v1.Xa"> & {
+  /**
+   * @generated from field: repeated dtx.v1.XaBranch branches = 1;
+   */
+  branches: XaBranch[];
+};
+
+/**
+ * Describes the message dtx.v1.Xa.
+ * Use `create(XaSchema)` to create a new message.
+ */
+export const XaSchema: GenMessage<Xa> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 6);
+
+/**
+ * One registered XA branch.
+ *
+ * @generated from message dtx.v1.XaBranch
+ */
+export type XaBranch = Message<"dtx.v1.XaBranch"> & {
+  /**
+   * @generated from field: string branch_id = 1;
+   */
+  branchId: string;
+
+  /**
+   * The resource manager's phase-2 URL (called with op=commit or op=rollback).
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message dtx.v1.XaBranch.
+ * Use `create(XaBranchSchema)` to create a new message.
+ */
+export const XaBranchSchema: GenMessage<XaBranch> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 7);
+
+/**
  * One step of a message: a URL, or `topic://<name>` (delivered to every subscriber of
  * the topic), and the body it is called with.
  *
@@ -185,7 +289,7 @@ export type MsgStep = Message<"dtx.v1.MsgStep"> & {
  * Use `create(MsgStepSchema)` to create a new message.
  */
 export const MsgStepSchema: GenMessage<MsgStep> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 4);
+  messageDesc(file_dtx_v1_types, 8);
 
 /**
  * A 2-phase message: once submitted (or, when prepared, once its check-back answers
@@ -230,7 +334,7 @@ export type Msg = Message<"dtx.v1.Msg"> & {
  * Use `create(MsgSchema)` to create a new message.
  */
 export const MsgSchema: GenMessage<Msg> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 5);
+  messageDesc(file_dtx_v1_types, 9);
 
 /**
  * One stored branch operation.
@@ -239,7 +343,7 @@ export const MsgSchema: GenMessage<Msg> = /*@__PURE__*/
  */
 export type Branch = Message<"dtx.v1.Branch"> & {
   /**
-   * `01`, `02`, … for saga steps.
+   * `01`, `02`, … for saga steps; as registered for TCC and XA (`0201` for a nested branch).
    *
    * @generated from field: string branch_id = 1;
    */
@@ -288,7 +392,7 @@ export type Branch = Message<"dtx.v1.Branch"> & {
  * Use `create(BranchSchema)` to create a new message.
  */
 export const BranchSchema: GenMessage<Branch> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 6);
+  messageDesc(file_dtx_v1_types, 10);
 
 /**
  * A global transaction as stored by the coordinator.
@@ -332,6 +436,18 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
      */
     value: Saga;
     case: "saga";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Tcc tcc = 15;
+     */
+    value: Tcc;
+    case: "tcc";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Xa xa = 16;
+     */
+    value: Xa;
+    case: "xa";
   } | {
     /**
      * @generated from field: dtx.v1.Msg msg = 17;
@@ -382,7 +498,8 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
   nextCronInterval?: Duration | undefined;
 
   /**
-   * Branch operations in storage order (saga: compensate then action per step).
+   * Branch operations in storage order (saga: compensate then action per step; TCC:
+   * cancel then confirm per branch; XA: rollback then commit per branch).
    *
    * @generated from field: repeated dtx.v1.Branch branches = 14;
    */
@@ -394,7 +511,7 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 7);
+  messageDesc(file_dtx_v1_types, 11);
 
 /**
  * The status of a global transaction.
