@@ -115,6 +115,23 @@ describe("messages", () => {
     expect(callsOf(rm, gid)).toEqual([]);
   });
 
+  test("a prepared message submitted by its gid alone (SubmitTransaction) is delivered from its stored steps", async () => {
+    const gid = freshGid("native-by-gid");
+    const msg = {
+      steps: [{ action: rm.url("TransIn"), payload: Buffer.from("{}") }],
+      queryPrepared: rm.url("QueryPrepared"),
+    };
+    await coordinator.prepareMsg({ gid, msg });
+    const res = await coordinator.submitTransaction({ gid, waitResult: true });
+    expect(res.status).toBe(TransactionStatus.SUCCEED);
+    await expectSaga(dtx, gid, "succeed", ["S"]);
+    expect(summary(callsOf(rm, gid))).toEqual([["TransIn", "action", "01"]]);
+    const dropped = freshGid("native-abort-by-gid");
+    await coordinator.prepareMsg({ gid: dropped, msg });
+    expect((await coordinator.abortTransaction({ gid: dropped })).status).toBe(TransactionStatus.FAILED);
+    expect(callsOf(rm, dropped)).toEqual([]);
+  });
+
   test("bad input names the native field; nothing written", async () => {
     const gid = freshGid("native-bad");
     expect(
