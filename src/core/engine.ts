@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
+import { checkedKind, NO_LOOKUPS, resolvedTrans, type CreationContext } from "./creation";
 import { Driver, type DriverSettings } from "./driver";
 import { failure, invalidField } from "./errors";
 import { checkGid } from "./gid-check";
@@ -15,10 +16,9 @@ import type {
   TransSettings,
   TransStatus,
 } from "./model";
-import { checkOptions } from "./options-check";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { TransPage, TransRepository } from "./repository";
-import type { CreatingVerb, ResolveContext, TransKind } from "./trans-kind";
+import type { ResolveContext, TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
 export interface EngineSettings extends DriverSettings {
@@ -39,8 +39,6 @@ export interface EngineDeps {
   /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
   lookups?: ResolveContext;
 }
-
-const NO_LOOKUPS: ResolveContext = { topicSubscribers: async () => null };
 
 /** What a lifecycle verb did. */
 export interface VerbOutcome {
@@ -69,7 +67,7 @@ export class Engine {
   private readonly repository: TransRepository;
   private readonly settings: EngineSettings;
   private readonly kinds: KindRegistry;
-  private readonly lookups: ResolveContext;
+  private readonly creation: CreationContext;
   private readonly driver: Driver;
 
   constructor(deps: EngineDeps) {
@@ -77,7 +75,13 @@ export class Engine {
     this.repository = deps.repository;
     this.settings = deps.settings;
     this.kinds = deps.kinds ?? defaultKinds;
-    this.lookups = deps.lookups ?? NO_LOOKUPS;
+    this.creation = {
+      kinds: this.kinds,
+      maxGidLength: deps.settings.maxGidLength,
+      maxSteps: deps.settings.maxSteps,
+      lookups: deps.lookups ?? NO_LOOKUPS,
+      find: (gid) => deps.repository.find(gid),
+    };
     this.driver = new Driver(
       deps.repository,
       deps.caller,
@@ -93,8 +97,8 @@ export class Engine {
    * gid answers success with nothing rewritten; any other stored status is a FAILURE.
    */
   async prepare(request: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(request, "prepare");
-    const t = await this.resolved(kind, request);
+    const kind = checkedKind(this.creation, request, "prepare");
+    const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "prepared", "");
       const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
@@ -112,8 +116,8 @@ export class Engine {
    * it; a finished one is a FAILURE.
    */
   async submit(request: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(request, "submit");
-    const t = await this.resolved(kind, request);
+    const kind = checkedKind(this.creation, request, "submit");
+    const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
       const branches = kind.branchesOf(t.definition);
@@ -276,34 +280,6 @@ export class Engine {
    */
   close(timeoutMs: number): Promise<void> {
     return this.driver.close(timeoutMs);
-  }
-
-  /** Checks a new transaction from any adapter, and that `verb` may create its kind; its kind. */
-  private validated(t: NewTrans, verb: CreatingVerb): TransKind {
-    checkGid(t.gid, this.settings.maxGidLength);
-    const kind = kindOf(this.kinds, t.definition.kind);
-    if (!kind.lifecycle[verb]) {
-      const how = verb === "prepare" ? "cannot prepare" : "cannot be submitted";
-      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' ${how}`);
-    }
-    checkOptions(t.options, t.protocol);
-    kind.validate(t, { maxSteps: this.settings.maxSteps }, verb);
-    return kind;
-  }
-
-  /**
-   * The transaction with what its definition refers to looked up (msg topics). Null when that fails
-   * for a gid that is stored already: its stored rows are what counts then (a submit of a prepared
-   * message whose topic was deleted since still delivers to the subscribers it was prepared with).
-   */
-  private async resolved(kind: TransKind, t: NewTrans): Promise<NewTrans | null> {
-    if (!kind.resolve) return t;
-    try {
-      return { ...t, definition: await kind.resolve(t, this.lookups, { maxSteps: this.settings.maxSteps }) };
-    } catch (err) {
-      if (await this.repository.find(t.gid)) return null;
-      throw err;
-    }
   }
 
   /** A new transaction as the verbs insert it (see new-record.ts). */
