@@ -155,11 +155,14 @@ export class Engine {
     request?: { t: NewTrans; kind: TransKind },
     again = true,
   ): Promise<VerbOutcome> {
-    const claimed = await this.claim(gid, "submitted");
-    if (claimed) return this.runStored(claimed, wait);
+    // read first: a prepared tcc, xa or msg (the usual submit of a taken gid) needs no claim attempt
     const stored = await this.repository.find(gid);
-    // still submitted: another coordinator's live lease drives it now
-    if (stored?.status === "submitted") return { trans: stored };
+    if (stored?.status === "submitted") {
+      const claimed = await this.claim(gid, "submitted");
+      if (claimed) return this.runStored(claimed, wait);
+      // another coordinator's live lease drives it now, unless it moved on meanwhile: look again
+      return again ? this.resubmit(gid, wait, request, false) : { trans: stored };
+    }
     if (stored?.status === "prepared") {
       const settings =
         request && stored.transType === request.t.definition.kind
