@@ -2,6 +2,7 @@ import { invalidField } from "../core/errors";
 import { checkGid } from "../core/gid-check";
 import {
   defaultOptions,
+  type ClientOutcome,
   type NewTrans,
   type Protocol,
   type TransDefinition,
@@ -11,6 +12,7 @@ import { unknownKind } from "../core/registry";
 import { bool, headers, int, str } from "./dtm-fields";
 import { parseDtmMsg } from "./dtm-msg";
 import { parseDtmSaga } from "./dtm-saga";
+import { parseDtmWorkflow } from "./dtm-workflow";
 
 /** How dtm's body describes each kind's definition: one entry per kind, no switch on the kind. */
 const definitions: Partial<
@@ -21,6 +23,7 @@ const definitions: Partial<
   // branches arrive by registerBranch; a body's steps and payloads are ignored, as dtm does
   tcc: () => ({ kind: "tcc" }),
   xa: () => ({ kind: "xa" }),
+  workflow: parseDtmWorkflow,
 };
 
 /** The protocols a transaction's branches may be called with. */
@@ -33,7 +36,14 @@ const PROTOCOLS: readonly string[] = ["http", "grpc", "json-rpc"];
  * payloads as bytes (`binPayloads`) instead of `payloads`.
  */
 export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: Buffer[]): NewTrans {
-  const { b, gid, transType } = bodyHead(raw, maxGidLength);
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw invalidField(["body"], "must be a JSON object");
+  }
+  const b = raw as Record<string, unknown>;
+  const gid = str(b, "gid");
+  checkGid(gid, maxGidLength);
+  const transType = str(b, "trans_type");
+  if (transType === "") throw invalidField(["trans_type"], "is required");
   const parse = Object.hasOwn(definitions, transType) ? definitions[transType as TransType] : undefined;
   if (!parse) throw unknownKind(transType);
   const definition = parse(b, binPayloads);
@@ -56,21 +66,28 @@ export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: B
     queryPrepared: str(b, "query_prepared"),
     options,
     definition,
+    outcome: outcomeOf(b.req_extra),
   };
 }
 
-/** What every transaction body starts with: an object with a gid (checked first, as dtm's clients expect) and a kind. */
-function bodyHead(
-  raw: unknown,
-  maxGidLength: number,
-): { b: Record<string, unknown>; gid: string; transType: string } {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw invalidField(["body"], "must be a JSON object");
+/**
+ * `req_extra`, an object of strings a workflow's submit carries: `status` (succeed or failed),
+ * `rollback_reason` and `result` (base64). Absent: no outcome.
+ */
+function outcomeOf(v: unknown): ClientOutcome | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v))
+    throw invalidField(["req_extra"], "must be an object of strings");
+  const extra = v as Record<string, unknown>;
+  const text = (key: string): string => {
+    const x = extra[key];
+    if (x === undefined || x === null) return "";
+    if (typeof x !== "string") throw invalidField(["req_extra", key], "must be a string");
+    return x;
+  };
+  const status = text("status");
+  if (status !== "succeed" && status !== "failed") {
+    throw invalidField(["req_extra", "status"], `must be succeed or failed, not ${JSON.stringify(status)}`);
   }
-  const b = raw as Record<string, unknown>;
-  const gid = str(b, "gid");
-  checkGid(gid, maxGidLength);
-  const transType = str(b, "trans_type");
-  if (transType === "") throw invalidField(["trans_type"], "is required");
-  return { b, gid, transType };
+  return { status, rollbackReason: text("rollback_reason"), result: text("result") };
 }

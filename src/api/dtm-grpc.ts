@@ -1,7 +1,12 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { EmptySchema, type Empty } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
-import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
+import {
+  DtmGidReplySchema,
+  DtmProgressesReplySchema,
+  type Dtm,
+  type DtmRequest,
+} from "../../gen/dtmgimp/dtmgimp_pb";
 import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
@@ -51,6 +56,26 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
           registration(req.Gid, req.TransType, req.BranchID, req.Data, Buffer.from(req.BusiPayload)),
         ),
       ),
+    prepareWorkflow: (req) =>
+      reply(async () => {
+        const { trans, branches } = await deps.engine.prepareOrLoad(fromDtmRequest(req, deps.maxGidLength));
+        return create(DtmProgressesReplySchema, {
+          // dtm leaves Result empty over gRPC; it is filled here, so a finished workflow's client
+          // gets its result over gRPC as over HTTP
+          Transaction: {
+            Gid: trans.gid,
+            Status: trans.status,
+            RollbackReason: trans.rollbackReason,
+            Result: trans.result,
+          },
+          Progresses: branches.map((b) => ({
+            Status: b.status,
+            BinData: b.payload,
+            BranchID: b.branchId,
+            Op: b.op,
+          })),
+        });
+      }),
     subscribe: (req) =>
       answer(async () => {
         await deps.topics.subscribe(req.Topic, req.URL, req.Remark);
@@ -63,11 +88,18 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
   };
 }
 
-/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
-async function answer(verb: () => Promise<void>, spelling: Spelling = dtmGrpcSpelling): Promise<Empty> {
-  try {
+/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in `spelling` (DtmRequest's by default). */
+function answer(verb: () => Promise<void>, spelling: Spelling = dtmGrpcSpelling): Promise<Empty> {
+  return reply(async () => {
     await verb();
     return create(EmptySchema);
+  }, spelling);
+}
+
+/** Runs a method; errors are dtm's gRPC codes with fields in `spelling` (DtmRequest's by default). */
+async function reply<T>(method: () => Promise<T>, spelling: Spelling = dtmGrpcSpelling): Promise<T> {
+  try {
+    return await method();
   } catch (err) {
     throw dtmGrpcError(spelledError(err, spelling));
   }
@@ -99,6 +131,7 @@ export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans 
       request_timeout: Number(o?.RequestTimeout ?? 0),
       retry_limit: Number(o?.RetryLimit ?? 0),
       branch_headers: o?.BranchHeaders ?? {},
+      req_extra: Object.keys(req.ReqExtra).length > 0 ? req.ReqExtra : undefined,
     },
     maxGidLength,
     req.BinPayloads.map((p) => Buffer.from(p)),

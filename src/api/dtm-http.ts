@@ -4,7 +4,9 @@ import type { TransStatus, TransType } from "../core/model";
 import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
+import { forceStopRoute, resetCronTimeRoute, resetNextCronTimeRoute } from "./dtm-http-ops";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
+import { dtmProgressesError, dtmProgressesJson } from "./dtm-progress";
 import { intParam } from "./dtm-fields";
 import type { DtmCall, DtmRoute } from "./dtm-route";
 import { dtmTopicRoutes } from "./dtm-topic-routes";
@@ -29,6 +31,8 @@ export interface DtmHttpDeps {
   version: string;
   maxBodyBytes: number;
   maxGidLength: number;
+  /** The server's timeoutToFail (ms): resetCronTime's default reach is three times it. */
+  timeoutToFailMs: number;
 }
 
 const SUCCESS = { dtm_result: "SUCCESS" };
@@ -77,6 +81,28 @@ export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
     // the names older SDKs call (dtm keeps them as aliases)
     registerTccBranch: { path: "/api/dtmsvr/registerTccBranch", method: "POST", handle: register },
     registerXaBranch: { path: "/api/dtmsvr/registerXaBranch", method: "POST", handle: register },
+    prepareWorkflow: {
+      path: "/api/dtmsvr/prepareWorkflow",
+      method: "POST",
+      handle: async (call) =>
+        dtmProgressesJson(await engine.prepareOrLoad(parseDtmBody(call.body(), maxGidLength))),
+      errorBody: dtmProgressesError,
+    },
+    forceStop: {
+      path: "/api/dtmsvr/forceStop",
+      method: "POST",
+      handle: (call) => forceStopRoute(engine, call.body()),
+    },
+    resetNextCronTime: {
+      path: "/api/dtmsvr/resetNextCronTime",
+      method: "POST",
+      handle: (call) => resetNextCronTimeRoute(engine, call.body()),
+    },
+    resetCronTime: {
+      path: "/api/dtmsvr/resetCronTime",
+      method: "GET",
+      handle: (call) => resetCronTimeRoute(engine, call.query, deps.timeoutToFailMs),
+    },
     query: { path: "/api/dtmsvr/query", method: "GET", handle: (call) => query(deps, call.query) },
     all: { path: "/api/dtmsvr/all", method: "GET", handle: (call) => all(deps, call.query) },
     ...dtmTopicRoutes(deps.topics),
@@ -129,8 +155,9 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     try {
       sendJson(res, 200, (await route.handle({ query, body: () => parseJson(raw) })) ?? SUCCESS);
     } catch (err) {
-      const { status, body } = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
-      sendJson(res, status, body);
+      const answer = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
+      const request = route.errorBody ? safeJson(raw) : undefined;
+      sendJson(res, answer.status, route.errorBody?.(answer.status, answer.body, request) ?? answer.body);
     }
     return true;
   };
@@ -147,7 +174,8 @@ async function query(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
 async function all(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
   const gid = q.get("gid") ?? "";
   if (gid !== "") {
-    const found = await deps.engine.get(gid, { branches: false });
+    // with its branches: the row shows its last failure, as listed rows do
+    const found = await deps.engine.get(gid);
     return { transactions: found ? [dtmTransJson(found.trans)] : [], next_position: "" };
   }
   const start = q.get("createTimeStart");
@@ -156,7 +184,7 @@ async function all(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
     pageSize: q.get("limit") ? intParam(q, "limit", ["page_size"]) : undefined,
     cursor: q.get("position") ?? undefined,
     // dtm filters on the words as given: an unknown one matches nothing
-    status: (q.get("status") || undefined) as TransStatus | undefined,
+    statuses: q.get("status") ? [q.get("status") as TransStatus] : undefined,
     transType: (q.get("transType") || undefined) as TransType | undefined,
     createdFrom: start ? new Date(intParam(q, "createTimeStart")) : undefined,
     createdTo: end ? new Date(intParam(q, "createTimeEnd")) : undefined,
@@ -165,4 +193,13 @@ async function all(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
     transactions: page.transactions.map(dtmTransJson),
     next_position: page.next,
   };
+}
+
+/** A body's JSON for an error answer; undefined when it is none. */
+function safeJson(body: Buffer): unknown {
+  try {
+    return parseJson(body);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,5 @@
 import { invalidField } from "../core/errors";
-import { jsonObjectText } from "../core/json-text";
+import { parseJsonObject } from "../core/json-object";
 import type { MsgDefinition, TransSettings } from "../core/model";
 import { msgSettings } from "../core/msg-definition";
 import { optionalBool, payloadsOf, stepsOf, str } from "./dtm-fields";
@@ -23,7 +23,8 @@ export function parseDtmMsg(b: Record<string, unknown>, binPayloads?: Buffer[]):
 
 /** The `delay` of a message's `custom_data` (seconds; 0 when not given). Other keys are ignored, as dtm does. */
 function delaySeconds(customData: string): number {
-  const delay = jsonObjectText(customData, ["custom_data"])?.delay;
+  if (customData.trim() === "") return 0;
+  const { delay } = parseJsonObject(customData, ["custom_data"]);
   if (delay === undefined || delay === null) return 0;
   if (typeof delay !== "number" || !Number.isSafeInteger(delay) || delay < 0) {
     throw invalidField(["delay"], `must be a non-negative integer of seconds, not ${JSON.stringify(delay)}`);

@@ -13,4 +13,6 @@ export interface DtmRoute {
   method: "GET" | "POST" | "DELETE" | "*";
   /** Resolves with the answer's value; undefined is dtm's plain success. */
   handle(call: DtmCall): Promise<unknown>;
+  /** HTTP only: how the route's error answers differ from dtm's envelope (the request's JSON given), if they do. */
+  errorBody?: (status: number, body: Record<string, string>, request: unknown) => unknown;
 }

@@ -41,11 +41,14 @@ const dtmGrpcNames: Record<string, string> = {
   delay: "CustomedData.delay",
   query_prepared: "QueryPrepared",
   rollback_reason: "RollbackReason",
+  req_extra: "ReqExtra",
   // DtmBranchRequest: the kind's keys live in its Data map
   branch_id: "BranchID",
   confirm: "Data.confirm",
   cancel: "Data.cancel",
   url: "Data.url",
+  op: "Data.op",
+  status: "Data.status",
 };
 
 /** dtm's DtmTransOptions (gRPC). */

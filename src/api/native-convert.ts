@@ -2,6 +2,9 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import {
+  BranchAnswerSchema,
+  BranchFailureSchema,
+  BranchOutcome,
   BranchSchema,
   BranchStatus,
   MsgSchema,
@@ -13,6 +16,8 @@ import {
   TransactionStatus,
   type Msg,
   XaSchema,
+  WorkflowSchema,
+  type BranchAnswer as ProtoBranchAnswer,
   type Saga,
   type Transaction,
   type TransactionOptions,
@@ -20,6 +25,7 @@ import {
 import { invalidField } from "../core/errors";
 import {
   defaultOptions,
+  type BranchAnswer,
   type BranchRecord,
   type Protocol as TransProtocol,
   type TransOptions,
@@ -29,6 +35,7 @@ import {
 } from "../core/model";
 import { msgSettingsOf } from "../core/msg-definition";
 import { sagaSettingsOf, sagaSteps } from "../core/saga-definition";
+import { workflowSettings } from "../core/workflow";
 
 /** dtm's status words ↔ the API's enum. */
 export const statusToProto: Record<TransStatus, TransactionStatus> = {
@@ -46,6 +53,23 @@ export const kindToProto: Record<TransType, TransactionKind> = {
   msg: TransactionKind.MSG,
   workflow: TransactionKind.WORKFLOW,
 };
+
+const outcomeToProto: Record<BranchAnswer["outcome"], BranchOutcome> = {
+  SUCCESS: BranchOutcome.SUCCESS,
+  FAILURE: BranchOutcome.FAILURE,
+  ONGOING: BranchOutcome.ONGOING,
+  ERROR: BranchOutcome.ERROR,
+};
+
+/** A branch's last answer as the API's BranchAnswer. */
+function answerToProto(a: BranchAnswer): ProtoBranchAnswer {
+  return create(BranchAnswerSchema, {
+    outcome: outcomeToProto[a.outcome],
+    code: a.code,
+    text: a.text,
+    callTime: timestampFromDate(a.at),
+  });
+}
 
 const branchStatusToProto: Record<string, BranchStatus> = {
   prepared: BranchStatus.PREPARED,
@@ -146,6 +170,16 @@ const definitions: Partial<
       })),
     }),
   }),
+  workflow: (t) => {
+    const { name, input } = workflowSettings(t.settings);
+    const workflow = create(WorkflowSchema, {
+      name,
+      input,
+      callback: t.queryPrepared,
+      result: Buffer.from(t.result, "base64"),
+    });
+    return { case: "workflow", value: workflow };
+  },
 };
 
 /** Registered branches in registration order, each with its rows by op. */
@@ -195,7 +229,18 @@ export function transactionToProto(t: TransRecord, branches: BranchRecord[] | nu
         createTime: timestampFromDate(b.createTime),
         updateTime: timestampFromDate(b.updateTime),
         finishTime: b.finishTime ? timestampFromDate(b.finishTime) : undefined,
+        attempts: b.attempts,
+        lastAnswer: b.lastAnswer ? answerToProto(b.lastAnswer) : undefined,
       }),
     ),
+    lastFailure: t.lastFailure
+      ? create(BranchFailureSchema, {
+          branchId: t.lastFailure.branchId,
+          op: t.lastFailure.op,
+          url: t.lastFailure.url,
+          attempts: t.lastFailure.attempts,
+          answer: answerToProto(t.lastFailure.answer),
+        })
+      : undefined,
   });
 }

@@ -86,7 +86,7 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
       const page = await deps.engine.list({
         pageSize: req.pageSize === 0 ? undefined : req.pageSize,
         cursor: req.pageToken,
-        status: filterFromProto(statusToProto, req.status, "status"),
+        statuses: [filterFromProto(statusToProto, req.status, "status")].filter((x) => x !== undefined),
         transType: filterFromProto(kindToProto, req.kind, "kind"),
       });
       return create(ListTransactionsResponseSchema, {

@@ -1,11 +1,14 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import type { AlertSink } from "./alerts";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
 import { checkedKind, NO_LOOKUPS, resolvedTrans, type CreationContext } from "./creation";
 import { Driver, type DriverSettings } from "./driver";
 import { failure, invalidField } from "./errors";
 import { checkGid } from "./gid-check";
+import { finish, prepareOrLoad, type ClientDrivenContext } from "./client-driven";
+import { lastFailureOf } from "./last-failure";
 import { listFilter, type ListQuery } from "./listing";
 import { insertedRows, newRecord } from "./new-record";
 import type {
@@ -16,8 +19,9 @@ import type {
   TransSettings,
   TransStatus,
 } from "./model";
+import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
-import type { TransPage, TransRepository } from "./repository";
+import type { DelayedDue, TransPage, TransRepository } from "./repository";
 import type { ResolveContext, TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
@@ -36,8 +40,16 @@ export interface EngineDeps {
   logger: Logger;
   /** The transaction kinds it drives. Default: every kind of this coordinator (registry.ts). */
   kinds?: KindRegistry;
+  /** Where alerts of branches that keep failing go (settings.alertRetryLimit); absent: nowhere. */
+  alerts?: AlertSink;
   /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
   lookups?: ResolveContext;
+}
+
+/** A transaction with its branch rows (a workflow's: its recorded progress). */
+export interface TransWithBranches {
+  trans: TransRecord;
+  branches: BranchRecord[];
 }
 
 /** What a lifecycle verb did. */
@@ -69,6 +81,8 @@ export class Engine {
   private readonly kinds: KindRegistry;
   private readonly creation: CreationContext;
   private readonly driver: Driver;
+  private readonly operator: OperatorContext;
+  private readonly clientDriven: ClientDrivenContext;
 
   constructor(deps: EngineDeps) {
     this.clock = deps.clock;
@@ -89,7 +103,22 @@ export class Engine {
       deps.settings,
       this.kinds,
       deps.logger,
+      deps.alerts,
     );
+    this.operator = {
+      repository: deps.repository,
+      clock: deps.clock,
+      stopPass: (gid) => this.driver.stop(gid),
+      maxPageSize: deps.settings.maxPageSize,
+    };
+    this.clientDriven = {
+      repository: deps.repository,
+      clock: deps.clock,
+      maxGidLength: deps.settings.maxGidLength,
+      validated: (t) => checkedKind(this.creation, t, "prepare"),
+      newRecord: (t, kind) => this.newRecord(t, kind, "prepared", ""),
+      get: (gid) => this.get(gid),
+    };
   }
 
   /**
@@ -116,6 +145,10 @@ export class Engine {
    * it; a finished one is a FAILURE.
    */
   async submit(request: NewTrans): Promise<VerbOutcome> {
+    // a client-driven transaction's submit reports how its client ended it (client-driven.ts)
+    if (kindOf(this.kinds, request.definition.kind).lifecycle.clientDriven) {
+      return finish(this.clientDriven, request);
+    }
     const kind = checkedKind(this.creation, request, "submit");
     const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
@@ -174,6 +207,14 @@ export class Engine {
     }
     // dtm's text, typo included: SDKs and operators match on it
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
+  }
+
+  /**
+   * Creates a client-driven transaction (a workflow) as `prepared`, or loads the stored one with its
+   * recorded progress, whatever its status (dtm's prepareWorkflow; client-driven.ts).
+   */
+  prepareOrLoad(t: NewTrans): Promise<TransWithBranches> {
+    return prepareOrLoad(this.clientDriven, t);
   }
 
   /**
@@ -236,20 +277,37 @@ export class Engine {
     }
   }
 
-  /** One transaction and (unless `branches` is false) its branch rows; null when the gid is unknown. */
-  async get(
-    gid: string,
-    opts: { branches?: boolean } = {},
-  ): Promise<{ trans: TransRecord; branches: BranchRecord[] } | null> {
+  /**
+   * One transaction with its branch rows and its last failure (with `branches: false`, the
+   * transaction alone, read in one statement); null when the gid is unknown.
+   */
+  async get(gid: string, opts: { branches?: boolean } = {}): Promise<TransWithBranches | null> {
     if (gid === "") throw invalidField(["gid"], "is required");
     const trans = await this.repository.find(gid);
     if (!trans) return null;
-    return { trans, branches: opts.branches === false ? [] : await this.repository.findBranches([gid]) };
+    if (opts.branches === false) return { trans, branches: [] };
+    const branches = await this.repository.findBranches([gid]);
+    return { trans: { ...trans, lastFailure: lastFailureOf(branches) }, branches };
   }
 
   /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */
   list(q: ListQuery): Promise<TransPage> {
     return this.repository.list(listFilter(q, this.settings.maxPageSize));
+  }
+
+  /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
+  forceStop(gid: string): Promise<TransRecord> {
+    return forceStop(this.operator, gid);
+  }
+
+  /** Makes an unfinished transaction due now (operator-verbs.ts). */
+  retryNow(gid: string): Promise<TransRecord> {
+    return retryNow(this.operator, gid);
+  }
+
+  /** Makes due now up to `limit` unfinished transactions next looked at beyond `beyondMs` from now. */
+  retryDelayed(beyondMs: number, limit: number, beyondField?: string): Promise<DelayedDue> {
+    return retryDelayed(this.operator, beyondMs, limit, beyondField);
   }
 
   /**

@@ -10,10 +10,13 @@ const DEFAULT_PAGE_SIZE = 100;
 
 /** A listing as any adapter asks for it; the page size and the cursor are checked by `listFilter`. */
 export interface ListQuery extends PageQuery {
-  status?: TransStatus;
+  /** Only these statuses (none or empty: any). */
+  statuses?: TransStatus[];
   transType?: TransType;
   createdFrom?: Date;
   createdTo?: Date;
+  /** Only gids that start with this ("" or undefined: any). */
+  gidPrefix?: string;
 }
 
 /** One page of any listing: its size and the cursor where it starts. */
@@ -47,9 +50,10 @@ export function listFilter(q: ListQuery, maxPageSize: number): ListFilter {
   return {
     beforeId,
     limit,
-    status: q.status,
+    statuses: q.statuses?.length ? q.statuses : undefined,
     transType: q.transType,
     createdFrom: q.createdFrom,
     createdTo: q.createdTo,
+    gidPrefix: q.gidPrefix || undefined,
   };
 }

@@ -1,5 +1,5 @@
 import { invalidField } from "./errors";
-import { jsonObjectText } from "./json-text";
+import { parseJsonObject } from "./json-object";
 import type { SagaLayout } from "./model";
 
 /**
@@ -21,9 +21,8 @@ export function sagaLayoutText(layout: SagaLayout): string {
  */
 export function parseSagaLayout(text: string): SagaLayout {
   const layout: SagaLayout = { orders: new Map() };
-  const parsed = jsonObjectText(text, ["custom_data"]);
-  if (parsed === null) return layout;
-  const { concurrent, orders } = parsed;
+  if (text.trim() === "") return layout;
+  const { concurrent, orders } = parseJsonObject(text, ["custom_data"]);
   if (concurrent !== undefined && typeof concurrent !== "boolean") {
     throw invalidField(["concurrent"], "must be a boolean");
   }

@@ -30,6 +30,12 @@ export interface Lifecycle {
   submit: boolean;
   /** Absent: `abort` is refused (saga). */
   abort?: AbortRule;
+  /**
+   * The client runs it and records its progress (workflow): `prepareOrLoad` creates it or loads it
+   * with its recorded rows, and `submit` ends a prepared one with the outcome the client reports
+   * (`NewTrans.outcome`) instead of driving it.
+   */
+  clientDriven?: boolean;
 }
 
 /** The lifecycle verb that creates a transaction. */

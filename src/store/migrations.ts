@@ -55,6 +55,19 @@ create table trans_branch_op (
   },
   {
     version: 2,
+    name: "branch attempts and last answer",
+    sql: `
+-- why a transaction is stuck: how often each branch was called, what it answered last and when
+alter table trans_branch_op
+  add column attempts integer not null default 0,
+  add column last_outcome varchar(16) not null default '',
+  add column last_code varchar(45) not null default '',
+  add column last_answer text not null default '',
+  add column last_call_time timestamptz(3);
+`,
+  },
+  {
+    version: 3,
     name: "key-value rows (message topics)",
     sql: `
 create table kv (
