@@ -12,8 +12,9 @@ let dtx: TestCoordinator;
 let rm: BranchServices;
 
 beforeAll(async () => {
-  dtx = await TestCoordinator.start();
   rm = await BranchServices.start();
+  // dtm's harness sends alerts to busi's AlertWebHook (scenario 47)
+  dtx = await TestCoordinator.start({ alert: { webhook: rm.url("AlertWebHook") } });
   // dtm's test harness subscribes this topic once: TransOut, then TransIn
   for (const name of ["TransOut", "TransIn"]) {
     const url = encodeURIComponent(rm.url(name));
@@ -166,7 +167,18 @@ test("46: custom_data delay 10 → submitted [P,P]; nothing at +0 and +8 s; succ
   await expectSaga(dtx, gid, "succeed", ["S", "S"]);
 });
 
-test("47: TransIn ERR on the submit pass and 2 looks after → backed off 20 s, 40 s, 80 s; the 4th call → succeed", async () => {
+/** The alerts the webhook received about `gid` (they are sent without waiting: polled up to 5 s). */
+async function alertsOf(gid: string, n: number): Promise<unknown[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const mine = rm.callsTo("AlertWebHook").map((c) => JSON.parse(c.body.toString()) as { gid: string });
+    const found = mine.filter((a) => a.gid === gid);
+    if (found.length >= n || Date.now() > deadline) return found;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test("47: TransIn ERR on the submit pass and 2 looks after → 20 s, 40 s, 80 s; alerted (retry_count 3); then succeed", async () => {
   const gid = freshGid("msg-backoff");
   rm.script("TransIn", "ERR", "ERR", "ERR");
   expect(await post("submit", msgBody(rm, gid))).toEqual(OK);
@@ -178,6 +190,17 @@ test("47: TransIn ERR on the submit pass and 2 looks after → backed off 20 s, 
   }
   expect(intervals).toEqual([20, 40, 80]);
   await expectSaga(dtx, gid, "submitted", ["S", "P"]);
+  expect(await alertsOf(gid, 1)).toEqual([
+    {
+      gid,
+      status: "submitted",
+      branch: rm.url("TransIn"),
+      error: '500: {"error":"injected error"}',
+      retry_count: 3,
+      branch_id: "02",
+      op: "action",
+    },
+  ]);
   expect(await dtx.cron({ forwardMs: 140_000, lookAheadMs: 1000 })).toContain(gid);
   await expectSaga(dtx, gid, "succeed", ["S", "S"]);
   expect(summary(callsOf(rm, gid)).map((c) => c[0])).toEqual([
