@@ -10,6 +10,7 @@ import {
 } from "../core/model";
 import { unknownKind } from "../core/registry";
 import { bool, headers, int, str } from "./dtm-fields";
+import { parseDtmMsg } from "./dtm-msg";
 import { parseDtmSaga } from "./dtm-saga";
 import { parseDtmWorkflow } from "./dtm-workflow";
 
@@ -18,11 +19,15 @@ const definitions: Partial<
   Record<TransType, (b: Record<string, unknown>, binPayloads?: Buffer[]) => TransDefinition>
 > = {
   saga: parseDtmSaga,
+  msg: parseDtmMsg,
   // branches arrive by registerBranch; a body's steps and payloads are ignored, as dtm does
   tcc: () => ({ kind: "tcc" }),
   xa: () => ({ kind: "xa" }),
   workflow: parseDtmWorkflow,
 };
+
+/** The protocols a transaction's branches may be called with. */
+const PROTOCOLS: readonly string[] = ["http", "grpc", "json-rpc"];
 
 /**
  * Turns dtm's transaction body (the JSON of prepare/submit/abort, §2.3 of the protocol) into a
@@ -43,9 +48,8 @@ export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: B
   if (!parse) throw unknownKind(transType);
   const definition = parse(b, binPayloads);
   const protocol = str(b, "protocol") || "http";
-  if (!["http", "grpc"].includes(protocol)) {
-    // json-rpc branch calls (dtm's §4.3) are not implemented: refuse rather than call them as plain HTTP
-    throw invalidField(["protocol"], `must be http or grpc, not ${JSON.stringify(protocol)}`);
+  if (!PROTOCOLS.includes(protocol)) {
+    throw invalidField(["protocol"], `must be http, grpc or json-rpc, not ${JSON.stringify(protocol)}`);
   }
   const options = defaultOptions();
   const option = (key: string): string[] => ["options", key];

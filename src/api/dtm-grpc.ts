@@ -11,21 +11,24 @@ import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { NewTrans } from "../core/model";
+import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
-import { dtmGrpcSpelling, spelledError } from "./field-spelling";
+import { dtmGrpcSpelling, dtmGrpcTopicSpelling, spelledError, type Spelling } from "./field-spelling";
 import { abortRequest, registration } from "./dtm-register";
 import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
 export interface DtmGrpcDeps {
   engine: Engine;
+  topics: Topics;
   maxGidLength: number;
 }
 
 /**
  * dtm's gRPC API (`dtmgimp.Dtm`), as dtm's SDKs call it on port 36790. Requests are mapped onto the
- * HTTP body shape and share its checks; the protocol of a gRPC-submitted transaction is `grpc`.
+ * HTTP body shape and share its checks; the protocol of a gRPC-created transaction is `grpc`.
+ * Payloads (`BinPayloads`, `BusiPayload`) are stored and sent to the branches byte for byte.
  */
 export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
   return {
@@ -73,23 +76,32 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
           })),
         });
       }),
+    subscribe: (req) =>
+      answer(async () => {
+        await deps.topics.subscribe(req.Topic, req.URL, req.Remark);
+      }, dtmGrpcTopicSpelling),
+    unsubscribe: (req) =>
+      answer(async () => {
+        await deps.topics.unsubscribe(req.Topic, req.URL);
+      }, dtmGrpcTopicSpelling),
+    deleteTopic: (req) => answer(() => deps.topics.deleteTopic(req.Topic), dtmGrpcTopicSpelling),
   };
 }
 
-/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
-function answer(verb: () => Promise<void>): Promise<Empty> {
+/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in `spelling` (DtmRequest's by default). */
+function answer(verb: () => Promise<void>, spelling: Spelling = dtmGrpcSpelling): Promise<Empty> {
   return reply(async () => {
     await verb();
     return create(EmptySchema);
-  });
+  }, spelling);
 }
 
-/** Runs a method; errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
-async function reply<T>(method: () => Promise<T>): Promise<T> {
+/** Runs a method; errors are dtm's gRPC codes with fields in `spelling` (DtmRequest's by default). */
+async function reply<T>(method: () => Promise<T>, spelling: Spelling = dtmGrpcSpelling): Promise<T> {
   try {
     return await method();
   } catch (err) {
-    throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
+    throw dtmGrpcError(spelledError(err, spelling));
   }
 }
 

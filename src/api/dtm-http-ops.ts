@@ -1,7 +1,6 @@
 import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { str } from "./dtm-fields";
-import { parseJson } from "./http-io";
 
 /**
  * dtm's operator routes: forceStop, resetNextCronTime (bodies: dtm's transaction body, of which
@@ -9,13 +8,13 @@ import { parseJson } from "./http-io";
  */
 
 /** `POST /api/dtmsvr/forceStop {"gid":…}`: an unfinished transaction → `failed`, nothing called. */
-export async function forceStopRoute(engine: Engine, body: Buffer): Promise<undefined> {
+export async function forceStopRoute(engine: Engine, body: unknown): Promise<undefined> {
   await engine.forceStop(gidOf(body));
   return undefined;
 }
 
 /** `POST /api/dtmsvr/resetNextCronTime {"gid":…}`: an unfinished transaction is due now. */
-export async function resetNextCronTimeRoute(engine: Engine, body: Buffer): Promise<undefined> {
+export async function resetNextCronTimeRoute(engine: Engine, body: unknown): Promise<undefined> {
   await engine.retryNow(gidOf(body));
   return undefined;
 }
@@ -27,18 +26,16 @@ export async function resetNextCronTimeRoute(engine: Engine, body: Buffer): Prom
  */
 export async function resetCronTimeRoute(
   engine: Engine,
-  url: URL,
+  q: URLSearchParams,
   timeoutToFailMs: number,
 ): Promise<Record<string, unknown>> {
-  const q = url.searchParams;
   const timeoutMs = q.get("timeout") ? seconds(q, "timeout") * 1000 : 3 * timeoutToFailMs;
   const limit = q.get("limit") ? seconds(q, "limit") : 100;
   const { count, hasRemaining } = await engine.retryDelayed(timeoutMs, limit);
   return { has_remaining: hasRemaining, succeed_count: count };
 }
 
-function gidOf(body: Buffer): string {
-  const b = parseJson(body);
+function gidOf(b: unknown): string {
   if (typeof b !== "object" || b === null || Array.isArray(b))
     throw invalidField(["body"], "must be a JSON object");
   const gid = str(b as Record<string, unknown>, "gid");

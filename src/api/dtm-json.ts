@@ -6,6 +6,7 @@ import type {
   TransSettings,
   TransType,
 } from "../core/model";
+import { dtmMsgConcurrent, dtmMsgCustomData } from "./dtm-msg";
 import { dtmSagaCustomData } from "./dtm-saga";
 import { dtmWorkflowCustomData } from "./dtm-workflow";
 
@@ -42,11 +43,16 @@ export function dtmOptionsText(o: TransOptions, concurrent: boolean): string {
 /** Each kind's `custom_data` text from its settings: one entry per kind, no switch on the kind. */
 const customData: Partial<Record<TransType, (s: TransSettings) => string>> = {
   saga: dtmSagaCustomData,
+  msg: dtmMsgCustomData,
   workflow: dtmWorkflowCustomData,
 };
 
+/** dtm's `concurrent` key: a message's delivery mode (a saga's lives in its custom_data). */
+const concurrentOf: Partial<Record<TransType, (s: TransSettings) => boolean>> = { msg: dtmMsgConcurrent };
+
 /** A transaction as dtm's TransGlobalStore JSON. */
 export function dtmTransJson(t: TransRecord): Record<string, unknown> {
+  const concurrent = concurrentOf[t.transType]?.(t.settings) ?? false;
   return {
     id: Number(t.id),
     create_time: time(t.createTime),
@@ -61,14 +67,14 @@ export function dtmTransJson(t: TransRecord): Record<string, unknown> {
       rollback_time: time(t.rollbackTime),
       result: t.result,
       rollback_reason: t.rollbackReason,
-      options: dtmOptionsText(t.options, false),
+      options: dtmOptionsText(t.options, concurrent),
       custom_data: customData[t.transType]?.(t.settings) ?? "",
       next_cron_interval: secs(t.nextCronIntervalMs),
       next_cron_time: time(t.nextCronTime),
       owner: t.owner,
       last_failure: t.lastFailure ? dtmFailureJson(t.lastFailure) : undefined,
     }),
-    concurrent: false,
+    concurrent,
   };
 }
 

@@ -7,12 +7,14 @@ import {
   BranchOutcome,
   BranchSchema,
   BranchStatus,
+  MsgSchema,
   Protocol,
   SagaSchema,
   TccSchema,
   TransactionKind,
   TransactionSchema,
   TransactionStatus,
+  type Msg,
   XaSchema,
   WorkflowSchema,
   type BranchAnswer as ProtoBranchAnswer,
@@ -25,11 +27,13 @@ import {
   defaultOptions,
   type BranchAnswer,
   type BranchRecord,
+  type Protocol as TransProtocol,
   type TransOptions,
   type TransRecord,
   type TransStatus,
   type TransType,
 } from "../core/model";
+import { msgSettingsOf } from "../core/msg-definition";
 import { sagaSettingsOf, sagaSteps } from "../core/saga-definition";
 import { workflowSettings } from "../core/workflow";
 
@@ -104,11 +108,19 @@ export function optionsFromProto(o: TransactionOptions | undefined): TransOption
   return out;
 }
 
+/** dtm's protocol words ↔ the API's enum. */
+const protocolToProto: Record<TransProtocol, Protocol> = {
+  http: Protocol.HTTP,
+  grpc: Protocol.GRPC,
+  "json-rpc": Protocol.JSON_RPC,
+};
+
 /** API protocol → dtm's protocol word. */
-export function protocolFromProto(p: Protocol): "http" | "grpc" {
-  if (p === Protocol.GRPC) return "grpc";
-  if (p === Protocol.HTTP || p === Protocol.UNSPECIFIED) return "http";
-  throw invalidField(["protocol"], `unknown value ${p}`);
+export function protocolFromProto(p: Protocol): TransProtocol {
+  if (p === Protocol.UNSPECIFIED) return "http";
+  const word = filterFromProto(protocolToProto, p, "protocol");
+  if (word === undefined) throw invalidField(["protocol"], `unknown value ${p}`);
+  return word;
 }
 
 /** Kind-specific definitions as the API shows them, one entry per kind (no switch on the kind). */
@@ -127,6 +139,16 @@ const definitions: Partial<
       orders: Object.fromEntries([...layout.orders].map(([k, v]) => [k, { steps: v }])),
     });
     return { case: "saga", value: saga };
+  },
+  msg: (t, branches) => {
+    const { concurrent, delayMs } = msgSettingsOf(t);
+    const msg: Msg = create(MsgSchema, {
+      steps: branches.filter((b) => b.op === "action").map((b) => ({ action: b.url, payload: b.payload })),
+      concurrent: concurrent === true,
+      delay: delayMs > 0 ? durationFromMs(delayMs) : undefined,
+      queryPrepared: t.queryPrepared,
+    });
+    return { case: "msg", value: msg };
   },
   tcc: (_t, branches) => ({
     case: "tcc",
@@ -178,7 +200,7 @@ export function transactionToProto(t: TransRecord, branches: BranchRecord[] | nu
     gid: t.gid,
     kind: kindToProto[t.transType],
     status: statusToProto[t.status],
-    protocol: t.protocol === "grpc" ? Protocol.GRPC : Protocol.HTTP,
+    protocol: protocolToProto[t.protocol],
     options: {
       waitResult: o.waitResult,
       timeoutToFail: o.timeoutToFailMs ? durationFromMs(o.timeoutToFailMs) : undefined,

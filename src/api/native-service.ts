@@ -11,6 +11,7 @@ import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import { checkGid } from "../core/gid-check";
+import { msgCalls } from "./native-msg";
 import { nativeError, twoPhaseCalls } from "./native-two-phase";
 import {
   filterFromProto,
@@ -34,6 +35,7 @@ export interface NativeDeps {
  */
 export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof CoordinatorService> {
   return {
+    ...msgCalls(deps),
     newGid: async () => create(NewGidResponseSchema, { gid: newGid() }),
 
     async submitSaga(req) {

@@ -18,6 +18,30 @@ export function classifyHttp(status: number, body: string): BranchResult {
 }
 
 /**
+ * Classifies a JSON-RPC branch's answer: by the HTTP rules first, then by the response's `error`:
+ * absent or null is SUCCESS, code -32901 FAILURE, -32902 ONGOING, anything else (or a body that is no
+ * JSON-RPC response) an error.
+ */
+export function classifyJsonRpc(status: number, body: string): BranchResult {
+  const http = classifyHttp(status, body);
+  if (http.outcome !== "SUCCESS") return http;
+  let error: unknown;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
+      throw new Error("not an object");
+    error = (parsed as { error?: unknown }).error;
+  } catch {
+    return { outcome: "ERROR", detail: `not a JSON-RPC response: ${http.detail}` };
+  }
+  if (error === undefined || error === null) return http;
+  const code = typeof error === "object" ? (error as { code?: unknown }).code : undefined;
+  if (code === -32901) return { outcome: "FAILURE", detail: http.detail };
+  if (code === -32902) return { outcome: "ONGOING", detail: http.detail };
+  return { outcome: "ERROR", detail: `json-rpc error: ${http.detail}` };
+}
+
+/**
  * Classifies a gRPC status: ABORTED is FAILURE (but ABORTED with the message exactly `ONGOING` is
  * ONGOING, as pre-1.10 dtm branches answered), FAILED_PRECONDITION is ONGOING.
  */

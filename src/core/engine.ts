@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { AlertSink } from "./alerts";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
+import { checkedKind, NO_LOOKUPS, resolvedTrans, type CreationContext } from "./creation";
 import { Driver, type DriverSettings } from "./driver";
 import { failure, invalidField } from "./errors";
 import { checkGid } from "./gid-check";
@@ -10,12 +11,18 @@ import { finish, prepareOrLoad, type ClientDrivenContext } from "./client-driven
 import { lastFailureOf } from "./last-failure";
 import { listFilter, type ListQuery } from "./listing";
 import { insertedRows, newRecord } from "./new-record";
-import type { BranchRecord, BranchRegistration, NewTrans, TransRecord, TransStatus } from "./model";
+import type {
+  BranchRecord,
+  BranchRegistration,
+  NewTrans,
+  TransRecord,
+  TransSettings,
+  TransStatus,
+} from "./model";
 import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
-import { checkOptions } from "./options-check";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { DelayedDue, TransPage, TransRepository } from "./repository";
-import type { TransKind } from "./trans-kind";
+import type { ResolveContext, TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
 export interface EngineSettings extends DriverSettings {
@@ -35,6 +42,8 @@ export interface EngineDeps {
   kinds?: KindRegistry;
   /** Where alerts of branches that keep failing go (settings.alertRetryLimit); absent: nowhere. */
   alerts?: AlertSink;
+  /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
+  lookups?: ResolveContext;
 }
 
 /** A transaction with its branch rows (a workflow's: its recorded progress). */
@@ -70,6 +79,7 @@ export class Engine {
   private readonly repository: TransRepository;
   private readonly settings: EngineSettings;
   private readonly kinds: KindRegistry;
+  private readonly creation: CreationContext;
   private readonly driver: Driver;
   private readonly operator: OperatorContext;
   private readonly clientDriven: ClientDrivenContext;
@@ -79,6 +89,13 @@ export class Engine {
     this.repository = deps.repository;
     this.settings = deps.settings;
     this.kinds = deps.kinds ?? defaultKinds;
+    this.creation = {
+      kinds: this.kinds,
+      maxGidLength: deps.settings.maxGidLength,
+      maxSteps: deps.settings.maxSteps,
+      lookups: deps.lookups ?? NO_LOOKUPS,
+      find: (gid) => deps.repository.find(gid),
+    };
     this.driver = new Driver(
       deps.repository,
       deps.caller,
@@ -98,7 +115,7 @@ export class Engine {
       repository: deps.repository,
       clock: deps.clock,
       maxGidLength: deps.settings.maxGidLength,
-      validated: (t) => this.validated(t, "prepare"),
+      validated: (t) => checkedKind(this.creation, t, "prepare"),
       newRecord: (t, kind) => this.newRecord(t, kind, "prepared", ""),
       get: (gid) => this.get(gid),
     };
@@ -108,12 +125,15 @@ export class Engine {
    * Creates a transaction as `prepared` (tcc, xa, msg, workflow). A stored `prepared` one with the
    * gid answers success with nothing rewritten; any other stored status is a FAILURE.
    */
-  async prepare(t: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(t, "prepare");
-    const fresh = this.newRecord(t, kind, "prepared", "");
-    const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
-    if (inserted) return { trans: { ...fresh, id: inserted.id } };
-    const stored = await this.repository.find(t.gid);
+  async prepare(request: NewTrans): Promise<VerbOutcome> {
+    const kind = checkedKind(this.creation, request, "prepare");
+    const t = await resolvedTrans(this.creation, kind, request);
+    if (t) {
+      const fresh = this.newRecord(t, kind, "prepared", "");
+      const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
+      if (inserted) return { trans: { ...fresh, id: inserted.id } };
+    }
+    const stored = await this.repository.find(request.gid);
     if (stored?.status === "prepared") return { trans: stored };
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot prepare`);
   }
@@ -124,19 +144,24 @@ export class Engine {
    * `submitted` one is re-driven from its stored rows unless another coordinator's live lease holds
    * it; a finished one is a FAILURE.
    */
-  async submit(t: NewTrans): Promise<VerbOutcome> {
+  async submit(request: NewTrans): Promise<VerbOutcome> {
     // a client-driven transaction's submit reports how its client ended it (client-driven.ts)
-    if (kindOf(this.kinds, t.definition.kind).lifecycle.clientDriven) return finish(this.clientDriven, t);
-    const kind = this.validated(t, "submit");
-    const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
-    const branches = kind.branchesOf(t.definition);
-    const inserted = await this.repository.insert(fresh, branches);
-    if (!inserted) {
-      await this.driver.settled(t.gid);
-      return this.resubmit(t.gid, t.options.waitResult);
+    if (kindOf(this.kinds, request.definition.kind).lifecycle.clientDriven) {
+      return finish(this.clientDriven, request);
     }
-    const trans = { ...fresh, id: inserted.id };
-    return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+    const kind = checkedKind(this.creation, request, "submit");
+    const t = await resolvedTrans(this.creation, kind, request);
+    if (t) {
+      const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
+      const branches = kind.branchesOf(t.definition);
+      const inserted = await this.repository.insert(fresh, branches);
+      if (inserted) {
+        const trans = { ...fresh, id: inserted.id };
+        return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+      }
+    }
+    await this.driver.settled(request.gid);
+    return this.resubmit(request.gid, request.options.waitResult, { t: request, kind });
   }
 
   /**
@@ -152,20 +177,33 @@ export class Engine {
     return this.resubmit(gid, waitResult);
   }
 
-  /** A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. */
-  private async resubmit(gid: string, wait: boolean, again = true): Promise<VerbOutcome> {
+  /**
+   * A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. A
+   * prepared one of the request's kind (`request`: the submit carried a definition) keeps the
+   * settings the kind takes from a submit.
+   */
+  private async resubmit(
+    gid: string,
+    wait: boolean,
+    request?: { t: NewTrans; kind: TransKind },
+    again = true,
+  ): Promise<VerbOutcome> {
     // read first: a prepared tcc, xa or msg (the usual submit of a taken gid) needs no claim attempt
     const stored = await this.repository.find(gid);
     if (stored?.status === "submitted") {
       const claimed = await this.claim(gid, "submitted");
       if (claimed) return this.runStored(claimed, wait);
       // another coordinator's live lease drives it now, unless it moved on meanwhile: look again
-      return again ? this.resubmit(gid, wait, false) : { trans: stored };
+      return again ? this.resubmit(gid, wait, request, false) : { trans: stored };
     }
     if (stored?.status === "prepared") {
-      const moved = await this.move(stored, "submitted", "");
+      const settings =
+        request && stored.transType === request.t.definition.kind
+          ? request.kind.settingsOnSubmit?.(stored.settings, request.t.definition)
+          : undefined;
+      const moved = await this.move(stored, "submitted", "", settings);
       if (moved) return this.runStored(moved, wait);
-      if (again) return this.resubmit(gid, wait, false);
+      if (again) return this.resubmit(gid, wait, request, false);
     }
     // dtm's text, typo included: SDKs and operators match on it
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
@@ -305,19 +343,6 @@ export class Engine {
     return this.driver.close(timeoutMs);
   }
 
-  /** Checks a new transaction from any adapter, and that `verb` may create its kind; its kind. */
-  private validated(t: NewTrans, verb: "prepare" | "submit"): TransKind {
-    checkGid(t.gid, this.settings.maxGidLength);
-    const kind = kindOf(this.kinds, t.definition.kind);
-    if (!kind.lifecycle[verb]) {
-      const how = verb === "prepare" ? "cannot prepare" : "cannot be submitted";
-      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' ${how}`);
-    }
-    checkOptions(t.options, t.protocol);
-    kind.validate(t, { maxSteps: this.settings.maxSteps });
-    return kind;
-  }
-
   /** A new transaction as the verbs insert it (see new-record.ts). */
   private newRecord(t: NewTrans, kind: TransKind, status: TransStatus, owner: string): TransRecord {
     return newRecord(t, kind, status, owner, this.clock.now(), {
@@ -343,13 +368,19 @@ export class Engine {
    * Moves a stored transaction to `to` by compare-and-set on its status, taking the lease whoever
    * held it: a recovery pass that held it only to look at its timeout then loses its own write.
    */
-  private move(stored: TransRecord, to: TransStatus, reason: string): Promise<TransRecord | null> {
+  private move(
+    stored: TransRecord,
+    to: TransStatus,
+    reason: string,
+    settings?: TransSettings,
+  ): Promise<TransRecord | null> {
     const now = this.clock.now();
     return this.repository.changeStatus({
       gid: stored.gid,
       from: [stored.status],
       to,
       rollbackReason: reason,
+      settings,
       now,
       lease: {
         owner: this.driver.newOwner(),

@@ -132,6 +132,32 @@ export interface SagaDefinition extends SagaLayout {
   steps: SagaStep[];
 }
 
+/**
+ * One message step: a branch URL, or `topic://<name>` (delivered to every subscriber of the topic),
+ * and the body it is called with.
+ */
+export interface MsgStep {
+  /** Empty: nothing to call, counts as delivered (as in dtm). */
+  action: string;
+  payload: Buffer;
+  /** A topic step's subscriber URLs, looked up when the message is created (the kind's `resolve`). */
+  subscribers?: string[];
+}
+
+/** How a message is delivered: its steps one after the other or all at once, and not before `delayMs`. */
+export interface MsgLayout {
+  /** Undefined when the client did not say (sequential), so dtm's requests read back as sent. */
+  concurrent?: boolean;
+  /** No step is called before the message is this old (dtm's `custom_data` `delay`); 0: at once. */
+  delayMs: number;
+}
+
+/** A 2-phase message as a client defines it. */
+export interface MsgDefinition extends MsgLayout {
+  kind: "msg";
+  steps: MsgStep[];
+}
+
 /** Kinds whose branches arrive later by registration (tcc, xa): nothing to define up front. */
 export interface RegisteredDefinition {
   kind: "tcc" | "xa";
@@ -150,11 +176,16 @@ export interface WorkflowDefinition {
 }
 
 /** A new transaction's kind-specific definition, discriminated by its kind. */
-export type TransDefinition = SagaDefinition | RegisteredDefinition | WorkflowDefinition;
+export type TransDefinition = SagaDefinition | MsgDefinition | RegisteredDefinition | WorkflowDefinition;
 
 /** What a saga keeps beside its rows. */
 export interface SagaSettings extends SagaLayout {
   kind: "saga";
+}
+
+/** What a message keeps beside its rows. */
+export interface MsgSettings extends MsgLayout {
+  kind: "msg";
 }
 
 /** What a workflow keeps beside its rows: its name and input, for the resume call. */
@@ -166,11 +197,11 @@ export interface WorkflowSettings {
 
 /** Kinds that keep nothing beside their rows. */
 export interface NoSettings {
-  kind: Exclude<TransType, "saga" | "workflow">;
+  kind: Exclude<TransType, "saga" | "msg" | "workflow">;
 }
 
 /** The kind-specific settings of a stored transaction, discriminated by its kind. */
-export type TransSettings = SagaSettings | WorkflowSettings | NoSettings;
+export type TransSettings = SagaSettings | MsgSettings | WorkflowSettings | NoSettings;
 
 /** What an adapter hands the core to create a transaction. */
 export interface NewTrans {

@@ -241,6 +241,12 @@ export class Pass {
     return limit > 0 && this.ctx.clock.nowMs() - this.trans.createTime.getTime() >= limit;
   }
 
+  /** When the transaction times out (`kindDefault`: apply the server default when unset); null: never. */
+  timeoutAt(kindDefault: boolean): Date | null {
+    const limit = this.timeoutMs(kindDefault);
+    return limit > 0 ? new Date(this.trans.createTime.getTime() + limit) : null;
+  }
+
   /** The timeout that applies: the transaction's own, else (`kindDefault`) the server's; 0: none. */
   timeoutMs(kindDefault: boolean): number {
     return this.trans.options.timeoutToFailMs || (kindDefault ? this.ctx.settings.timeoutToFailMs : 0);

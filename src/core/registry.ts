@@ -1,5 +1,6 @@
 import { invalidField, type FieldPath } from "./errors";
 import type { TransSettings, TransType } from "./model";
+import { msg } from "./msg";
 import { saga } from "./saga";
 import { tcc } from "./tcc";
 import type { TransKind } from "./trans-kind";
@@ -10,7 +11,7 @@ import { xa } from "./xa";
 export type KindRegistry = Partial<Record<TransType, TransKind>>;
 
 /** Every transaction kind this coordinator drives. */
-export const kinds: KindRegistry = { saga, tcc, xa, workflow };
+export const kinds: KindRegistry = { saga, tcc, xa, msg, workflow };
 
 /** The module of a kind; an unknown kind is bad input at `path`. */
 export function kindOf(

@@ -1,4 +1,4 @@
-import type { BranchAnswer, BranchRecord, NewBranch, TransRecord, TransStatus } from "./model";
+import type { BranchAnswer, BranchRecord, NewBranch, TransRecord, TransSettings, TransStatus } from "./model";
 
 /**
  * The core's port to stored transactions. `src/store/pg-repository.ts` implements it over Postgres
@@ -113,6 +113,8 @@ export interface StatusChange {
   to: TransStatus;
   /** '' keeps the stored reason. */
   rollbackReason: string;
+  /** The kind's settings to store with the change (a submit of a prepared message: its delay); absent: kept. */
+  settings?: TransSettings;
   /** The result a client reports (a workflow's); undefined keeps the stored one. */
   result?: string;
   now: Date;

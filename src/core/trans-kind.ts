@@ -38,6 +38,15 @@ export interface Lifecycle {
   clientDriven?: boolean;
 }
 
+/** The lifecycle verb that creates a transaction. */
+export type CreatingVerb = "prepare" | "submit";
+
+/** What a kind may look up while a transaction is created (msg: the subscribers of a topic). */
+export interface ResolveContext {
+  /** The subscriber URLs of a topic, in subscription order; null when there is no such topic. */
+  topicSubscribers(topic: string): Promise<string[] | null>;
+}
+
 /** What the first look at a new transaction depends on (ms). */
 export interface DueSettings {
   /** The lease the creating coordinator holds (it drives a submitted transaction at once). */
@@ -54,8 +63,23 @@ export interface DueSettings {
  */
 export interface TransKind {
   readonly lifecycle: Lifecycle;
-  /** Checks a new transaction's definition; throws InvalidField with the path of the bad field. */
-  validate(t: NewTrans, limits: Limits): void;
+  /**
+   * Checks a new transaction's definition for the verb that creates it; throws InvalidField with the
+   * path of the bad field.
+   */
+  validate(t: NewTrans, limits: Limits, verb: CreatingVerb): void;
+  /**
+   * Looks up what a validated definition refers to outside itself, before its rows are made (msg:
+   * the current subscribers of its `topic://` steps); throws InvalidField when that does not exist.
+   * Absent: the definition stands on its own.
+   */
+  resolve?(t: NewTrans, ctx: ResolveContext, limits: Limits): Promise<TransDefinition>;
+  /**
+   * The settings stored when a submit moves a prepared transaction of this kind to `submitted`: the
+   * submit's own where it gives them (msg: dtm's SDKs send the delay with the submit only). Absent:
+   * the prepared settings stay.
+   */
+  settingsOnSubmit?(stored: TransSettings, submitted: TransDefinition): TransSettings;
   /** The branch rows stored when the transaction is created (saga: compensate + action per step). */
   branchesOf(definition: TransDefinition): NewBranch[];
   /** What the kind keeps beside its rows. */

@@ -4,17 +4,22 @@ import type { Logger } from "pino";
 import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
 import { AdminService } from "../../gen/dtx/v1/admin_pb";
 import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
+import { TopicService } from "../../gen/dtx/v1/topics_pb";
 import { adminService } from "../api/admin-service";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
+import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
+import { topicService } from "../api/native-topics";
 import { createRestGateway } from "../api/rest-gateway";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
+import { createTopics } from "../core/topics";
+import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
 import { AlertWebhook } from "./alert-webhook";
@@ -98,6 +103,12 @@ export class App {
       throw new StartupError(`store: cannot read the database's clock (${(err as Error).message})`, err);
     }
     const caller = new TransportCaller();
+    const topics = createTopics({
+      kv: new PgKvRepository(store),
+      clock,
+      maxSubscribers: config.limits.maxSteps,
+      maxPageSize: config.limits.maxPageSize,
+    });
     const alerts = config.alert.webhook
       ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
       : null;
@@ -116,15 +127,18 @@ export class App {
         alertRetryLimit: config.alert.retryLimit,
       },
       logger,
+      lookups: topics,
       alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
     const native = coordinatorService({ engine, maxGidLength });
+    const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
     const gateway = createRestGateway(
       [
         { service: CoordinatorService, impl: native },
+        { service: TopicService, impl: nativeTopics },
         { service: AdminService, impl: admin },
       ],
       {
@@ -132,18 +146,26 @@ export class App {
         interceptors,
       },
     );
-    const dtmRoutes = createDtmHttpRoutes({
+    const dtmDeps = {
       engine,
+      topics,
       version: dtxVersion(),
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
       timeoutToFailMs: config.timeoutToFail,
-    });
+    };
+    const dtmRoutes = createDtmHttpRoutes(dtmDeps);
+    const jsonRpc = createJsonRpcRoute(dtmDeps);
     const metrics = metricsRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
-        if (!grpc && (metrics(req, res) || (await dtmRoutes(req, res)) || (await gateway(req, res)))) return;
+        const served = async (): Promise<boolean> =>
+          metrics(req, res) ||
+          (await dtmRoutes(req, res)) ||
+          (await jsonRpc(req, res)) ||
+          (await gateway(req, res));
+        if (!grpc && (await served())) return;
         sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
       })().catch((err) => {
         logger.error({ err }, "request failed");
@@ -153,8 +175,9 @@ export class App {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
+        router.service(TopicService, nativeTopics);
         router.service(AdminService, admin);
-        router.service(Dtm, dtmGrpcService({ engine, maxGidLength }));
+        router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
       interceptors,
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],

@@ -104,6 +104,7 @@ export class MemoryRepository implements TransRepository {
     if (!t || !c.from.includes(t.status)) return null;
     t.status = c.to;
     if (c.rollbackReason !== "") t.rollbackReason = c.rollbackReason;
+    if (c.settings) t.settings = c.settings;
     if (c.result !== undefined) t.result = c.result;
     t.updateTime = c.now;
     if (c.to === "succeed") t.finishTime = c.now;

@@ -66,4 +66,20 @@ alter table trans_branch_op
   add column last_call_time timestamptz(3);
 `,
   },
+  {
+    version: 3,
+    name: "key-value rows (message topics)",
+    sql: `
+create table kv (
+  id bigserial primary key,
+  cat varchar(45) not null,
+  k varchar(128) not null,
+  v text not null default '',
+  version bigint not null default 1,
+  create_time timestamptz(3) not null,
+  update_time timestamptz(3) not null,
+  constraint kv_uniq unique (cat, k)
+);
+`,
+  },
 ];

@@ -211,7 +211,7 @@ export async function setLease(db: Queryable, gid: string, owner: string, until:
 /**
  * Changes the status of one transaction if it is in one of `from` (compare-and-set), whoever holds
  * its lease. A final status frees the lease and clears the next look; otherwise a given lease is
- * taken (owner and next look), else both are kept.
+ * taken (owner and next look), else both are kept. Given settings replace the stored ones.
  */
 export async function changeStatus(db: Queryable, c: StatusChange): Promise<TransRecord | null> {
   const { rows } = await db.query<TransRow>(
@@ -225,7 +225,8 @@ export async function changeStatus(db: Queryable, c: StatusChange): Promise<Tran
        rollback_time = case when $3::text = 'failed' then $5::timestamptz else rollback_time end,
        owner = case when $3::text in ('succeed', 'failed') then '' else coalesce($6::text, owner) end,
        next_cron_time = case when $3::text in ('succeed', 'failed') then null
-         else coalesce($7::timestamptz, next_cron_time) end
+         else coalesce($7::timestamptz, next_cron_time) end,
+       custom_data = coalesce($9::text, custom_data)
      where gid = $1 and status = any($2::text[])
      returning *`,
     [
@@ -237,6 +238,7 @@ export async function changeStatus(db: Queryable, c: StatusChange): Promise<Tran
       c.lease?.owner ?? null,
       c.lease?.until ?? null,
       c.result ?? null,
+      c.settings ? encodeSettings(c.settings) : null,
     ],
   );
   return rows[0] ? toTrans(rows[0]) : null;
