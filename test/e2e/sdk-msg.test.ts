@@ -4,9 +4,6 @@
  * first), the coordinator's own check-back answered by the queryPrepared helpers, and plain
  * submit / prepare / abort, over HTTP and gRPC.
  */
-import { createServer, type Server } from "node:http";
-import { createServer as createH2c, type Http2Server, type ServerHttp2Session } from "node:http2";
-import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ClientBase, Pool } from "pg";
 import { request } from "undici";
@@ -23,6 +20,7 @@ import {
 } from "../../src/client";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
+import { listenH2c, listenHttp, type Listening } from "../support/listen";
 import { openTestDb, type TestDb } from "../support/test-db";
 import { callsOf, freshGid, summary } from "./saga-helpers";
 
@@ -33,9 +31,8 @@ let table: string;
 let http: Coordinator;
 let grpc: Coordinator;
 /** The application's check-back, over HTTP and over gRPC (a Connect method), on its own database. */
-let qpHttp: Server;
-let qpGrpc: Http2Server;
-const sessions = new Set<ServerHttp2Session>();
+let qpHttp: Listening;
+let qpGrpc: Listening;
 let qpUrl: string;
 let qpGrpcUrl: string;
 
@@ -49,8 +46,10 @@ beforeAll(async () => {
   await db.pool.query("insert into account values ('alice', 1000)");
   http = Coordinator.http(dtx.base);
   grpc = Coordinator.grpc(dtx.grpcTarget);
-  qpHttp = createServer(httpBranchRoutes({ "/app/QueryPrepared": httpQueryPrepared(db.pool, { table }) }));
-  qpGrpc = createH2c(
+  qpHttp = await listenHttp(
+    httpBranchRoutes({ "/app/QueryPrepared": httpQueryPrepared(db.pool, { table }) }),
+  );
+  qpGrpc = await listenH2c(
     connectNodeAdapter({
       routes: (r) =>
         r.service(SagaBranchService, {
@@ -59,18 +58,13 @@ beforeAll(async () => {
         }),
     }),
   );
-  qpGrpc.on("session", (s) => sessions.add(s));
-  await new Promise<void>((r) => qpHttp.listen(0, "127.0.0.1", r));
-  await new Promise<void>((r) => qpGrpc.listen(0, "127.0.0.1", r));
-  qpUrl = `http://127.0.0.1:${(qpHttp.address() as AddressInfo).port}/app/QueryPrepared`;
-  qpGrpcUrl = `127.0.0.1:${(qpGrpc.address() as AddressInfo).port}/${SagaBranchService.typeName}/Action`;
+  qpUrl = `http://127.0.0.1:${qpHttp.port}/app/QueryPrepared`;
+  qpGrpcUrl = `127.0.0.1:${qpGrpc.port}/${SagaBranchService.typeName}/Action`;
 });
 afterAll(async () => {
   await http?.close();
   await grpc?.close();
-  qpHttp?.closeAllConnections();
-  for (const s of sessions) s.close();
-  await Promise.all([new Promise((r) => qpHttp?.close(r)), new Promise((r) => qpGrpc?.close(r))]);
+  await Promise.all([qpHttp?.close(), qpGrpc?.close()]);
   await db?.close();
   await rm?.close();
   await dtx?.close();
