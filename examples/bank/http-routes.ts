@@ -3,6 +3,7 @@ import type { Pool } from "pg";
 import { httpBranchRoutes, httpQueryPrepared, type HttpBranchFunction } from "../../src/client";
 import { accounts, checkMove } from "./accounts";
 import { OPERATIONS } from "./operations";
+import { xaRoutes } from "./xa-routes";
 
 /** What the bank's HTTP routes need. */
 export interface BankHttpDeps {
@@ -15,7 +16,8 @@ export interface BankHttpDeps {
 /**
  * The bank over HTTP: `POST /api/bank/<operation>` with `{"user": …, "amount": …}` for every branch
  * operation (each behind the barrier), the message's check-back `/api/bank/QueryPrepared`,
- * `POST /api/bank/TransferByMessage` with `{"from", "to", "amount"}`, and `GET /api/bank/balances`.
+ * `POST /api/bank/TransferByMessage` with `{"from", "to", "amount"}`, `GET /api/bank/balances`, and the
+ * XA resource manager's `/api/bank/xa/TransOut` and `/api/bank/xa/TransIn` (xa-routes.ts).
  */
 export function bankHttpRoutes(
   deps: BankHttpDeps,
@@ -31,5 +33,5 @@ export function bankHttpRoutes(
     routes[`/api/bank/${name}`] = (call) =>
       call.barrier(table).call(deps.pool, (tx) => operation(tx, checkMove(call.json())));
   }
-  return httpBranchRoutes(routes);
+  return httpBranchRoutes({ ...routes, ...xaRoutes(deps) });
 }

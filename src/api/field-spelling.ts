@@ -65,9 +65,13 @@ export const dtmGrpcSpelling: Spelling = (path) => {
   return formatPath([dtmGrpcNames[String(head)] ?? String(head), ...rest]);
 };
 
-/** The native API (`dtx.v1`): a saga's fields under `saga`, a step's payload in its step. */
+/**
+ * The native API (`dtx.v1`): a saga's fields under `saga`, a step's payload in its step; the kind is
+ * the call's (RegisterTccBranch, …), so a kind that does not match the stored one is the gid's fault.
+ */
 export const nativeSpelling: Spelling = (path) => {
   const [head, ...rest] = path;
+  if (head === "trans_type") return "gid";
   if (head === "steps" || head === "orders" || head === "concurrent") return formatPath(["saga", ...path]);
   if (head === "payloads")
     return formatPath(["saga", "steps", ...(rest.length > 0 ? [rest[0]!, "payload"] : [])]);

@@ -6,9 +6,11 @@ import {
   BranchStatus,
   Protocol,
   SagaSchema,
+  TccSchema,
   TransactionKind,
   TransactionSchema,
   TransactionStatus,
+  XaSchema,
   type Saga,
   type Transaction,
   type TransactionOptions,
@@ -102,7 +104,38 @@ const definitions: Partial<
     });
     return { case: "saga", value: saga };
   },
+  tcc: (_t, branches) => ({
+    case: "tcc",
+    value: create(TccSchema, {
+      branches: registered(branches).map(([branchId, ops]) => ({
+        branchId,
+        confirm: ops.get("confirm")?.url ?? "",
+        cancel: ops.get("cancel")?.url ?? "",
+        payload: (ops.get("confirm") ?? ops.get("cancel"))?.payload,
+      })),
+    }),
+  }),
+  xa: (_t, branches) => ({
+    case: "xa",
+    value: create(XaSchema, {
+      branches: registered(branches).map(([branchId, ops]) => ({
+        branchId,
+        url: (ops.get("commit") ?? ops.get("rollback"))?.url ?? "",
+      })),
+    }),
+  }),
 };
+
+/** Registered branches in registration order, each with its rows by op. */
+function registered(branches: BranchRecord[]): Array<[string, Map<string, BranchRecord>]> {
+  const byId = new Map<string, Map<string, BranchRecord>>();
+  for (const b of branches) {
+    const ops = byId.get(b.branchId) ?? new Map<string, BranchRecord>();
+    ops.set(b.op, b);
+    byId.set(b.branchId, ops);
+  }
+  return [...byId];
+}
 
 /** A stored transaction (and its branches, when loaded) as the API's Transaction. */
 export function transactionToProto(t: TransRecord, branches: BranchRecord[] | null): Transaction {

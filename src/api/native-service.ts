@@ -8,10 +8,10 @@ import {
   type CoordinatorService,
 } from "../../gen/dtx/v1/coordinator_pb";
 import type { Engine } from "../core/engine";
-import { codeOf, invalidField } from "../core/errors";
+import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import { checkGid } from "../core/gid-check";
-import { nativeSpelling, spelledError } from "./field-spelling";
+import { nativeError, twoPhaseCalls } from "./native-two-phase";
 import {
   filterFromProto,
   kindToProto,
@@ -66,11 +66,11 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
         });
       } catch (err) {
         // dtm's FAILURE for "already finished" is a precondition in this API
-        if (codeOf(err) === Code.Aborted)
-          throw new ConnectError(ConnectError.from(err).rawMessage, Code.FailedPrecondition);
-        throw spelledError(err, nativeSpelling);
+        throw nativeError(err);
       }
     },
+
+    ...twoPhaseCalls(deps),
 
     async getTransaction(req) {
       const found = await deps.engine.get(req.gid);

@@ -108,6 +108,19 @@ export class Engine {
     return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
   }
 
+  /**
+   * Submits a stored transaction by its gid alone (the native API): as `submit` does with a taken gid
+   * — a `prepared` one moves to `submitted` and is driven from its stored rows, a `submitted` one is
+   * re-driven. NotFound for an unknown gid.
+   */
+  async submitStored(gid: string, waitResult: boolean): Promise<VerbOutcome> {
+    checkGid(gid, this.settings.maxGidLength);
+    const stored = await this.repository.find(gid);
+    if (!stored) throw new ConnectError(`no transaction with gid ${JSON.stringify(gid)}`, Code.NotFound);
+    await this.driver.settled(gid);
+    return this.resubmit(gid, waitResult);
+  }
+
   /** A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. */
   private async resubmit(gid: string, wait: boolean, again = true): Promise<VerbOutcome> {
     const claimed = await this.claim(gid, "submitted");
@@ -174,10 +187,7 @@ export class Engine {
     const stored = await this.repository.find(r.gid);
     if (stored?.status !== "prepared") throw notPrepared();
     if (stored.transType !== r.transType) {
-      throw invalidField(
-        ["trans_type"],
-        `is ${r.transType}, but ${r.gid} is a ${stored.transType} transaction`,
-      );
+      throw invalidField(["trans_type"], `${r.gid} is a ${stored.transType} transaction, not ${r.transType}`);
     }
     const rows = kind.registration(r, stored);
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());

@@ -144,7 +144,7 @@ describe("POST /api/dtmsvr/registerBranch and its aliases", () => {
       [{ ...base, branch_id: "" }, "branch_id: is required"],
       [{ ...base, confirm: "confirm-here" }, 'confirm: "confirm-here" is not an http(s) URL'],
       [{ ...base, trans_type: "" }, "trans_type: is required"],
-      [{ ...base, trans_type: "xa", url: rm.url("X") }, `trans_type: is xa, but ${gid} is a tcc transaction`],
+      [{ ...base, trans_type: "xa", url: rm.url("X") }, `trans_type: ${gid} is a tcc transaction, not xa`],
       [{ ...base, trans_type: "saga" }, "trans_type: unknow trans type: saga"],
       [{ ...base, gid: "" }, "gid: is required"],
     ];
@@ -297,24 +297,25 @@ describe("dtm gRPC: Prepare, RegisterBranch, Abort, Submit", () => {
     await xaBranch("01", "TransOutXa");
     const dup = await failureOf(xaBranch("01", "TransOutXa"));
     expect([dup.code, dup.rawMessage]).toEqual([Code.Aborted, `branch 01 of ${gid} is registered already`]);
-    const bad: Array<[Promise<unknown>, string]> = [
+    const bad: Array<[() => Promise<unknown>, string]> = [
       [
-        dtm.registerBranch({ Gid: gid, TransType: "xa", BranchID: "", Data: { url: rm.grpcUrl("X") } }),
+        () => dtm.registerBranch({ Gid: gid, TransType: "xa", BranchID: "", Data: { url: rm.grpcUrl("X") } }),
         "BranchID: is required",
       ],
       [
-        dtm.registerBranch({ Gid: gid, TransType: "xa", BranchID: "02", Data: {} }),
+        () => dtm.registerBranch({ Gid: gid, TransType: "xa", BranchID: "02", Data: {} }),
         "Data.url: is required (the branch's phase-2 URL)",
       ],
-      [dtm.registerBranch({ Gid: gid, TransType: "", BranchID: "02" }), "TransType: is required"],
-      [dtm.abort({ Gid: "", TransType: "xa" }), "Gid: is required"],
+      [() => dtm.registerBranch({ Gid: gid, TransType: "", BranchID: "02" }), "TransType: is required"],
+      [() => dtm.abort({ Gid: "", TransType: "xa" }), "Gid: is required"],
       [
-        dtm.prepare({ Gid: gid, TransType: "xa", TransOptions: { BranchHeaders: { "bad header": "x" } } }),
+        () =>
+          dtm.prepare({ Gid: gid, TransType: "xa", TransOptions: { BranchHeaders: { "bad header": "x" } } }),
         "TransOptions.BranchHeaders",
       ],
     ];
     for (const [p, message] of bad) {
-      const err = await failureOf(p);
+      const err = await failureOf(p());
       expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, expect.stringContaining(message)]);
     }
 

@@ -155,6 +155,7 @@ export class BranchServices {
   private readonly defaults = new Map<string, Answer>();
   private readonly required = new Map<string, Array<{ header: string; value: string }>>();
   private readonly held = new Set<HeldRequest>();
+  private readonly hooks = new Map<string, (call: BranchCall) => Promise<void>>();
   private readonly waiters = new Set<{ n: number; resolve: (c: BranchCall[]) => void }>();
   private failureReason = DEFAULT_FAILURE_REASON;
   private closing = false;
@@ -257,6 +258,15 @@ export class BranchServices {
     const list = this.required.get(name) ?? [];
     list.push({ header: header.toLowerCase(), value });
     this.required.set(name, list);
+  }
+
+  /**
+   * Runs `hook` on every call to `name` before it is answered (a resource manager that registers its
+   * branch with the coordinator, or a TCC try that registers a nested branch). A hook that throws makes
+   * the call answer ERR.
+   */
+  onCall(name: string, hook: (call: BranchCall) => Promise<void>): void {
+    this.hooks.set(name, hook);
   }
 
   /** Every call in arrival order (a copy). */
@@ -409,7 +419,7 @@ export class BranchServices {
       }
       const q = u.searchParams;
       const name = routeName(u.pathname);
-      this.record({
+      const call: BranchCall = {
         transport: "http",
         path: u.pathname,
         method: req.method ?? "GET",
@@ -421,7 +431,8 @@ export class BranchServices {
         headers,
         body: Buffer.concat(chunks),
         at,
-      });
+      };
+      this.record(call);
 
       const send = (status: number, body: string) => {
         if (res.writableEnded || res.destroyed) return;
@@ -432,22 +443,36 @@ export class BranchServices {
         res.end(body);
       };
 
-      const answer = this.nextAnswer(name, headers);
-      if (answer === "HANG") {
-        const held: HeldRequest = {
-          release: () => {
-            res.setHeader("connection", "close");
-            send(503, '{"error":"service closed"}');
-          },
-        };
-        if (this.closing) return held.release();
-        this.held.add(held);
-        res.on("close", () => this.held.delete(held));
-        return;
-      }
-      const r = this.resolve(answer);
-      send(r.httpStatus, r.httpBody);
+      void this.runHook(name, call).then((hooked) => {
+        const answer = hooked ? this.nextAnswer(name, headers) : "ERR";
+        if (answer === "HANG") {
+          const held: HeldRequest = {
+            release: () => {
+              res.setHeader("connection", "close");
+              send(503, '{"error":"service closed"}');
+            },
+          };
+          if (this.closing) return held.release();
+          this.held.add(held);
+          res.on("close", () => this.held.delete(held));
+          return;
+        }
+        const r = this.resolve(answer);
+        send(r.httpStatus, r.httpBody);
+      });
     });
+  }
+
+  /** Runs the `onCall` hook of `name`, if any; false when it threw (the call answers ERR). */
+  private async runHook(name: string, call: BranchCall): Promise<boolean> {
+    const hook = this.hooks.get(name);
+    if (!hook) return true;
+    try {
+      await hook(call);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private onGrpc(call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>): void {
@@ -461,7 +486,7 @@ export class BranchServices {
     }
     const path = call.getPath();
     const name = routeName(path);
-    this.record({
+    const rec: BranchCall = {
       transport: "grpc",
       path,
       method: "POST",
@@ -473,9 +498,19 @@ export class BranchServices {
       headers,
       body: Buffer.from(call.request ?? Buffer.alloc(0)),
       at,
-    });
+    };
+    this.record(rec);
+    void this.runHook(name, rec).then((hooked) => this.answerGrpc(name, headers, hooked, call, callback));
+  }
 
-    const answer = this.nextAnswer(name, headers);
+  private answerGrpc(
+    name: string,
+    headers: Record<string, string>,
+    hooked: boolean,
+    call: grpc.ServerUnaryCall<Buffer, Buffer>,
+    callback: grpc.sendUnaryData<Buffer>,
+  ): void {
+    const answer = hooked ? this.nextAnswer(name, headers) : "ERR";
     if (answer === "HANG") {
       let done = false;
       const held: HeldRequest = {

@@ -172,14 +172,14 @@ describe("tcc", () => {
 
   test("registration checks: branch id, URLs, the kind of the stored transaction, duplicates", async () => {
     await m.engine.prepare(begin("c8", "tcc"));
-    const cases: Array<[Promise<void>, string]> = [
-      [tccBranch("c8", ""), "branch_id: is required"],
-      [tccBranch("c8", "01", { confirm: "ftp://x/y" }), 'confirm: "ftp://x/y" is not an http(s) URL'],
-      [tccBranch("c8", "01", { cancel: "rm:1/a.B/C" }), 'cancel: "rm:1/a.B/C" is not an http(s) URL'],
-      [xaBranch("c8", "01"), "trans_type: is xa, but c8 is a tcc transaction"],
+    const cases: Array<[() => Promise<void>, string]> = [
+      [() => tccBranch("c8", ""), "branch_id: is required"],
+      [() => tccBranch("c8", "01", { confirm: "ftp://x/y" }), 'confirm: "ftp://x/y" is not an http(s) URL'],
+      [() => tccBranch("c8", "01", { cancel: "rm:1/a.B/C" }), 'cancel: "rm:1/a.B/C" is not an http(s) URL'],
+      [() => xaBranch("c8", "01"), "trans_type: c8 is a tcc transaction, not xa"],
     ];
     for (const [p, message] of cases) {
-      const err = await failureOf(p);
+      const err = await failureOf(p());
       expect([err.code, err.rawMessage]).toEqual([Code.InvalidArgument, message]);
     }
     await tccBranch("c8", "01");

@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/coordinator.proto.
  */
 export const file_dtx_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("ChhkdHgvdjEvY29vcmRpbmF0b3IucHJvdG8SBmR0eC52MSIPCg1OZXdHaWRSZXF1ZXN0Ih0KDk5ld0dpZFJlc3BvbnNlEgsKA2dpZBgBIAEoCSKNAQoRU3VibWl0U2FnYVJlcXVlc3QSCwoDZ2lkGAEgASgJEhoKBHNhZ2EYAiABKAsyDC5kdHgudjEuU2FnYRIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJlChJTdWJtaXRTYWdhUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIXCg9yb2xsYmFja19yZWFzb24YAyABKAkiJAoVR2V0VHJhbnNhY3Rpb25SZXF1ZXN0EgsKA2dpZBgBIAEoCSJCChZHZXRUcmFuc2FjdGlvblJlc3BvbnNlEigKC3RyYW5zYWN0aW9uGAEgASgLMhMuZHR4LnYxLlRyYW5zYWN0aW9uIpIBChdMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIpCgZzdGF0dXMYAyABKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSJQoEa2luZBgEIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQiXgoYTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlEikKDHRyYW5zYWN0aW9ucxgBIAMoCzITLmR0eC52MS5UcmFuc2FjdGlvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkynwMKEkNvb3JkaW5hdG9yU2VydmljZRJMCgZOZXdHaWQSFS5kdHgudjEuTmV3R2lkUmVxdWVzdBoWLmR0eC52MS5OZXdHaWRSZXNwb25zZSITgtPkkwINOgEqIggvdjEvZ2lkcxJZCgpTdWJtaXRTYWdhEhkuZHR4LnYxLlN1Ym1pdFNhZ2FSZXF1ZXN0GhouZHR4LnYxLlN1Ym1pdFNhZ2FSZXNwb25zZSIUgtPkkwIOOgEqIgkvdjEvc2FnYXMSbwoOR2V0VHJhbnNhY3Rpb24SHS5kdHgudjEuR2V0VHJhbnNhY3Rpb25SZXF1ZXN0Gh4uZHR4LnYxLkdldFRyYW5zYWN0aW9uUmVzcG9uc2UiHoLT5JMCGBIWL3YxL3RyYW5zYWN0aW9ucy97Z2lkfRJvChBMaXN0VHJhbnNhY3Rpb25zEh8uZHR4LnYxLkxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiAuZHR4LnYxLkxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIYgtPkkwISEhAvdjEvdHJhbnNhY3Rpb25zYgZwcm90bzM", [file_dtx_v1_types, file_google_api_annotations]);
+  fileDesc("ChhkdHgvdjEvY29vcmRpbmF0b3IucHJvdG8SBmR0eC52MSIPCg1OZXdHaWRSZXF1ZXN0Ih0KDk5ld0dpZFJlc3BvbnNlEgsKA2dpZBgBIAEoCSKNAQoRU3VibWl0U2FnYVJlcXVlc3QSCwoDZ2lkGAEgASgJEhoKBHNhZ2EYAiABKAsyDC5kdHgudjEuU2FnYRIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJlChJTdWJtaXRTYWdhUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIXCg9yb2xsYmFja19yZWFzb24YAyABKAkibwoPQmVnaW5UY2NSZXF1ZXN0EgsKA2dpZBgBIAEoCRIrCgdvcHRpb25zGAIgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgDIAEoDjIQLmR0eC52MS5Qcm90b2NvbCIfChBCZWdpblRjY1Jlc3BvbnNlEgsKA2dpZBgBIAEoCSJsChhSZWdpc3RlclRjY0JyYW5jaFJlcXVlc3QSCwoDZ2lkGAEgASgJEhEKCWJyYW5jaF9pZBgCIAEoCRIPCgdjb25maXJtGAMgASgJEg4KBmNhbmNlbBgEIAEoCRIPCgdwYXlsb2FkGAUgASgMIhsKGVJlZ2lzdGVyVGNjQnJhbmNoUmVzcG9uc2UibgoOQmVnaW5YYVJlcXVlc3QSCwoDZ2lkGAEgASgJEisKB29wdGlvbnMYAiABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEiIKCHByb3RvY29sGAMgASgOMhAuZHR4LnYxLlByb3RvY29sIh4KD0JlZ2luWGFSZXNwb25zZRILCgNnaWQYASABKAkiRgoXUmVnaXN0ZXJYYUJyYW5jaFJlcXVlc3QSCwoDZ2lkGAEgASgJEhEKCWJyYW5jaF9pZBgCIAEoCRILCgN1cmwYAyABKAkiGgoYUmVnaXN0ZXJYYUJyYW5jaFJlc3BvbnNlIjwKGFN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdBILCgNnaWQYASABKAkSEwoLd2FpdF9yZXN1bHQYAiABKAgibAoZU3VibWl0VHJhbnNhY3Rpb25SZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEhcKD3JvbGxiYWNrX3JlYXNvbhgDIAEoCSJUChdBYm9ydFRyYW5zYWN0aW9uUmVxdWVzdBILCgNnaWQYASABKAkSFwoPcm9sbGJhY2tfcmVhc29uGAIgASgJEhMKC3dhaXRfcmVzdWx0GAMgASgIImsKGEFib3J0VHJhbnNhY3Rpb25SZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEhcKD3JvbGxiYWNrX3JlYXNvbhgDIAEoCSIkChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSCwoDZ2lkGAEgASgJIkIKFkdldFRyYW5zYWN0aW9uUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24ikgEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIlCgRraW5kGAQgASgOMhcuZHR4LnYxLlRyYW5zYWN0aW9uS2luZCJeChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USKQoMdHJhbnNhY3Rpb25zGAEgAygLMhMuZHR4LnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTK8CAoSQ29vcmRpbmF0b3JTZXJ2aWNlEkwKBk5ld0dpZBIVLmR0eC52MS5OZXdHaWRSZXF1ZXN0GhYuZHR4LnYxLk5ld0dpZFJlc3BvbnNlIhOC0+STAg06ASoiCC92MS9naWRzElkKClN1Ym1pdFNhZ2ESGS5kdHgudjEuU3VibWl0U2FnYVJlcXVlc3QaGi5kdHgudjEuU3VibWl0U2FnYVJlc3BvbnNlIhSC0+STAg46ASoiCS92MS9zYWdhcxJRCghCZWdpblRjYxIXLmR0eC52MS5CZWdpblRjY1JlcXVlc3QaGC5kdHgudjEuQmVnaW5UY2NSZXNwb25zZSISgtPkkwIMOgEqIgcvdjEvdGNjEnsKEVJlZ2lzdGVyVGNjQnJhbmNoEiAuZHR4LnYxLlJlZ2lzdGVyVGNjQnJhbmNoUmVxdWVzdBohLmR0eC52MS5SZWdpc3RlclRjY0JyYW5jaFJlc3BvbnNlIiGC0+STAhs6ASoiFi92MS90Y2Mve2dpZH0vYnJhbmNoZXMSTQoHQmVnaW5YYRIWLmR0eC52MS5CZWdpblhhUmVxdWVzdBoXLmR0eC52MS5CZWdpblhhUmVzcG9uc2UiEYLT5JMCCzoBKiIGL3YxL3hhEncKEFJlZ2lzdGVyWGFCcmFuY2gSHy5kdHgudjEuUmVnaXN0ZXJYYUJyYW5jaFJlcXVlc3QaIC5kdHgudjEuUmVnaXN0ZXJYYUJyYW5jaFJlc3BvbnNlIiCC0+STAho6ASoiFS92MS94YS97Z2lkfS9icmFuY2hlcxKCAQoRU3VibWl0VHJhbnNhY3Rpb24SIC5kdHgudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0GiEuZHR4LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2UiKILT5JMCIjoBKiIdL3YxL3RyYW5zYWN0aW9ucy97Z2lkfTpzdWJtaXQSfgoQQWJvcnRUcmFuc2FjdGlvbhIfLmR0eC52MS5BYm9ydFRyYW5zYWN0aW9uUmVxdWVzdBogLmR0eC52MS5BYm9ydFRyYW5zYWN0aW9uUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3YxL3RyYW5zYWN0aW9ucy97Z2lkfTphYm9ydBJvCg5HZXRUcmFuc2FjdGlvbhIdLmR0eC52MS5HZXRUcmFuc2FjdGlvblJlcXVlc3QaHi5kdHgudjEuR2V0VHJhbnNhY3Rpb25SZXNwb25zZSIegtPkkwIYEhYvdjEvdHJhbnNhY3Rpb25zL3tnaWR9Em8KEExpc3RUcmFuc2FjdGlvbnMSHy5kdHgudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaIC5kdHgudjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlIhiC0+STAhISEC92MS90cmFuc2FjdGlvbnNiBnByb3RvMw", [file_dtx_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message dtx.v1.NewGidRequest
@@ -113,6 +113,315 @@ export const SubmitSagaResponseSchema: GenMessage<SubmitSagaResponse> = /*@__PUR
   messageDesc(file_dtx_v1_coordinator, 3);
 
 /**
+ * @generated from message dtx.v1.BeginTccRequest
+ */
+export type BeginTccRequest = Message<"dtx.v1.BeginTccRequest"> & {
+  /**
+   * The global id; empty: the coordinator generates one.
+   *
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.TransactionOptions options = 2;
+   */
+  options?: TransactionOptions | undefined;
+
+  /**
+   * How scheme-less branch URLs are called; default HTTP.
+   *
+   * @generated from field: dtx.v1.Protocol protocol = 3;
+   */
+  protocol: Protocol;
+};
+
+/**
+ * Describes the message dtx.v1.BeginTccRequest.
+ * Use `create(BeginTccRequestSchema)` to create a new message.
+ */
+export const BeginTccRequestSchema: GenMessage<BeginTccRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 4);
+
+/**
+ * @generated from message dtx.v1.BeginTccResponse
+ */
+export type BeginTccResponse = Message<"dtx.v1.BeginTccResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+};
+
+/**
+ * Describes the message dtx.v1.BeginTccResponse.
+ * Use `create(BeginTccResponseSchema)` to create a new message.
+ */
+export const BeginTccResponseSchema: GenMessage<BeginTccResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 5);
+
+/**
+ * @generated from message dtx.v1.RegisterTccBranchRequest
+ */
+export type RegisterTccBranchRequest = Message<"dtx.v1.RegisterTccBranchRequest"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * `01`, `02`, …; a nested branch appends to its parent's (`0201`).
+   *
+   * @generated from field: string branch_id = 2;
+   */
+  branchId: string;
+
+  /**
+   * URL of the confirm (empty: nothing to call, counts as success).
+   *
+   * @generated from field: string confirm = 3;
+   */
+  confirm: string;
+
+  /**
+   * URL of the cancel (empty: nothing to call, counts as success).
+   *
+   * @generated from field: string cancel = 4;
+   */
+  cancel: string;
+
+  /**
+   * Body sent to both (HTTP body, or the raw gRPC request message).
+   *
+   * @generated from field: bytes payload = 5;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message dtx.v1.RegisterTccBranchRequest.
+ * Use `create(RegisterTccBranchRequestSchema)` to create a new message.
+ */
+export const RegisterTccBranchRequestSchema: GenMessage<RegisterTccBranchRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 6);
+
+/**
+ * @generated from message dtx.v1.RegisterTccBranchResponse
+ */
+export type RegisterTccBranchResponse = Message<"dtx.v1.RegisterTccBranchResponse"> & {
+};
+
+/**
+ * Describes the message dtx.v1.RegisterTccBranchResponse.
+ * Use `create(RegisterTccBranchResponseSchema)` to create a new message.
+ */
+export const RegisterTccBranchResponseSchema: GenMessage<RegisterTccBranchResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 7);
+
+/**
+ * @generated from message dtx.v1.BeginXaRequest
+ */
+export type BeginXaRequest = Message<"dtx.v1.BeginXaRequest"> & {
+  /**
+   * The global id; empty: the coordinator generates one.
+   *
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.TransactionOptions options = 2;
+   */
+  options?: TransactionOptions | undefined;
+
+  /**
+   * How scheme-less branch URLs are called; default HTTP.
+   *
+   * @generated from field: dtx.v1.Protocol protocol = 3;
+   */
+  protocol: Protocol;
+};
+
+/**
+ * Describes the message dtx.v1.BeginXaRequest.
+ * Use `create(BeginXaRequestSchema)` to create a new message.
+ */
+export const BeginXaRequestSchema: GenMessage<BeginXaRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 8);
+
+/**
+ * @generated from message dtx.v1.BeginXaResponse
+ */
+export type BeginXaResponse = Message<"dtx.v1.BeginXaResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+};
+
+/**
+ * Describes the message dtx.v1.BeginXaResponse.
+ * Use `create(BeginXaResponseSchema)` to create a new message.
+ */
+export const BeginXaResponseSchema: GenMessage<BeginXaResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 9);
+
+/**
+ * @generated from message dtx.v1.RegisterXaBranchRequest
+ */
+export type RegisterXaBranchRequest = Message<"dtx.v1.RegisterXaBranchRequest"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: string branch_id = 2;
+   */
+  branchId: string;
+
+  /**
+   * The resource manager's phase-2 URL (required).
+   *
+   * @generated from field: string url = 3;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message dtx.v1.RegisterXaBranchRequest.
+ * Use `create(RegisterXaBranchRequestSchema)` to create a new message.
+ */
+export const RegisterXaBranchRequestSchema: GenMessage<RegisterXaBranchRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 10);
+
+/**
+ * @generated from message dtx.v1.RegisterXaBranchResponse
+ */
+export type RegisterXaBranchResponse = Message<"dtx.v1.RegisterXaBranchResponse"> & {
+};
+
+/**
+ * Describes the message dtx.v1.RegisterXaBranchResponse.
+ * Use `create(RegisterXaBranchResponseSchema)` to create a new message.
+ */
+export const RegisterXaBranchResponseSchema: GenMessage<RegisterXaBranchResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 11);
+
+/**
+ * @generated from message dtx.v1.SubmitTransactionRequest
+ */
+export type SubmitTransactionRequest = Message<"dtx.v1.SubmitTransactionRequest"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * Run the first pass inside the request and report the status after it.
+   *
+   * @generated from field: bool wait_result = 2;
+   */
+  waitResult: boolean;
+};
+
+/**
+ * Describes the message dtx.v1.SubmitTransactionRequest.
+ * Use `create(SubmitTransactionRequestSchema)` to create a new message.
+ */
+export const SubmitTransactionRequestSchema: GenMessage<SubmitTransactionRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 12);
+
+/**
+ * @generated from message dtx.v1.SubmitTransactionResponse
+ */
+export type SubmitTransactionResponse = Message<"dtx.v1.SubmitTransactionResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * SUBMITTED, or with `wait_result` the status after the first pass.
+   *
+   * @generated from field: dtx.v1.TransactionStatus status = 2;
+   */
+  status: TransactionStatus;
+
+  /**
+   * @generated from field: string rollback_reason = 3;
+   */
+  rollbackReason: string;
+};
+
+/**
+ * Describes the message dtx.v1.SubmitTransactionResponse.
+ * Use `create(SubmitTransactionResponseSchema)` to create a new message.
+ */
+export const SubmitTransactionResponseSchema: GenMessage<SubmitTransactionResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 13);
+
+/**
+ * @generated from message dtx.v1.AbortTransactionRequest
+ */
+export type AbortTransactionRequest = Message<"dtx.v1.AbortTransactionRequest"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * Why the application gives up (shown as the transaction's rollback reason).
+   *
+   * @generated from field: string rollback_reason = 2;
+   */
+  rollbackReason: string;
+
+  /**
+   * Run the first pass of the rollback inside the request and report the status after it.
+   *
+   * @generated from field: bool wait_result = 3;
+   */
+  waitResult: boolean;
+};
+
+/**
+ * Describes the message dtx.v1.AbortTransactionRequest.
+ * Use `create(AbortTransactionRequestSchema)` to create a new message.
+ */
+export const AbortTransactionRequestSchema: GenMessage<AbortTransactionRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 14);
+
+/**
+ * @generated from message dtx.v1.AbortTransactionResponse
+ */
+export type AbortTransactionResponse = Message<"dtx.v1.AbortTransactionResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * ABORTING, or with `wait_result` the status after the first pass (FAILED once rolled back).
+   *
+   * @generated from field: dtx.v1.TransactionStatus status = 2;
+   */
+  status: TransactionStatus;
+
+  /**
+   * @generated from field: string rollback_reason = 3;
+   */
+  rollbackReason: string;
+};
+
+/**
+ * Describes the message dtx.v1.AbortTransactionResponse.
+ * Use `create(AbortTransactionResponseSchema)` to create a new message.
+ */
+export const AbortTransactionResponseSchema: GenMessage<AbortTransactionResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 15);
+
+/**
  * @generated from message dtx.v1.GetTransactionRequest
  */
 export type GetTransactionRequest = Message<"dtx.v1.GetTransactionRequest"> & {
@@ -127,7 +436,7 @@ export type GetTransactionRequest = Message<"dtx.v1.GetTransactionRequest"> & {
  * Use `create(GetTransactionRequestSchema)` to create a new message.
  */
 export const GetTransactionRequestSchema: GenMessage<GetTransactionRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 4);
+  messageDesc(file_dtx_v1_coordinator, 16);
 
 /**
  * @generated from message dtx.v1.GetTransactionResponse
@@ -144,7 +453,7 @@ export type GetTransactionResponse = Message<"dtx.v1.GetTransactionResponse"> & 
  * Use `create(GetTransactionResponseSchema)` to create a new message.
  */
 export const GetTransactionResponseSchema: GenMessage<GetTransactionResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 5);
+  messageDesc(file_dtx_v1_coordinator, 17);
 
 /**
  * @generated from message dtx.v1.ListTransactionsRequest
@@ -184,7 +493,7 @@ export type ListTransactionsRequest = Message<"dtx.v1.ListTransactionsRequest"> 
  * Use `create(ListTransactionsRequestSchema)` to create a new message.
  */
 export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 6);
+  messageDesc(file_dtx_v1_coordinator, 18);
 
 /**
  * @generated from message dtx.v1.ListTransactionsResponse
@@ -208,7 +517,7 @@ export type ListTransactionsResponse = Message<"dtx.v1.ListTransactionsResponse"
  * Use `create(ListTransactionsResponseSchema)` to create a new message.
  */
 export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 7);
+  messageDesc(file_dtx_v1_coordinator, 19);
 
 /**
  * The coordinator API that applications call.
@@ -236,6 +545,80 @@ export const CoordinatorService: GenService<{
     methodKind: "unary";
     input: typeof SubmitSagaRequestSchema;
     output: typeof SubmitSagaResponseSchema;
+  },
+  /**
+   * Begins a TCC transaction: stored as PREPARED. Register each branch, call its try
+   * yourself, then SubmitTransaction (every branch is confirmed, the last registered
+   * first) or AbortTransaction (every registered branch is cancelled, the last first).
+   * A prepared transaction older than its timeout_to_fail (default: the server's) is
+   * cancelled by the coordinator. Beginning a gid that is prepared already succeeds.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.BeginTcc
+   */
+  beginTcc: {
+    methodKind: "unary";
+    input: typeof BeginTccRequestSchema;
+    output: typeof BeginTccResponseSchema;
+  },
+  /**
+   * Registers a branch of a prepared TCC transaction: the URLs the coordinator
+   * confirms and cancels it with, and the body both get. Register before calling the
+   * try, so that a try that ran is always cancelled on abort.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.RegisterTccBranch
+   */
+  registerTccBranch: {
+    methodKind: "unary";
+    input: typeof RegisterTccBranchRequestSchema;
+    output: typeof RegisterTccBranchResponseSchema;
+  },
+  /**
+   * Begins an XA transaction: stored as PREPARED. Each resource manager registers its
+   * branch (its phase-2 URL) after XA PREPARE; then SubmitTransaction commits every
+   * branch, or AbortTransaction rolls every one back, the first registered first.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.BeginXa
+   */
+  beginXa: {
+    methodKind: "unary";
+    input: typeof BeginXaRequestSchema;
+    output: typeof BeginXaResponseSchema;
+  },
+  /**
+   * Registers a branch of a prepared XA transaction: its phase-2 URL, called with
+   * op=commit or op=rollback (always a POST with an empty body; over gRPC an empty
+   * message).
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.RegisterXaBranch
+   */
+  registerXaBranch: {
+    methodKind: "unary";
+    input: typeof RegisterXaBranchRequestSchema;
+    output: typeof RegisterXaBranchResponseSchema;
+  },
+  /**
+   * Submits a prepared transaction (TCC: confirm; XA: commit) from its stored
+   * branches. Submitting a submitted one again re-drives it; a finished one fails
+   * with FAILED_PRECONDITION; an unknown gid with NOT_FOUND.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.SubmitTransaction
+   */
+  submitTransaction: {
+    methodKind: "unary";
+    input: typeof SubmitTransactionRequestSchema;
+    output: typeof SubmitTransactionResponseSchema;
+  },
+  /**
+   * Rolls a prepared transaction back (TCC: cancel; XA: rollback). Aborting an
+   * aborting one re-drives the rollback; a finished one fails with
+   * FAILED_PRECONDITION.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.AbortTransaction
+   */
+  abortTransaction: {
+    methodKind: "unary";
+    input: typeof AbortTransactionRequestSchema;
+    output: typeof AbortTransactionResponseSchema;
   },
   /**
    * Returns one transaction with its branches.

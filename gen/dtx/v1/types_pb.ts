@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/types.proto.
  */
 export const file_dtx_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASL+AQoGQnJhbmNoEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIkCgZzdGF0dXMYBSABKA4yFC5kdHgudjEuQnJhbmNoU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wItUECgtUcmFuc2FjdGlvbhILCgNnaWQYASABKAkSJQoEa2luZBgCIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQSKQoGc3RhdHVzGAMgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEiIKCHByb3RvY29sGAQgASgOMhAuZHR4LnYxLlByb3RvY29sEisKB29wdGlvbnMYBSABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEhwKBHNhZ2EYBiABKAsyDC5kdHgudjEuU2FnYUgAEhcKD3JvbGxiYWNrX3JlYXNvbhgHIAEoCRIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1yb2xsYmFja190aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5uZXh0X2Nyb25fdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNQoSbmV4dF9jcm9uX2ludGVydmFsGA0gASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEiAKCGJyYW5jaGVzGA4gAygLMg4uZHR4LnYxLkJyYW5jaEIMCgpkZWZpbml0aW9uKtoBChFUcmFuc2FjdGlvblN0YXR1cxIiCh5UUkFOU0FDVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIfChtUUkFOU0FDVElPTl9TVEFUVVNfUFJFUEFSRUQQARIgChxUUkFOU0FDVElPTl9TVEFUVVNfU1VCTUlUVEVEEAISHwobVFJBTlNBQ1RJT05fU1RBVFVTX0FCT1JUSU5HEAMSHgoaVFJBTlNBQ1RJT05fU1RBVFVTX1NVQ0NFRUQQBBIdChlUUkFOU0FDVElPTl9TVEFUVVNfRkFJTEVEEAUqfgoMQnJhbmNoU3RhdHVzEh0KGUJSQU5DSF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCUkFOQ0hfU1RBVFVTX1BSRVBBUkVEEAESGQoVQlJBTkNIX1NUQVRVU19TVUNDRUVEEAISGAoUQlJBTkNIX1NUQVRVU19GQUlMRUQQAyq6AQoPVHJhbnNhY3Rpb25LaW5kEiAKHFRSQU5TQUNUSU9OX0tJTkRfVU5TUEVDSUZJRUQQABIZChVUUkFOU0FDVElPTl9LSU5EX1NBR0EQARIYChRUUkFOU0FDVElPTl9LSU5EX1RDQxACEhcKE1RSQU5TQUNUSU9OX0tJTkRfWEEQAxIYChRUUkFOU0FDVElPTl9LSU5EX01TRxAEEh0KGVRSQU5TQUNUSU9OX0tJTkRfV09SS0ZMT1cQBSpKCghQcm90b2NvbBIYChRQUk9UT0NPTF9VTlNQRUNJRklFRBAAEhEKDVBST1RPQ09MX0hUVFAQARIRCg1QUk9UT0NPTF9HUlBDEAJiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASIqCgNUY2MSIwoIYnJhbmNoZXMYASADKAsyES5kdHgudjEuVGNjQnJhbmNoIlAKCVRjY0JyYW5jaBIRCglicmFuY2hfaWQYASABKAkSDwoHY29uZmlybRgCIAEoCRIOCgZjYW5jZWwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDCIoCgJYYRIiCghicmFuY2hlcxgBIAMoCzIQLmR0eC52MS5YYUJyYW5jaCIqCghYYUJyYW5jaBIRCglicmFuY2hfaWQYASABKAkSCwoDdXJsGAIgASgJIv4BCgZCcmFuY2gSEQoJYnJhbmNoX2lkGAEgASgJEgoKAm9wGAIgASgJEgsKA3VybBgDIAEoCRIPCgdwYXlsb2FkGAQgASgMEiQKBnN0YXR1cxgFIAEoDjIULmR0eC52MS5CcmFuY2hTdGF0dXMSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiwUKC1RyYW5zYWN0aW9uEgsKA2dpZBgBIAEoCRIlCgRraW5kGAIgASgOMhcuZHR4LnYxLlRyYW5zYWN0aW9uS2luZBIpCgZzdGF0dXMYAyABKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSIgoIcHJvdG9jb2wYBCABKA4yEC5kdHgudjEuUHJvdG9jb2wSKwoHb3B0aW9ucxgFIAEoCzIaLmR0eC52MS5UcmFuc2FjdGlvbk9wdGlvbnMSHAoEc2FnYRgGIAEoCzIMLmR0eC52MS5TYWdhSAASGgoDdGNjGA8gASgLMgsuZHR4LnYxLlRjY0gAEhgKAnhhGBAgASgLMgouZHR4LnYxLlhhSAASFwoPcm9sbGJhY2tfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJvbGxiYWNrX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDm5leHRfY3Jvbl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJuZXh0X2Nyb25faW50ZXJ2YWwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIAoIYnJhbmNoZXMYDiADKAsyDi5kdHgudjEuQnJhbmNoQgwKCmRlZmluaXRpb24q2gEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19QUkVQQVJFRBABEiAKHFRSQU5TQUNUSU9OX1NUQVRVU19TVUJNSVRURUQQAhIfChtUUkFOU0FDVElPTl9TVEFUVVNfQUJPUlRJTkcQAxIeChpUUkFOU0FDVElPTl9TVEFUVVNfU1VDQ0VFRBAEEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19GQUlMRUQQBSp+CgxCcmFuY2hTdGF0dXMSHQoZQlJBTkNIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJSQU5DSF9TVEFUVVNfUFJFUEFSRUQQARIZChVCUkFOQ0hfU1RBVFVTX1NVQ0NFRUQQAhIYChRCUkFOQ0hfU1RBVFVTX0ZBSUxFRBADKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVRSQU5TQUNUSU9OX0tJTkRfU0FHQRABEhgKFFRSQU5TQUNUSU9OX0tJTkRfVENDEAISFwoTVFJBTlNBQ1RJT05fS0lORF9YQRADEhgKFFRSQU5TQUNUSU9OX0tJTkRfTVNHEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9XT1JLRkxPVxAFKkoKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEQoNUFJPVE9DT0xfSFRUUBABEhEKDVBST1RPQ09MX0dSUEMQAmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Options shared by every transaction kind. Unset durations take the server's defaults.
@@ -159,13 +159,117 @@ export const SagaSchema: GenMessage<Saga> = /*@__PURE__*/
   messageDesc(file_dtx_v1_types, 3);
 
 /**
+ * A TCC transaction's registered branches (their tries are the application's).
+ *
+ * @generated from message dtx.v1.Tcc
+ */
+export type Tcc = Message<"dtx.v1.Tcc"> & {
+  /**
+   * @generated from field: repeated dtx.v1.TccBranch branches = 1;
+   */
+  branches: TccBranch[];
+};
+
+/**
+ * Describes the message dtx.v1.Tcc.
+ * Use `create(TccSchema)` to create a new message.
+ */
+export const TccSchema: GenMessage<Tcc> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 4);
+
+/**
+ * One registered TCC branch.
+ *
+ * @generated from message dtx.v1.TccBranch
+ */
+export type TccBranch = Message<"dtx.v1.TccBranch"> & {
+  /**
+   * @generated from field: string branch_id = 1;
+   */
+  branchId: string;
+
+  /**
+   * URL of the confirm (empty: nothing to call).
+   *
+   * @generated from field: string confirm = 2;
+   */
+  confirm: string;
+
+  /**
+   * URL of the cancel (empty: nothing to call).
+   *
+   * @generated from field: string cancel = 3;
+   */
+  cancel: string;
+
+  /**
+   * Body sent to both.
+   *
+   * @generated from field: bytes payload = 4;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message dtx.v1.TccBranch.
+ * Use `create(TccBranchSchema)` to create a new message.
+ */
+export const TccBranchSchema: GenMessage<TccBranch> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 5);
+
+/**
+ * An XA transaction's registered branches.
+ *
+ * @generated from message dtx.v1.Xa
+ */
+export type Xa = Message<"dtx.v1.Xa"> & {
+  /**
+   * @generated from field: repeated dtx.v1.XaBranch branches = 1;
+   */
+  branches: XaBranch[];
+};
+
+/**
+ * Describes the message dtx.v1.Xa.
+ * Use `create(XaSchema)` to create a new message.
+ */
+export const XaSchema: GenMessage<Xa> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 6);
+
+/**
+ * One registered XA branch.
+ *
+ * @generated from message dtx.v1.XaBranch
+ */
+export type XaBranch = Message<"dtx.v1.XaBranch"> & {
+  /**
+   * @generated from field: string branch_id = 1;
+   */
+  branchId: string;
+
+  /**
+   * The resource manager's phase-2 URL (called with op=commit or op=rollback).
+   *
+   * @generated from field: string url = 2;
+   */
+  url: string;
+};
+
+/**
+ * Describes the message dtx.v1.XaBranch.
+ * Use `create(XaBranchSchema)` to create a new message.
+ */
+export const XaBranchSchema: GenMessage<XaBranch> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 7);
+
+/**
  * One stored branch operation.
  *
  * @generated from message dtx.v1.Branch
  */
 export type Branch = Message<"dtx.v1.Branch"> & {
   /**
-   * `01`, `02`, … for saga steps.
+   * `01`, `02`, … for saga steps; as registered for TCC and XA (`0201` for a nested branch).
    *
    * @generated from field: string branch_id = 1;
    */
@@ -214,7 +318,7 @@ export type Branch = Message<"dtx.v1.Branch"> & {
  * Use `create(BranchSchema)` to create a new message.
  */
 export const BranchSchema: GenMessage<Branch> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 4);
+  messageDesc(file_dtx_v1_types, 8);
 
 /**
  * A global transaction as stored by the coordinator.
@@ -258,6 +362,18 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
      */
     value: Saga;
     case: "saga";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Tcc tcc = 15;
+     */
+    value: Tcc;
+    case: "tcc";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Xa xa = 16;
+     */
+    value: Xa;
+    case: "xa";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -302,7 +418,8 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
   nextCronInterval?: Duration | undefined;
 
   /**
-   * Branch operations in storage order (saga: compensate then action per step).
+   * Branch operations in storage order (saga: compensate then action per step; TCC:
+   * cancel then confirm per branch; XA: rollback then commit per branch).
    *
    * @generated from field: repeated dtx.v1.Branch branches = 14;
    */
@@ -314,7 +431,7 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 5);
+  messageDesc(file_dtx_v1_types, 9);
 
 /**
  * The status of a global transaction.
