@@ -2,6 +2,7 @@ import { invalidField } from "../core/errors";
 import { checkGid } from "../core/gid-check";
 import {
   defaultOptions,
+  type ClientOutcome,
   type NewTrans,
   type Protocol,
   type TransDefinition,
@@ -9,17 +10,24 @@ import {
 } from "../core/model";
 import { unknownKind } from "../core/registry";
 import { bool, headers, int, str } from "./dtm-fields";
+import { parseDtmMsg } from "./dtm-msg";
 import { parseDtmSaga } from "./dtm-saga";
+import { parseDtmWorkflow } from "./dtm-workflow";
 
 /** How dtm's body describes each kind's definition: one entry per kind, no switch on the kind. */
 const definitions: Partial<
   Record<TransType, (b: Record<string, unknown>, binPayloads?: Buffer[]) => TransDefinition>
 > = {
   saga: parseDtmSaga,
+  msg: parseDtmMsg,
   // branches arrive by registerBranch; a body's steps and payloads are ignored, as dtm does
   tcc: () => ({ kind: "tcc" }),
   xa: () => ({ kind: "xa" }),
+  workflow: parseDtmWorkflow,
 };
+
+/** The protocols a transaction's branches may be called with. */
+const PROTOCOLS: readonly string[] = ["http", "grpc", "json-rpc"];
 
 /**
  * Turns dtm's transaction body (the JSON of prepare/submit/abort, §2.3 of the protocol) into a
@@ -40,9 +48,8 @@ export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: B
   if (!parse) throw unknownKind(transType);
   const definition = parse(b, binPayloads);
   const protocol = str(b, "protocol") || "http";
-  if (!["http", "grpc"].includes(protocol)) {
-    // json-rpc branch calls (dtm's §4.3) are not implemented: refuse rather than call them as plain HTTP
-    throw invalidField(["protocol"], `must be http or grpc, not ${JSON.stringify(protocol)}`);
+  if (!PROTOCOLS.includes(protocol)) {
+    throw invalidField(["protocol"], `must be http, grpc or json-rpc, not ${JSON.stringify(protocol)}`);
   }
   const options = defaultOptions();
   const option = (key: string): string[] => ["options", key];
@@ -59,5 +66,28 @@ export function parseDtmBody(raw: unknown, maxGidLength: number, binPayloads?: B
     queryPrepared: str(b, "query_prepared"),
     options,
     definition,
+    outcome: outcomeOf(b.req_extra),
   };
+}
+
+/**
+ * `req_extra`, an object of strings a workflow's submit carries: `status` (succeed or failed),
+ * `rollback_reason` and `result` (base64). Absent: no outcome.
+ */
+function outcomeOf(v: unknown): ClientOutcome | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v))
+    throw invalidField(["req_extra"], "must be an object of strings");
+  const extra = v as Record<string, unknown>;
+  const text = (key: string): string => {
+    const x = extra[key];
+    if (x === undefined || x === null) return "";
+    if (typeof x !== "string") throw invalidField(["req_extra", key], "must be a string");
+    return x;
+  };
+  const status = text("status");
+  if (status !== "succeed" && status !== "failed") {
+    throw invalidField(["req_extra", "status"], `must be succeed or failed, not ${JSON.stringify(status)}`);
+  }
+  return { status, rollbackReason: text("rollback_reason"), result: text("result") };
 }

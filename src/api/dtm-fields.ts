@@ -57,6 +57,30 @@ export function stepsOf(v: unknown): Array<Record<string, string>> {
   });
 }
 
+/**
+ * One body per step: gRPC's `BinPayloads`, else `payloads`, else (pre-payloads SDKs) each step's
+ * `data`. As many as there are steps (no steps at all is the kind's to report).
+ */
+export function payloadsOf(
+  b: Record<string, unknown>,
+  steps: Array<Record<string, string>>,
+  binPayloads?: Buffer[],
+): Buffer[] {
+  let payloads = binPayloads ?? stringArray(b, "payloads").map((p) => Buffer.from(p));
+  if (binPayloads === undefined && payloads.length === 0 && steps.some((s) => s.data !== undefined)) {
+    payloads = steps.map((s) => Buffer.from(s.data ?? ""));
+  }
+  if (steps.length > 0 && payloads.length !== steps.length) {
+    throw invalidField(["payloads"], `has ${payloads.length} entries for ${steps.length} steps`);
+  }
+  return payloads;
+}
+
+/** `b[key]` as a boolean, or undefined when it is missing or null (the client did not say). */
+export function optionalBool(b: Record<string, unknown>, key: string, path = [key]): boolean | undefined {
+  return b[key] === undefined || b[key] === null ? undefined : bool(b, key, path);
+}
+
 /** `branch_headers`: an object of strings (their names and values are checked by the core). */
 export function headers(v: unknown): Record<string, string> {
   const path = ["options", "branch_headers"];
@@ -70,4 +94,11 @@ export function headers(v: unknown): Record<string, string> {
 
 function typeName(v: unknown): string {
   return Array.isArray(v) ? "an array" : v === null ? "null" : `a ${typeof v}`;
+}
+
+/** A query parameter as a non-negative integer (bad input at `path`). */
+export function intParam(q: URLSearchParams, key: string, path = [key]): number {
+  const v = q.get(key) ?? "";
+  if (!/^\d+$/.test(v)) throw invalidField(path, `must be a non-negative integer, not ${JSON.stringify(v)}`);
+  return Number(v);
 }

@@ -1,26 +1,34 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { EmptySchema, type Empty } from "@bufbuild/protobuf/wkt";
 import { create } from "@bufbuild/protobuf";
-import { DtmGidReplySchema, type Dtm, type DtmRequest } from "../../gen/dtmgimp/dtmgimp_pb";
+import {
+  DtmGidReplySchema,
+  DtmProgressesReplySchema,
+  type Dtm,
+  type DtmRequest,
+} from "../../gen/dtmgimp/dtmgimp_pb";
 import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { NewTrans } from "../core/model";
+import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmGrpcError } from "./dtm-errors";
-import { dtmGrpcSpelling, spelledError } from "./field-spelling";
+import { dtmGrpcSpelling, dtmGrpcTopicSpelling, spelledError, type Spelling } from "./field-spelling";
 import { abortRequest, registration } from "./dtm-register";
 import { checkAbortResult, checkWaitResult } from "./wait-result";
 
 /** What dtm's gRPC service needs. */
 export interface DtmGrpcDeps {
   engine: Engine;
+  topics: Topics;
   maxGidLength: number;
 }
 
 /**
  * dtm's gRPC API (`dtmgimp.Dtm`), as dtm's SDKs call it on port 36790. Requests are mapped onto the
- * HTTP body shape and share its checks; the protocol of a gRPC-submitted transaction is `grpc`.
+ * HTTP body shape and share its checks; the protocol of a gRPC-created transaction is `grpc`.
+ * Payloads (`BinPayloads`, `BusiPayload`) are stored and sent to the branches byte for byte.
  */
 export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dtm>> {
   return {
@@ -48,16 +56,52 @@ export function dtmGrpcService(deps: DtmGrpcDeps): Partial<ServiceImpl<typeof Dt
           registration(req.Gid, req.TransType, req.BranchID, req.Data, Buffer.from(req.BusiPayload)),
         ),
       ),
+    prepareWorkflow: (req) =>
+      reply(async () => {
+        const { trans, branches } = await deps.engine.prepareOrLoad(fromDtmRequest(req, deps.maxGidLength));
+        return create(DtmProgressesReplySchema, {
+          // dtm leaves Result empty over gRPC; it is filled here, so a finished workflow's client
+          // gets its result over gRPC as over HTTP
+          Transaction: {
+            Gid: trans.gid,
+            Status: trans.status,
+            RollbackReason: trans.rollbackReason,
+            Result: trans.result,
+          },
+          Progresses: branches.map((b) => ({
+            Status: b.status,
+            BinData: b.payload,
+            BranchID: b.branchId,
+            Op: b.op,
+          })),
+        });
+      }),
+    subscribe: (req) =>
+      answer(async () => {
+        await deps.topics.subscribe(req.Topic, req.URL, req.Remark);
+      }, dtmGrpcTopicSpelling),
+    unsubscribe: (req) =>
+      answer(async () => {
+        await deps.topics.unsubscribe(req.Topic, req.URL);
+      }, dtmGrpcTopicSpelling),
+    deleteTopic: (req) => answer(() => deps.topics.deleteTopic(req.Topic), dtmGrpcTopicSpelling),
   };
 }
 
-/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in DtmRequest's spelling. */
-async function answer(verb: () => Promise<void>): Promise<Empty> {
-  try {
+/** Runs a verb; success is Empty, errors are dtm's gRPC codes with fields in `spelling` (DtmRequest's by default). */
+function answer(verb: () => Promise<void>, spelling: Spelling = dtmGrpcSpelling): Promise<Empty> {
+  return reply(async () => {
     await verb();
     return create(EmptySchema);
+  }, spelling);
+}
+
+/** Runs a method; errors are dtm's gRPC codes with fields in `spelling` (DtmRequest's by default). */
+async function reply<T>(method: () => Promise<T>, spelling: Spelling = dtmGrpcSpelling): Promise<T> {
+  try {
+    return await method();
   } catch (err) {
-    throw dtmGrpcError(spelledError(err, dtmGrpcSpelling));
+    throw dtmGrpcError(spelledError(err, spelling));
   }
 }
 
@@ -87,6 +131,7 @@ export function fromDtmRequest(req: DtmRequest, maxGidLength: number): NewTrans 
       request_timeout: Number(o?.RequestTimeout ?? 0),
       retry_limit: Number(o?.RetryLimit ?? 0),
       branch_headers: o?.BranchHeaders ?? {},
+      req_extra: Object.keys(req.ReqExtra).length > 0 ? req.ReqExtra : undefined,
     },
     maxGidLength,
     req.BinPayloads.map((p) => Buffer.from(p)),

@@ -1,10 +1,15 @@
 import type { Engine } from "../core/engine";
-import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { TransStatus, TransType } from "../core/model";
+import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
+import { forceStopRoute, resetCronTimeRoute, resetNextCronTimeRoute } from "./dtm-http-ops";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
+import { dtmProgressesError, dtmProgressesJson } from "./dtm-progress";
+import { intParam } from "./dtm-fields";
+import type { DtmCall, DtmRoute } from "./dtm-route";
+import { dtmTopicRoutes } from "./dtm-topic-routes";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
   parseJson,
@@ -22,14 +27,88 @@ import { checkAbortResult, checkWaitResult } from "./wait-result";
 /** What dtm's HTTP routes need. */
 export interface DtmHttpDeps {
   engine: Engine;
+  topics: Topics;
   version: string;
   maxBodyBytes: number;
   maxGidLength: number;
+  /** The server's timeoutToFail (ms): resetCronTime's default reach is three times it. */
+  timeoutToFailMs: number;
 }
 
-type Handler = (req: Req, url: URL, body: Buffer) => Promise<unknown>;
-
 const SUCCESS = { dtm_result: "SUCCESS" };
+
+/**
+ * dtm's routes by dtm's method name (the JSON-RPC method of each): the one copy of their logic,
+ * served over HTTP (`createDtmHttpRoutes`) and JSON-RPC (`createJsonRpcRoute`).
+ */
+export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
+  const { engine, maxGidLength } = deps;
+  const register = async (call: DtmCall): Promise<void> => {
+    await engine.registerBranch(parseDtmRegistration(call.body()));
+  };
+  return {
+    version: { path: "/api/dtmsvr/version", method: "GET", handle: async () => ({ version: deps.version }) },
+    newGid: {
+      path: "/api/dtmsvr/newGid",
+      method: "GET",
+      handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }),
+    },
+    prepare: {
+      path: "/api/dtmsvr/prepare",
+      method: "POST",
+      handle: async (call) => {
+        await engine.prepare(parseDtmBody(call.body(), maxGidLength));
+      },
+    },
+    submit: {
+      path: "/api/dtmsvr/submit",
+      method: "POST",
+      handle: async (call) => {
+        const t = parseDtmBody(call.body(), maxGidLength);
+        const { trans } = await engine.submit(t);
+        if (t.options.waitResult) checkWaitResult(trans);
+      },
+    },
+    abort: {
+      path: "/api/dtmsvr/abort",
+      method: "POST",
+      handle: async (call) => {
+        const r = parseDtmAbort(call.body());
+        checkAbortResult((await engine.abort(r)).trans, r.waitResult);
+      },
+    },
+    registerBranch: { path: "/api/dtmsvr/registerBranch", method: "POST", handle: register },
+    // the names older SDKs call (dtm keeps them as aliases)
+    registerTccBranch: { path: "/api/dtmsvr/registerTccBranch", method: "POST", handle: register },
+    registerXaBranch: { path: "/api/dtmsvr/registerXaBranch", method: "POST", handle: register },
+    prepareWorkflow: {
+      path: "/api/dtmsvr/prepareWorkflow",
+      method: "POST",
+      handle: async (call) =>
+        dtmProgressesJson(await engine.prepareOrLoad(parseDtmBody(call.body(), maxGidLength))),
+      errorBody: dtmProgressesError,
+    },
+    forceStop: {
+      path: "/api/dtmsvr/forceStop",
+      method: "POST",
+      handle: (call) => forceStopRoute(engine, call.body()),
+    },
+    resetNextCronTime: {
+      path: "/api/dtmsvr/resetNextCronTime",
+      method: "POST",
+      handle: (call) => resetNextCronTimeRoute(engine, call.body()),
+    },
+    resetCronTime: {
+      path: "/api/dtmsvr/resetCronTime",
+      method: "GET",
+      handle: (call) => resetCronTimeRoute(engine, call.query, deps.timeoutToFailMs),
+    },
+    query: { path: "/api/dtmsvr/query", method: "GET", handle: (call) => query(deps, call.query) },
+    all: { path: "/api/dtmsvr/all", method: "GET", handle: (call) => all(deps, call.query) },
+    ...dtmTopicRoutes(deps.topics),
+    ping: { path: "/api/ping", method: "*", handle: async () => ({ msg: "pong" }) },
+  };
+}
 
 /**
  * dtm's HTTP API under `/api/dtmsvr` plus `/api/ping`, with dtm's envelopes: a value is answered
@@ -37,30 +116,36 @@ const SUCCESS = { dtm_result: "SUCCESS" };
  * Resolves false for paths it does not serve.
  */
 export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => Promise<boolean> {
-  const routes: Record<string, { method: string; handle: Handler }> = {
-    "/api/dtmsvr/version": { method: "GET", handle: async () => ({ version: deps.version }) },
-    "/api/dtmsvr/newGid": { method: "GET", handle: async () => ({ gid: newGid(), dtm_result: "SUCCESS" }) },
-    "/api/dtmsvr/prepare": { method: "POST", handle: (_req, _url, body) => prepare(deps, body) },
-    "/api/dtmsvr/submit": { method: "POST", handle: (_req, _url, body) => submit(deps, body) },
-    "/api/dtmsvr/abort": { method: "POST", handle: (_req, _url, body) => abort(deps, body) },
-    "/api/dtmsvr/registerBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
-    // the names older SDKs call (dtm keeps them as aliases)
-    "/api/dtmsvr/registerTccBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
-    "/api/dtmsvr/registerXaBranch": { method: "POST", handle: (_req, _url, body) => register(deps, body) },
-    "/api/dtmsvr/query": { method: "GET", handle: (_req, url) => query(deps, url) },
-    "/api/dtmsvr/all": { method: "GET", handle: (_req, url) => all(deps, url) },
-    "/api/ping": { method: "*", handle: async () => ({ msg: "pong" }) },
-  };
+  const exact = new Map<string, DtmRoute>();
+  const withParam: Array<{ prefix: string; param: string; route: DtmRoute }> = [];
+  for (const route of Object.values(dtmRoutes(deps))) {
+    const colon = route.path.lastIndexOf("/:");
+    if (colon < 0) exact.set(route.path, route);
+    else
+      withParam.push({ prefix: route.path.slice(0, colon + 1), param: route.path.slice(colon + 2), route });
+  }
   return async (req, res) => {
     const url = new URL(req.url ?? "/", "http://dtx");
-    const route = routes[url.pathname];
-    if (!route) return false;
+    const query = url.searchParams;
+    let route = exact.get(url.pathname);
+    if (!route) {
+      const match = withParam.find(
+        (r) => url.pathname.startsWith(r.prefix) && url.pathname.length > r.prefix.length,
+      );
+      if (!match) return false;
+      route = match.route;
+      try {
+        query.set(match.param, decodeURIComponent(url.pathname.slice(match.prefix.length)));
+      } catch {
+        query.set(match.param, url.pathname.slice(match.prefix.length)); // not percent-encoding: as written
+      }
+    }
     if (route.method !== "*" && req.method !== route.method) {
       sendJson(res, 405, { message: `${url.pathname} accepts ${route.method} only` });
       return true;
     }
-    const body = req.method === "GET" ? Buffer.alloc(0) : await readBody(req, deps.maxBodyBytes);
-    if (body === TOO_LARGE) {
+    const raw = route.method === "POST" ? await readBody(req, deps.maxBodyBytes) : Buffer.alloc(0);
+    if (raw === TOO_LARGE) {
       refuseUpload(req, res, 400, {
         dtm_result: "FAILURE",
         message: `${tooLargeMessage(deps.maxBodyBytes)}. FAILURE`,
@@ -68,51 +153,29 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
       return true;
     }
     try {
-      sendJson(res, 200, (await route.handle(req, url, body)) ?? SUCCESS);
+      sendJson(res, 200, (await route.handle({ query, body: () => parseJson(raw) })) ?? SUCCESS);
     } catch (err) {
-      const { status, body } = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
-      sendJson(res, status, body);
+      const answer = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
+      const request = route.errorBody ? safeJson(raw) : undefined;
+      sendJson(res, answer.status, route.errorBody?.(answer.status, answer.body, request) ?? answer.body);
     }
     return true;
   };
 }
 
-async function prepare(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
-  await deps.engine.prepare(parseDtmBody(parseJson(body), deps.maxGidLength));
-  return undefined;
-}
-
-async function abort(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
-  const r = parseDtmAbort(parseJson(body));
-  checkAbortResult((await deps.engine.abort(r)).trans, r.waitResult);
-  return undefined;
-}
-
-async function register(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
-  await deps.engine.registerBranch(parseDtmRegistration(parseJson(body)));
-  return undefined;
-}
-
-async function submit(deps: DtmHttpDeps, body: Buffer): Promise<unknown> {
-  const t = parseDtmBody(parseJson(body), deps.maxGidLength);
-  const { trans } = await deps.engine.submit(t);
-  if (t.options.waitResult) checkWaitResult(trans);
-  return undefined;
-}
-
-async function query(deps: DtmHttpDeps, url: URL): Promise<unknown> {
-  const found = await deps.engine.get(url.searchParams.get("gid") ?? "");
+async function query(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
+  const found = await deps.engine.get(q.get("gid") ?? "");
   return {
     transaction: found ? dtmTransJson(found.trans) : null,
     branches: (found?.branches ?? []).map(dtmBranchJson),
   };
 }
 
-async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
-  const q = url.searchParams;
+async function all(deps: DtmHttpDeps, q: URLSearchParams): Promise<unknown> {
   const gid = q.get("gid") ?? "";
   if (gid !== "") {
-    const found = await deps.engine.get(gid, { branches: false });
+    // with its branches: the row shows its last failure, as listed rows do
+    const found = await deps.engine.get(gid);
     return { transactions: found ? [dtmTransJson(found.trans)] : [], next_position: "" };
   }
   const start = q.get("createTimeStart");
@@ -121,7 +184,7 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
     pageSize: q.get("limit") ? intParam(q, "limit", ["page_size"]) : undefined,
     cursor: q.get("position") ?? undefined,
     // dtm filters on the words as given: an unknown one matches nothing
-    status: (q.get("status") || undefined) as TransStatus | undefined,
+    statuses: q.get("status") ? [q.get("status") as TransStatus] : undefined,
     transType: (q.get("transType") || undefined) as TransType | undefined,
     createdFrom: start ? new Date(intParam(q, "createTimeStart")) : undefined,
     createdTo: end ? new Date(intParam(q, "createTimeEnd")) : undefined,
@@ -132,8 +195,11 @@ async function all(deps: DtmHttpDeps, url: URL): Promise<unknown> {
   };
 }
 
-function intParam(q: URLSearchParams, key: string, path = [key]): number {
-  const v = q.get(key) ?? "";
-  if (!/^\d+$/.test(v)) throw invalidField(path, `must be a non-negative integer, not ${JSON.stringify(v)}`);
-  return Number(v);
+/** A body's JSON for an error answer; undefined when it is none. */
+function safeJson(body: Buffer): unknown {
+  try {
+    return parseJson(body);
+  } catch {
+    return undefined;
+  }
 }

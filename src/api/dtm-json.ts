@@ -1,5 +1,14 @@
-import type { BranchRecord, TransOptions, TransRecord, TransSettings, TransType } from "../core/model";
+import type {
+  BranchFailure,
+  BranchRecord,
+  TransOptions,
+  TransRecord,
+  TransSettings,
+  TransType,
+} from "../core/model";
+import { dtmMsgConcurrent, dtmMsgCustomData } from "./dtm-msg";
 import { dtmSagaCustomData } from "./dtm-saga";
+import { dtmWorkflowCustomData } from "./dtm-workflow";
 
 /**
  * dtm's stored-object JSON shapes (TransGlobalStore, TransBranchStore) as the query and all routes
@@ -32,10 +41,18 @@ export function dtmOptionsText(o: TransOptions, concurrent: boolean): string {
 }
 
 /** Each kind's `custom_data` text from its settings: one entry per kind, no switch on the kind. */
-const customData: Partial<Record<TransType, (s: TransSettings) => string>> = { saga: dtmSagaCustomData };
+const customData: Partial<Record<TransType, (s: TransSettings) => string>> = {
+  saga: dtmSagaCustomData,
+  msg: dtmMsgCustomData,
+  workflow: dtmWorkflowCustomData,
+};
+
+/** dtm's `concurrent` key: a message's delivery mode (a saga's lives in its custom_data). */
+const concurrentOf: Partial<Record<TransType, (s: TransSettings) => boolean>> = { msg: dtmMsgConcurrent };
 
 /** A transaction as dtm's TransGlobalStore JSON. */
 export function dtmTransJson(t: TransRecord): Record<string, unknown> {
+  const concurrent = concurrentOf[t.transType]?.(t.settings) ?? false;
   return {
     id: Number(t.id),
     create_time: time(t.createTime),
@@ -50,13 +67,31 @@ export function dtmTransJson(t: TransRecord): Record<string, unknown> {
       rollback_time: time(t.rollbackTime),
       result: t.result,
       rollback_reason: t.rollbackReason,
-      options: dtmOptionsText(t.options, false),
+      options: dtmOptionsText(t.options, concurrent),
       custom_data: customData[t.transType]?.(t.settings) ?? "",
       next_cron_interval: secs(t.nextCronIntervalMs),
       next_cron_time: time(t.nextCronTime),
       owner: t.owner,
+      last_failure: t.lastFailure ? dtmFailureJson(t.lastFailure) : undefined,
     }),
-    concurrent: false,
+    concurrent,
+  };
+}
+
+/**
+ * Why a transaction is where it is (dtx's addition to dtm's shape): of its branches whose last
+ * answer was not SUCCESS, the one called last, with its attempts and that answer.
+ */
+function dtmFailureJson(f: BranchFailure): Record<string, unknown> {
+  return {
+    branch_id: f.branchId,
+    op: f.op,
+    url: f.url,
+    attempts: f.attempts,
+    last_outcome: f.answer.outcome,
+    last_code: f.answer.code,
+    last_answer: f.answer.text,
+    last_call_time: time(f.answer.at),
   };
 }
 
@@ -74,6 +109,12 @@ export function dtmBranchJson(b: BranchRecord): Record<string, unknown> {
       op: b.op,
       status: b.status,
       finish_time: time(b.finishTime),
+      // dtx's additions: how often it was called, and its last answer
+      attempts: b.attempts,
+      last_outcome: b.lastAnswer?.outcome,
+      last_code: b.lastAnswer?.code,
+      last_answer: b.lastAnswer?.text,
+      last_call_time: time(b.lastAnswer?.at ?? null),
     }),
   };
 }

@@ -21,7 +21,9 @@ export function spelledError(err: unknown, spell: Spelling): unknown {
 export const dtmHttpSpelling: Spelling = (path) => {
   const [head, ...rest] = path;
   if (head === "options") return formatPath(rest);
-  if (head === "orders" || head === "concurrent") return formatPath(["custom_data", ...path]);
+  if (head === "orders" || head === "concurrent" || head === "delay") {
+    return formatPath(["custom_data", ...path]);
+  }
   if (head === "page_size") return formatPath(["limit", ...rest]);
   if (head === "page_token") return formatPath(["position", ...rest]);
   return formatPath(path);
@@ -36,13 +38,17 @@ const dtmGrpcNames: Record<string, string> = {
   custom_data: "CustomedData",
   orders: "CustomedData.orders",
   concurrent: "CustomedData.concurrent",
+  delay: "CustomedData.delay",
   query_prepared: "QueryPrepared",
   rollback_reason: "RollbackReason",
+  req_extra: "ReqExtra",
   // DtmBranchRequest: the kind's keys live in its Data map
   branch_id: "BranchID",
   confirm: "Data.confirm",
   cancel: "Data.cancel",
   url: "Data.url",
+  op: "Data.op",
+  status: "Data.status",
 };
 
 /** dtm's DtmTransOptions (gRPC). */
@@ -65,15 +71,31 @@ export const dtmGrpcSpelling: Spelling = (path) => {
   return formatPath([dtmGrpcNames[String(head)] ?? String(head), ...rest]);
 };
 
-/**
- * The native API (`dtx.v1`): a saga's fields under `saga`, a step's payload in its step; the kind is
- * the call's (RegisterTccBranch, …), so a kind that does not match the stored one is the gid's fault.
- */
-export const nativeSpelling: Spelling = (path) => {
+/** dtm's DtmTopicRequest (gRPC Subscribe, Unsubscribe, DeleteTopic). */
+export const dtmGrpcTopicSpelling: Spelling = (path) => {
   const [head, ...rest] = path;
-  if (head === "trans_type") return "gid";
-  if (head === "steps" || head === "orders" || head === "concurrent") return formatPath(["saga", ...path]);
-  if (head === "payloads")
-    return formatPath(["saga", "steps", ...(rest.length > 0 ? [rest[0]!, "payload"] : [])]);
-  return formatPath(path);
+  const names: Record<string, string> = { topic: "Topic", url: "URL", remark: "Remark" };
+  return formatPath([names[String(head)] ?? String(head), ...rest]);
 };
+
+/**
+ * A native definition's fields (`fields`) under its `oneof` member `member`, a step's payload in its
+ * step; the kind is the call's (RegisterTccBranch, AbortMsg, …), so a kind that does not match the
+ * stored one is the gid's fault.
+ */
+function definitionSpelling(member: string, fields: string[]): Spelling {
+  return (path) => {
+    const [head, ...rest] = path;
+    if (head === "trans_type") return "gid";
+    if (fields.includes(String(head))) return formatPath([member, ...path]);
+    if (head === "payloads")
+      return formatPath([member, "steps", ...(rest.length > 0 ? [rest[0]!, "payload"] : [])]);
+    return formatPath(path);
+  };
+}
+
+/** The native API (`dtx.v1`): a saga's fields under `saga`, a step's payload in its step. */
+export const nativeSpelling = definitionSpelling("saga", ["steps", "orders", "concurrent"]);
+
+/** The native API's messages (`PrepareMsg`, `SubmitMsg`): a message's fields under `msg`. */
+export const nativeMsgSpelling = definitionSpelling("msg", ["steps", "delay", "query_prepared"]);

@@ -2,15 +2,22 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import {
+  BranchAnswerSchema,
+  BranchFailureSchema,
+  BranchOutcome,
   BranchSchema,
   BranchStatus,
+  MsgSchema,
   Protocol,
   SagaSchema,
   TccSchema,
   TransactionKind,
   TransactionSchema,
   TransactionStatus,
+  type Msg,
   XaSchema,
+  WorkflowSchema,
+  type BranchAnswer as ProtoBranchAnswer,
   type Saga,
   type Transaction,
   type TransactionOptions,
@@ -18,13 +25,17 @@ import {
 import { invalidField } from "../core/errors";
 import {
   defaultOptions,
+  type BranchAnswer,
   type BranchRecord,
+  type Protocol as TransProtocol,
   type TransOptions,
   type TransRecord,
   type TransStatus,
   type TransType,
 } from "../core/model";
+import { msgSettingsOf } from "../core/msg-definition";
 import { sagaSettingsOf, sagaSteps } from "../core/saga-definition";
+import { workflowSettings } from "../core/workflow";
 
 /** dtm's status words ↔ the API's enum. */
 export const statusToProto: Record<TransStatus, TransactionStatus> = {
@@ -42,6 +53,23 @@ export const kindToProto: Record<TransType, TransactionKind> = {
   msg: TransactionKind.MSG,
   workflow: TransactionKind.WORKFLOW,
 };
+
+const outcomeToProto: Record<BranchAnswer["outcome"], BranchOutcome> = {
+  SUCCESS: BranchOutcome.SUCCESS,
+  FAILURE: BranchOutcome.FAILURE,
+  ONGOING: BranchOutcome.ONGOING,
+  ERROR: BranchOutcome.ERROR,
+};
+
+/** A branch's last answer as the API's BranchAnswer. */
+function answerToProto(a: BranchAnswer): ProtoBranchAnswer {
+  return create(BranchAnswerSchema, {
+    outcome: outcomeToProto[a.outcome],
+    code: a.code,
+    text: a.text,
+    callTime: timestampFromDate(a.at),
+  });
+}
 
 const branchStatusToProto: Record<string, BranchStatus> = {
   prepared: BranchStatus.PREPARED,
@@ -80,11 +108,19 @@ export function optionsFromProto(o: TransactionOptions | undefined): TransOption
   return out;
 }
 
+/** dtm's protocol words ↔ the API's enum. */
+const protocolToProto: Record<TransProtocol, Protocol> = {
+  http: Protocol.HTTP,
+  grpc: Protocol.GRPC,
+  "json-rpc": Protocol.JSON_RPC,
+};
+
 /** API protocol → dtm's protocol word. */
-export function protocolFromProto(p: Protocol): "http" | "grpc" {
-  if (p === Protocol.GRPC) return "grpc";
-  if (p === Protocol.HTTP || p === Protocol.UNSPECIFIED) return "http";
-  throw invalidField(["protocol"], `unknown value ${p}`);
+export function protocolFromProto(p: Protocol): TransProtocol {
+  if (p === Protocol.UNSPECIFIED) return "http";
+  const word = filterFromProto(protocolToProto, p, "protocol");
+  if (word === undefined) throw invalidField(["protocol"], `unknown value ${p}`);
+  return word;
 }
 
 /** Kind-specific definitions as the API shows them, one entry per kind (no switch on the kind). */
@@ -103,6 +139,16 @@ const definitions: Partial<
       orders: Object.fromEntries([...layout.orders].map(([k, v]) => [k, { steps: v }])),
     });
     return { case: "saga", value: saga };
+  },
+  msg: (t, branches) => {
+    const { concurrent, delayMs } = msgSettingsOf(t);
+    const msg: Msg = create(MsgSchema, {
+      steps: branches.filter((b) => b.op === "action").map((b) => ({ action: b.url, payload: b.payload })),
+      concurrent: concurrent === true,
+      delay: delayMs > 0 ? durationFromMs(delayMs) : undefined,
+      queryPrepared: t.queryPrepared,
+    });
+    return { case: "msg", value: msg };
   },
   tcc: (_t, branches) => ({
     case: "tcc",
@@ -124,6 +170,16 @@ const definitions: Partial<
       })),
     }),
   }),
+  workflow: (t) => {
+    const { name, input } = workflowSettings(t.settings);
+    const workflow = create(WorkflowSchema, {
+      name,
+      input,
+      callback: t.queryPrepared,
+      result: Buffer.from(t.result, "base64"),
+    });
+    return { case: "workflow", value: workflow };
+  },
 };
 
 /** Registered branches in registration order, each with its rows by op. */
@@ -144,7 +200,7 @@ export function transactionToProto(t: TransRecord, branches: BranchRecord[] | nu
     gid: t.gid,
     kind: kindToProto[t.transType],
     status: statusToProto[t.status],
-    protocol: t.protocol === "grpc" ? Protocol.GRPC : Protocol.HTTP,
+    protocol: protocolToProto[t.protocol],
     options: {
       waitResult: o.waitResult,
       timeoutToFail: o.timeoutToFailMs ? durationFromMs(o.timeoutToFailMs) : undefined,
@@ -173,7 +229,18 @@ export function transactionToProto(t: TransRecord, branches: BranchRecord[] | nu
         createTime: timestampFromDate(b.createTime),
         updateTime: timestampFromDate(b.updateTime),
         finishTime: b.finishTime ? timestampFromDate(b.finishTime) : undefined,
+        attempts: b.attempts,
+        lastAnswer: b.lastAnswer ? answerToProto(b.lastAnswer) : undefined,
       }),
     ),
+    lastFailure: t.lastFailure
+      ? create(BranchFailureSchema, {
+          branchId: t.lastFailure.branchId,
+          op: t.lastFailure.op,
+          url: t.lastFailure.url,
+          attempts: t.lastFailure.attempts,
+          answer: answerToProto(t.lastFailure.answer),
+        })
+      : undefined,
   });
 }

@@ -11,6 +11,7 @@ import type { Engine } from "../core/engine";
 import { invalidField } from "../core/errors";
 import { newGid } from "../core/gid";
 import { checkGid } from "../core/gid-check";
+import { msgCalls } from "./native-msg";
 import { nativeError, twoPhaseCalls } from "./native-two-phase";
 import {
   filterFromProto,
@@ -34,6 +35,7 @@ export interface NativeDeps {
  */
 export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof CoordinatorService> {
   return {
+    ...msgCalls(deps),
     newGid: async () => create(NewGidResponseSchema, { gid: newGid() }),
 
     async submitSaga(req) {
@@ -84,7 +86,7 @@ export function coordinatorService(deps: NativeDeps): ServiceImpl<typeof Coordin
       const page = await deps.engine.list({
         pageSize: req.pageSize === 0 ? undefined : req.pageSize,
         cursor: req.pageToken,
-        status: filterFromProto(statusToProto, req.status, "status"),
+        statuses: [filterFromProto(statusToProto, req.status, "status")].filter((x) => x !== undefined),
         transType: filterFromProto(kindToProto, req.kind, "kind"),
       });
       return create(ListTransactionsResponseSchema, {

@@ -15,7 +15,7 @@ import type { Engine } from "../core/engine";
 import { codeOf } from "../core/errors";
 import { newGid } from "../core/gid";
 import type { TransRecord } from "../core/model";
-import { nativeSpelling, spelledError } from "./field-spelling";
+import { nativeSpelling, spelledError, type Spelling } from "./field-spelling";
 import { optionsFromProto, protocolFromProto, statusToProto } from "./native-convert";
 
 /** What the native TCC/XA calls need. */
@@ -101,17 +101,20 @@ export function twoPhaseCalls(deps: NativeTwoPhaseDeps): TwoPhaseCalls {
 }
 
 /** Runs a native call; errors in the native API's terms (see `nativeError`). */
-export async function native<T>(call: () => Promise<T>): Promise<T> {
+export async function native<T>(call: () => Promise<T>, spelling: Spelling = nativeSpelling): Promise<T> {
   try {
     return await call();
   } catch (err) {
-    throw nativeError(err);
+    throw nativeError(err, spelling);
   }
 }
 
-/** dtm's FAILURE for "the stored state does not allow it" is a precondition in the native API; fields in its spelling. */
-export function nativeError(err: unknown): unknown {
+/**
+ * dtm's FAILURE for "the stored state does not allow it" is a precondition in the native API; fields
+ * in its spelling (`spelling`: the call's request, a saga's by default).
+ */
+export function nativeError(err: unknown, spelling: Spelling = nativeSpelling): unknown {
   if (codeOf(err) === Code.Aborted)
     return new ConnectError(ConnectError.from(err).rawMessage, Code.FailedPrecondition);
-  return spelledError(err, nativeSpelling);
+  return spelledError(err, spelling);
 }

@@ -1,7 +1,8 @@
 import { Agent } from "undici";
 import type { BranchRequest, BranchResult } from "../core/branch-caller";
+import { newGid } from "../core/gid";
 import { refusedHeader } from "./refused-header";
-import { classifyHttp } from "./result";
+import { classifyHttp, classifyJsonRpc } from "./result";
 
 /**
  * How much of an answer is read and classified. dtm's rules look for `ONGOING` and `FAILURE` anywhere
@@ -14,7 +15,8 @@ export const CLASSIFIED_BYTES = 64 * 1024;
 /**
  * Calls HTTP branches through one keep-alive undici Agent (a bounded pool per origin, idle
  * connections closed after `keepAliveTimeout`): POST with the payload as body (GET when it is
- * empty), `gid`, `trans_type`, `branch_id`, `op` appended to the query.
+ * empty), `gid`, `trans_type`, `branch_id`, `op` appended to the query. JSON-RPC branches (dtm's §4.3)
+ * go through the same pool.
  */
 export class HttpCaller {
   private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
@@ -22,27 +24,59 @@ export class HttpCaller {
 
   /** Calls the branch; never throws (network errors and timeouts are ERROR results). */
   async call(req: BranchRequest): Promise<BranchResult> {
+    const url = parseUrl(req.url);
+    if (!url) return { outcome: "ERROR", detail: `http call ${req.url} failed: not a URL` };
+    url.searchParams.set("gid", req.gid);
+    url.searchParams.set("trans_type", req.transType);
+    url.searchParams.set("branch_id", req.branchId);
+    url.searchParams.set("op", req.op);
+    const post = req.payload.length > 0 || req.forcePost === true;
+    const answer = await this.send(req, url, post ? req.payload : undefined);
+    return "outcome" in answer ? answer : classifyHttp(answer.status, answer.body);
+  }
+
+  /**
+   * Calls a JSON-RPC branch: POST to the URL as it is, `{"jsonrpc":"2.0","method":<the URL's method
+   * query parameter>,"id":<fresh>,"params":<the payload's JSON object plus gid, trans_type,
+   * branch_id, op>}`; the answer is judged by the HTTP rules first, then by its `error`.
+   */
+  async callJsonRpc(req: BranchRequest): Promise<BranchResult> {
+    const url = parseUrl(req.url);
+    if (!url) return { outcome: "ERROR", detail: `json-rpc call ${req.url} failed: not a URL` };
+    const params = req.payload.length > 0 ? jsonObject(req.payload) : {};
+    if (!params)
+      return { outcome: "ERROR", detail: `json-rpc call ${req.url}: the payload is not a JSON object` };
+    const body = JSON.stringify({
+      jsonrpc: "2.0",
+      method: url.searchParams.get("method") ?? "",
+      id: newGid(),
+      params: { ...params, gid: req.gid, trans_type: req.transType, branch_id: req.branchId, op: req.op },
+    });
+    const answer = await this.send(req, url, Buffer.from(body));
+    return "outcome" in answer ? answer : classifyJsonRpc(answer.status, answer.body);
+  }
+
+  /** One request with the branch's headers and timeout: the status and the head of the body, or an ERROR. */
+  private async send(
+    req: BranchRequest,
+    url: URL,
+    body: Buffer | undefined,
+  ): Promise<{ status: number; body: string } | BranchResult> {
     if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
     const refused = refusedHeader(req, "http");
     if (refused) return refused;
     try {
-      const url = new URL(req.url);
-      url.searchParams.set("gid", req.gid);
-      url.searchParams.set("trans_type", req.transType);
-      url.searchParams.set("branch_id", req.branchId);
-      url.searchParams.set("op", req.op);
-      const post = req.payload.length > 0 || req.forcePost === true;
       const res = await this.agent.request({
         origin: url.origin,
-        method: post ? "POST" : "GET",
+        method: body ? "POST" : "GET",
         path: url.pathname + url.search,
         headers: { "content-type": "application/json", ...req.headers },
-        body: post ? req.payload : undefined,
+        body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
         signal: AbortSignal.timeout(req.timeoutMs),
       });
-      return classifyHttp(res.statusCode, await readHead(res.body, CLASSIFIED_BYTES));
+      return { status: res.statusCode, body: await readHead(res.body, CLASSIFIED_BYTES) };
     } catch (err) {
       return { outcome: "ERROR", detail: `http call ${req.url} failed: ${(err as Error).message}` };
     }
@@ -52,6 +86,24 @@ export class HttpCaller {
   async close(): Promise<void> {
     this.closed = true;
     await this.agent.destroy();
+  }
+}
+
+function parseUrl(text: string): URL | null {
+  try {
+    return new URL(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A payload's JSON object, or null when it is something else. */
+function jsonObject(payload: Buffer): Record<string, unknown> | null {
+  try {
+    const v: unknown = JSON.parse(payload.toString("utf8"));
+    return typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
   }
 }
 

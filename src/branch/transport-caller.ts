@@ -1,12 +1,14 @@
 import type { BranchCaller, BranchRequest, BranchResult } from "../core/branch-caller";
 import type { Protocol } from "../core/model";
+import { isJsonRpcCall } from "../core/url-check";
 import { GrpcCaller } from "./grpc-caller";
 import { HttpCaller } from "./http-caller";
 
 /**
  * The core's BranchCaller over the network. Picks the transport of a branch call: an empty URL
- * succeeds without a call; an `http` transaction, or any `http(s)://` URL, goes over HTTP; everything
- * else over gRPC.
+ * succeeds without a call; a URL naming a `method` in a `json-rpc` transaction is called as JSON-RPC;
+ * an `http` or `json-rpc` transaction, or any `http(s)://` URL, goes over HTTP; everything else over
+ * gRPC.
  */
 export class TransportCaller implements BranchCaller {
   private readonly http = new HttpCaller();
@@ -15,6 +17,7 @@ export class TransportCaller implements BranchCaller {
   /** Calls one branch operation; never throws. */
   call(protocol: Protocol, req: BranchRequest): Promise<BranchResult> {
     if (req.url === "") return Promise.resolve({ outcome: "SUCCESS", detail: "empty url" });
+    if (isJsonRpcCall(protocol, req.url)) return this.http.callJsonRpc(req);
     if (protocol !== "grpc" || /^https?:\/\//.test(req.url)) return this.http.call(req);
     return this.grpc.call(req);
   }

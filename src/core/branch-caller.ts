@@ -11,6 +11,8 @@ export interface BranchResult {
   outcome: BranchOutcome;
   /** The response body or gRPC message (truncated), or the network error. */
   detail: string;
+  /** The HTTP status (`"409"`) or gRPC code name (`"ABORTED"`); absent when no answer came. */
+  code?: string;
 }
 
 /** One call of one branch operation, as the engine asks for it. */

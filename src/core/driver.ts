@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AlertSink } from "./alerts";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
 import { newGid } from "./gid";
@@ -20,6 +21,8 @@ export interface DriverSettings {
   timeoutToFailMs: number;
   /** How long a claim or a submit holds a transaction against other coordinators. */
   leaseMs: number;
+  /** An error whose retry count reaches this is alerted (dtm's AlertRetryLimit); 0 or absent: never. */
+  alertRetryLimit?: number;
 }
 
 /**
@@ -31,6 +34,8 @@ export class Driver {
   private readonly running = new Map<string, Promise<TransRecord | null>>();
   /** The owner token each running pass holds, to hand leases back on a forced stop. */
   private readonly holders = new Map<string, string>();
+  /** The pass each running gid is in, to stop it on a force-stop. */
+  private readonly passes = new Map<string, Pass>();
   private readonly processId = newGid().slice(0, 8);
   private ownerSeq = 0;
   private closing = false;
@@ -42,6 +47,7 @@ export class Driver {
     private readonly settings: DriverSettings,
     private readonly kinds: KindRegistry,
     private readonly logger: Logger,
+    private readonly alert?: AlertSink,
   ) {}
 
   /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
@@ -82,6 +88,7 @@ export class Driver {
         if (this.running.get(trans.gid) === run) {
           this.running.delete(trans.gid);
           this.holders.delete(trans.gid);
+          this.passes.delete(trans.gid);
         }
       });
     this.running.set(trans.gid, run);
@@ -104,7 +111,9 @@ export class Driver {
       budgetMs: this.budget(trans.options),
       persist: (p) => this.write(p, false),
       loadBranches: () => this.repository.findBranches([trans.gid]),
+      alert: this.alert,
     });
+    this.passes.set(trans.gid, pass);
     try {
       await kindOf(this.kinds, trans.transType).runPass(pass);
     } catch (err) {
@@ -116,7 +125,8 @@ export class Driver {
       pass.observe("error");
     }
     if (!(await this.write(pass, true))) {
-      log.warn({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
+      // another coordinator, a force-stop or the client (a workflow ended by its submit) won
+      log.info({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
       return null;
     }
     return trans;
@@ -147,7 +157,12 @@ export class Driver {
       now,
       nextCronTime,
       nextCronIntervalMs: interval,
-      branches: pass.changedBranches().map((b) => ({ id: b.id, status: b.status })),
+      branches: pass.touchedBranches().map(({ branch, calls }) => ({
+        id: branch.id,
+        status: branch.status,
+        calls,
+        lastAnswer: calls > 0 ? branch.lastAnswer : null,
+      })),
     });
     if (saved) {
       trans.updateTime = now;
@@ -158,6 +173,14 @@ export class Driver {
       if (trans.status === "failed") trans.rollbackTime ??= now;
     }
     return saved;
+  }
+
+  /**
+   * Stops this process's running pass of `gid` (a force-stop won its compare-and-set): the pass
+   * makes no further branch call and ends; its write then loses.
+   */
+  stop(gid: string): void {
+    this.passes.get(gid)?.stop();
   }
 
   /** Stopping: a claimed pass that has not started hands its transaction back at once. */

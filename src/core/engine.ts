@@ -1,17 +1,28 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Logger } from "pino";
+import type { AlertSink } from "./alerts";
 import type { BranchCaller } from "./branch-caller";
 import type { Clock } from "./clock";
+import { checkedKind, NO_LOOKUPS, resolvedTrans, type CreationContext } from "./creation";
 import { Driver, type DriverSettings } from "./driver";
 import { failure, invalidField } from "./errors";
 import { checkGid } from "./gid-check";
+import { finish, prepareOrLoad, type ClientDrivenContext } from "./client-driven";
+import { lastFailureOf } from "./last-failure";
 import { listFilter, type ListQuery } from "./listing";
 import { insertedRows, newRecord } from "./new-record";
-import type { BranchRecord, BranchRegistration, NewTrans, TransRecord, TransStatus } from "./model";
-import { checkOptions } from "./options-check";
+import type {
+  BranchRecord,
+  BranchRegistration,
+  NewTrans,
+  TransRecord,
+  TransSettings,
+  TransStatus,
+} from "./model";
+import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
-import type { TransPage, TransRepository } from "./repository";
-import type { TransKind } from "./trans-kind";
+import type { DelayedDue, TransPage, TransRepository } from "./repository";
+import type { ResolveContext, TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
 export interface EngineSettings extends DriverSettings {
@@ -29,6 +40,16 @@ export interface EngineDeps {
   logger: Logger;
   /** The transaction kinds it drives. Default: every kind of this coordinator (registry.ts). */
   kinds?: KindRegistry;
+  /** Where alerts of branches that keep failing go (settings.alertRetryLimit); absent: nowhere. */
+  alerts?: AlertSink;
+  /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
+  lookups?: ResolveContext;
+}
+
+/** A transaction with its branch rows (a workflow's: its recorded progress). */
+export interface TransWithBranches {
+  trans: TransRecord;
+  branches: BranchRecord[];
 }
 
 /** What a lifecycle verb did. */
@@ -58,13 +79,23 @@ export class Engine {
   private readonly repository: TransRepository;
   private readonly settings: EngineSettings;
   private readonly kinds: KindRegistry;
+  private readonly creation: CreationContext;
   private readonly driver: Driver;
+  private readonly operator: OperatorContext;
+  private readonly clientDriven: ClientDrivenContext;
 
   constructor(deps: EngineDeps) {
     this.clock = deps.clock;
     this.repository = deps.repository;
     this.settings = deps.settings;
     this.kinds = deps.kinds ?? defaultKinds;
+    this.creation = {
+      kinds: this.kinds,
+      maxGidLength: deps.settings.maxGidLength,
+      maxSteps: deps.settings.maxSteps,
+      lookups: deps.lookups ?? NO_LOOKUPS,
+      find: (gid) => deps.repository.find(gid),
+    };
     this.driver = new Driver(
       deps.repository,
       deps.caller,
@@ -72,19 +103,37 @@ export class Engine {
       deps.settings,
       this.kinds,
       deps.logger,
+      deps.alerts,
     );
+    this.operator = {
+      repository: deps.repository,
+      clock: deps.clock,
+      stopPass: (gid) => this.driver.stop(gid),
+      maxPageSize: deps.settings.maxPageSize,
+    };
+    this.clientDriven = {
+      repository: deps.repository,
+      clock: deps.clock,
+      maxGidLength: deps.settings.maxGidLength,
+      validated: (t) => checkedKind(this.creation, t, "prepare"),
+      newRecord: (t, kind) => this.newRecord(t, kind, "prepared", ""),
+      get: (gid) => this.get(gid),
+    };
   }
 
   /**
    * Creates a transaction as `prepared` (tcc, xa, msg, workflow). A stored `prepared` one with the
    * gid answers success with nothing rewritten; any other stored status is a FAILURE.
    */
-  async prepare(t: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(t, "prepare");
-    const fresh = this.newRecord(t, kind, "prepared", "");
-    const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
-    if (inserted) return { trans: { ...fresh, id: inserted.id } };
-    const stored = await this.repository.find(t.gid);
+  async prepare(request: NewTrans): Promise<VerbOutcome> {
+    const kind = checkedKind(this.creation, request, "prepare");
+    const t = await resolvedTrans(this.creation, kind, request);
+    if (t) {
+      const fresh = this.newRecord(t, kind, "prepared", "");
+      const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
+      if (inserted) return { trans: { ...fresh, id: inserted.id } };
+    }
+    const stored = await this.repository.find(request.gid);
     if (stored?.status === "prepared") return { trans: stored };
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot prepare`);
   }
@@ -95,17 +144,24 @@ export class Engine {
    * `submitted` one is re-driven from its stored rows unless another coordinator's live lease holds
    * it; a finished one is a FAILURE.
    */
-  async submit(t: NewTrans): Promise<VerbOutcome> {
-    const kind = this.validated(t, "submit");
-    const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
-    const branches = kind.branchesOf(t.definition);
-    const inserted = await this.repository.insert(fresh, branches);
-    if (!inserted) {
-      await this.driver.settled(t.gid);
-      return this.resubmit(t.gid, t.options.waitResult);
+  async submit(request: NewTrans): Promise<VerbOutcome> {
+    // a client-driven transaction's submit reports how its client ended it (client-driven.ts)
+    if (kindOf(this.kinds, request.definition.kind).lifecycle.clientDriven) {
+      return finish(this.clientDriven, request);
     }
-    const trans = { ...fresh, id: inserted.id };
-    return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+    const kind = checkedKind(this.creation, request, "submit");
+    const t = await resolvedTrans(this.creation, kind, request);
+    if (t) {
+      const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
+      const branches = kind.branchesOf(t.definition);
+      const inserted = await this.repository.insert(fresh, branches);
+      if (inserted) {
+        const trans = { ...fresh, id: inserted.id };
+        return this.run(trans, insertedRows(trans, branches, inserted), t.options.waitResult);
+      }
+    }
+    await this.driver.settled(request.gid);
+    return this.resubmit(request.gid, request.options.waitResult, { t: request, kind });
   }
 
   /**
@@ -121,20 +177,44 @@ export class Engine {
     return this.resubmit(gid, waitResult);
   }
 
-  /** A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. */
-  private async resubmit(gid: string, wait: boolean, again = true): Promise<VerbOutcome> {
-    const claimed = await this.claim(gid, "submitted");
-    if (claimed) return this.runStored(claimed, wait);
+  /**
+   * A submit of a gid that is taken (see `submit`); once more if a prepared one moved meanwhile. A
+   * prepared one of the request's kind (`request`: the submit carried a definition) keeps the
+   * settings the kind takes from a submit.
+   */
+  private async resubmit(
+    gid: string,
+    wait: boolean,
+    request?: { t: NewTrans; kind: TransKind },
+    again = true,
+  ): Promise<VerbOutcome> {
+    // read first: a prepared tcc, xa or msg (the usual submit of a taken gid) needs no claim attempt
     const stored = await this.repository.find(gid);
-    // still submitted: another coordinator's live lease drives it now
-    if (stored?.status === "submitted") return { trans: stored };
+    if (stored?.status === "submitted") {
+      const claimed = await this.claim(gid, "submitted");
+      if (claimed) return this.runStored(claimed, wait);
+      // another coordinator's live lease drives it now, unless it moved on meanwhile: look again
+      return again ? this.resubmit(gid, wait, request, false) : { trans: stored };
+    }
     if (stored?.status === "prepared") {
-      const moved = await this.move(stored, "submitted", "");
+      const settings =
+        request && stored.transType === request.t.definition.kind
+          ? request.kind.settingsOnSubmit?.(stored.settings, request.t.definition)
+          : undefined;
+      const moved = await this.move(stored, "submitted", "", settings);
       if (moved) return this.runStored(moved, wait);
-      if (again) return this.resubmit(gid, wait, false);
+      if (again) return this.resubmit(gid, wait, request, false);
     }
     // dtm's text, typo included: SDKs and operators match on it
     throw failure(`current status '${stored?.status ?? "unknown"}', cannot sumbmit`);
+  }
+
+  /**
+   * Creates a client-driven transaction (a workflow) as `prepared`, or loads the stored one with its
+   * recorded progress, whatever its status (dtm's prepareWorkflow; client-driven.ts).
+   */
+  prepareOrLoad(t: NewTrans): Promise<TransWithBranches> {
+    return prepareOrLoad(this.clientDriven, t);
   }
 
   /**
@@ -197,20 +277,37 @@ export class Engine {
     }
   }
 
-  /** One transaction and (unless `branches` is false) its branch rows; null when the gid is unknown. */
-  async get(
-    gid: string,
-    opts: { branches?: boolean } = {},
-  ): Promise<{ trans: TransRecord; branches: BranchRecord[] } | null> {
+  /**
+   * One transaction with its branch rows and its last failure (with `branches: false`, the
+   * transaction alone, read in one statement); null when the gid is unknown.
+   */
+  async get(gid: string, opts: { branches?: boolean } = {}): Promise<TransWithBranches | null> {
     if (gid === "") throw invalidField(["gid"], "is required");
     const trans = await this.repository.find(gid);
     if (!trans) return null;
-    return { trans, branches: opts.branches === false ? [] : await this.repository.findBranches([gid]) };
+    if (opts.branches === false) return { trans, branches: [] };
+    const branches = await this.repository.findBranches([gid]);
+    return { trans: { ...trans, lastFailure: lastFailureOf(branches) }, branches };
   }
 
   /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */
   list(q: ListQuery): Promise<TransPage> {
     return this.repository.list(listFilter(q, this.settings.maxPageSize));
+  }
+
+  /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
+  forceStop(gid: string): Promise<TransRecord> {
+    return forceStop(this.operator, gid);
+  }
+
+  /** Makes an unfinished transaction due now (operator-verbs.ts). */
+  retryNow(gid: string): Promise<TransRecord> {
+    return retryNow(this.operator, gid);
+  }
+
+  /** Makes due now up to `limit` unfinished transactions next looked at beyond `beyondMs` from now. */
+  retryDelayed(beyondMs: number, limit: number, beyondField?: string): Promise<DelayedDue> {
+    return retryDelayed(this.operator, beyondMs, limit, beyondField);
   }
 
   /**
@@ -246,19 +343,6 @@ export class Engine {
     return this.driver.close(timeoutMs);
   }
 
-  /** Checks a new transaction from any adapter, and that `verb` may create its kind; its kind. */
-  private validated(t: NewTrans, verb: "prepare" | "submit"): TransKind {
-    checkGid(t.gid, this.settings.maxGidLength);
-    const kind = kindOf(this.kinds, t.definition.kind);
-    if (!kind.lifecycle[verb]) {
-      const how = verb === "prepare" ? "cannot prepare" : "cannot be submitted";
-      throw invalidField(["trans_type"], `trans type: '${t.definition.kind}' ${how}`);
-    }
-    checkOptions(t.options, t.protocol);
-    kind.validate(t, { maxSteps: this.settings.maxSteps });
-    return kind;
-  }
-
   /** A new transaction as the verbs insert it (see new-record.ts). */
   private newRecord(t: NewTrans, kind: TransKind, status: TransStatus, owner: string): TransRecord {
     return newRecord(t, kind, status, owner, this.clock.now(), {
@@ -284,13 +368,19 @@ export class Engine {
    * Moves a stored transaction to `to` by compare-and-set on its status, taking the lease whoever
    * held it: a recovery pass that held it only to look at its timeout then loses its own write.
    */
-  private move(stored: TransRecord, to: TransStatus, reason: string): Promise<TransRecord | null> {
+  private move(
+    stored: TransRecord,
+    to: TransStatus,
+    reason: string,
+    settings?: TransSettings,
+  ): Promise<TransRecord | null> {
     const now = this.clock.now();
     return this.repository.changeStatus({
       gid: stored.gid,
       from: [stored.status],
       to,
       rollbackReason: reason,
+      settings,
       now,
       lease: {
         owner: this.driver.newOwner(),

@@ -52,6 +52,11 @@ export interface TransRecord {
   nextCronTime: Date | null;
   nextCronIntervalMs: number;
   owner: string;
+  /**
+   * Reads only (`get`, listings): of the branches whose last answer was not SUCCESS, the one called
+   * last; null when there is none.
+   */
+  lastFailure?: BranchFailure | null;
 }
 
 /** A stored branch operation. */
@@ -66,6 +71,30 @@ export interface BranchRecord {
   createTime: Date;
   updateTime: Date;
   finishTime: Date | null;
+  /** How many times the coordinator has called it (an empty URL is never called). */
+  attempts: number;
+  /** Its last answer; null before its first call. */
+  lastAnswer: BranchAnswer | null;
+}
+
+/** What a branch answered the last time it was called: why a transaction is stuck, when it is. */
+export interface BranchAnswer {
+  outcome: "SUCCESS" | "FAILURE" | "ONGOING" | "ERROR";
+  /** The HTTP status (`"409"`) or gRPC code (`"ABORTED"`); empty when no answer came (network error, timeout). */
+  code: string;
+  /** The first 512 characters of the body or gRPC message, or the error. */
+  text: string;
+  /** When the call was made. */
+  at: Date;
+}
+
+/** The branch a listing shows as the reason an unfinished (or failed) transaction is where it is. */
+export interface BranchFailure {
+  branchId: string;
+  op: string;
+  url: string;
+  attempts: number;
+  answer: BranchAnswer;
 }
 
 /** A branch operation before it is stored. */
@@ -103,26 +132,76 @@ export interface SagaDefinition extends SagaLayout {
   steps: SagaStep[];
 }
 
+/**
+ * One message step: a branch URL, or `topic://<name>` (delivered to every subscriber of the topic),
+ * and the body it is called with.
+ */
+export interface MsgStep {
+  /** Empty: nothing to call, counts as delivered (as in dtm). */
+  action: string;
+  payload: Buffer;
+  /** A topic step's subscriber URLs, looked up when the message is created (the kind's `resolve`). */
+  subscribers?: string[];
+}
+
+/** How a message is delivered: its steps one after the other or all at once, and not before `delayMs`. */
+export interface MsgLayout {
+  /** Undefined when the client did not say (sequential), so dtm's requests read back as sent. */
+  concurrent?: boolean;
+  /** No step is called before the message is this old (dtm's `custom_data` `delay`); 0: at once. */
+  delayMs: number;
+}
+
+/** A 2-phase message as a client defines it. */
+export interface MsgDefinition extends MsgLayout {
+  kind: "msg";
+  steps: MsgStep[];
+}
+
 /** Kinds whose branches arrive later by registration (tcc, xa): nothing to define up front. */
 export interface RegisteredDefinition {
   kind: "tcc" | "xa";
 }
 
+/**
+ * A workflow as its client defines it: the client runs it and records its progress; the coordinator
+ * keeps the progress and resumes an unfinished one through its callback (`queryPrepared`).
+ */
+export interface WorkflowDefinition {
+  kind: "workflow";
+  /** The workflow's name in the client: the `op` of the resume call. */
+  name: string;
+  /** Its input: the body of the resume call. */
+  input: Buffer;
+}
+
 /** A new transaction's kind-specific definition, discriminated by its kind. */
-export type TransDefinition = SagaDefinition | RegisteredDefinition;
+export type TransDefinition = SagaDefinition | MsgDefinition | RegisteredDefinition | WorkflowDefinition;
 
 /** What a saga keeps beside its rows. */
 export interface SagaSettings extends SagaLayout {
   kind: "saga";
 }
 
+/** What a message keeps beside its rows. */
+export interface MsgSettings extends MsgLayout {
+  kind: "msg";
+}
+
+/** What a workflow keeps beside its rows: its name and input, for the resume call. */
+export interface WorkflowSettings {
+  kind: "workflow";
+  name: string;
+  input: Buffer;
+}
+
 /** Kinds that keep nothing beside their rows. */
 export interface NoSettings {
-  kind: Exclude<TransType, "saga">;
+  kind: Exclude<TransType, "saga" | "msg" | "workflow">;
 }
 
 /** The kind-specific settings of a stored transaction, discriminated by its kind. */
-export type TransSettings = SagaSettings | NoSettings;
+export type TransSettings = SagaSettings | MsgSettings | WorkflowSettings | NoSettings;
 
 /** What an adapter hands the core to create a transaction. */
 export interface NewTrans {
@@ -132,6 +211,20 @@ export interface NewTrans {
   options: TransOptions;
   /** The kind (`definition.kind`) and what it consists of. */
   definition: TransDefinition;
+  /**
+   * What the client reports when it ends a transaction it ran itself (a workflow's submit: dtm's
+   * `req_extra`); absent on every other request.
+   */
+  outcome?: ClientOutcome;
+}
+
+/** How a client-driven transaction (a workflow) ended, as its client reports it. */
+export interface ClientOutcome {
+  status: "succeed" | "failed";
+  /** Why it failed ('' keeps the stored reason). */
+  rollbackReason: string;
+  /** What it returned, base64 (dtm stores and returns the text as the client sent it). */
+  result: string;
 }
 
 /** What an adapter hands the core to register a branch (tcc, xa, workflow). */

@@ -52,5 +52,7 @@ export function insertedRows(
     createTime: trans.createTime,
     updateTime: trans.createTime,
     finishTime: null,
+    attempts: 0,
+    lastAnswer: null,
   }));
 }

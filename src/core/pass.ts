@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { BranchCaller, BranchResult } from "./branch-caller";
 import type { Clock } from "./clock";
 import type { BranchRecord, BranchStatus, TransRecord, TransStatus } from "./model";
+import { retryCount, type AlertSink } from "./alerts";
 import { baseInterval, nextInterval, type CallOutcome, type RetrySettings } from "./retry-policy";
 
 /** Server settings a pass needs. */
@@ -11,6 +12,8 @@ export interface PassSettings {
   requestTimeoutMs: number;
   /** Default timeout of every kind but saga. */
   timeoutToFailMs: number;
+  /** An error whose retry count reaches this is alerted (dtm's AlertRetryLimit); 0: never. */
+  alertRetryLimit?: number;
 }
 
 /** What a pass works with besides its transaction: the ports, the clock and the engine's hooks. */
@@ -25,6 +28,8 @@ export interface PassContext {
   persist: (pass: Pass) => Promise<boolean>;
   /** Reads the transaction's branch rows as stored now. */
   loadBranches: () => Promise<BranchRecord[]>;
+  /** Where alerts of repeated errors go (the alert webhook); absent: nowhere. */
+  alert?: AlertSink;
 }
 
 /** A call of a URL that is no branch row: a msg check-back (`00`/`msg`), a workflow resume (`00`/`<name>`). */
@@ -56,7 +61,10 @@ export class Pass {
   nextLookAt: Date | null = null;
   /** Process time (Date.now()) after which the pass stops waiting for branches. */
   private deadline: number;
-  private readonly changed = new Set<BranchRecord>();
+  /** Set by `stop`: no further branch call. */
+  private stopped = false;
+  /** Rows this pass changed or called since its last write, with the number of calls. */
+  private readonly touched = new Map<BranchRecord, number>();
 
   constructor(
     readonly trans: TransRecord,
@@ -82,7 +90,7 @@ export class Pass {
   async checkpoint(): Promise<void> {
     if (!(await this.ctx.persist(this))) throw new PassLost(this.trans.gid);
     this.storedStatus = this.trans.status;
-    this.changed.clear();
+    this.touched.clear();
   }
 
   /**
@@ -92,31 +100,52 @@ export class Pass {
    */
   async reloadBranches(): Promise<void> {
     const fresh = await this.ctx.loadBranches();
-    const mine = new Map([...this.changed].map((b) => [b.id, b]));
-    this.changed.clear();
+    const mine = new Map([...this.touched].map(([b, calls]) => [b.id, { b, calls }]));
+    this.touched.clear();
     this.branches = fresh.map((b) => {
-      const changed = mine.get(b.id);
-      if (changed) this.changed.add(changed);
-      return changed ?? b;
+      const touched = mine.get(b.id);
+      if (touched) this.touched.set(touched.b, touched.calls);
+      return touched?.b ?? b;
     });
   }
 
   /** Starts a new phase with a full budget (the compensations after a failed forward phase). */
   renewBudget(): void {
+    if (this.stopped) return;
     this.deadline = Math.max(this.deadline, Date.now() + this.ctx.budgetMs);
   }
 
   /**
    * Calls one branch operation. `failureIsFinal` marks the calls where FAILURE is an answer (a saga
-   * action); anywhere else FAILURE is retried like an error.
+   * action); anywhere else FAILURE is retried like an error. The row keeps the call: its attempts and
+   * last answer are written with the pass (an empty URL is no call).
    */
-  call(branch: BranchRecord, opts: { failureIsFinal: boolean; forcePost?: boolean }): Promise<BranchResult> {
+  async call(
+    branch: BranchRecord,
+    opts: { failureIsFinal: boolean; forcePost?: boolean },
+  ): Promise<BranchResult> {
     const { url, branchId, op, payload } = branch;
-    return this.callUrl({ url, branchId, op, payload, ...opts });
+    if (this.stopped || url === "") return this.callUrl({ url, branchId, op, payload, ...opts });
+    const at = this.ctx.clock.now();
+    const result = await this.callUrl({ url, branchId, op, payload, ...opts });
+    branch.attempts++;
+    branch.lastAnswer = { outcome: result.outcome, code: result.code ?? "", text: result.detail, at };
+    this.touched.set(branch, (this.touched.get(branch) ?? 0) + 1);
+    return result;
+  }
+
+  /**
+   * Stops the pass (a force-stop failed its transaction): every later call answers an error
+   * without calling, and the budget is spent, so the kind's loops end at once.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.deadline = 0;
   }
 
   /** Calls a URL that is no branch row; the answer moves the retry interval as a branch's would. */
   async callUrl(c: UrlCall): Promise<BranchResult> {
+    if (this.stopped) return { outcome: "ERROR", detail: "the transaction was force-stopped" };
     const t = this.trans;
     const result = await this.ctx.caller.call(t.protocol, {
       url: c.url,
@@ -139,7 +168,26 @@ export class Pass {
     if (result.outcome !== "SUCCESS") {
       this.logger.debug({ branchId: c.branchId, op: c.op, result }, "branch did not succeed");
     }
+    if (seen === "error") this.alertIfRepeated(c, result);
     return result;
+  }
+
+  /** After an error: alerts once the interval has doubled `alertRetryLimit` times (dtm's rule). */
+  private alertIfRepeated(c: UrlCall, result: BranchResult): void {
+    const limit = this.ctx.settings.alertRetryLimit ?? 0;
+    const count = retryCount(this.intervalMs, this.baseIntervalMs());
+    if (!this.ctx.alert || limit <= 0 || count < limit) return;
+    const t = this.trans;
+    const error = result.code ? `${result.code}: ${result.detail}` : result.detail;
+    this.ctx.alert({
+      gid: t.gid,
+      status: t.status,
+      url: c.url,
+      branchId: c.branchId,
+      op: c.op,
+      error,
+      retryCount: count,
+    });
   }
 
   /** Moves the retry interval by one call's outcome (also used for a pass that failed outright). */
@@ -173,7 +221,7 @@ export class Pass {
   /** Records a branch's new status (written at the end of the pass). */
   setBranchStatus(branch: BranchRecord, status: BranchStatus): void {
     branch.status = status;
-    this.changed.add(branch);
+    this.touched.set(branch, this.touched.get(branch) ?? 0);
   }
 
   /** Moves the global status (written at the end of the pass, compare-and-set on `storedStatus`). */
@@ -182,15 +230,21 @@ export class Pass {
     if (rollbackReason) this.trans.rollbackReason = rollbackReason;
   }
 
-  /** Branches whose status changed in this pass. */
-  changedBranches(): BranchRecord[] {
-    return [...this.changed];
+  /** Rows whose status changed or that were called since the last write, with their calls since. */
+  touchedBranches(): Array<{ branch: BranchRecord; calls: number }> {
+    return [...this.touched].map(([branch, calls]) => ({ branch, calls }));
   }
 
   /** Whether the transaction is older than its timeout (`kindDefault`: apply the server default when unset). */
   timedOut(kindDefault: boolean): boolean {
     const limit = this.timeoutMs(kindDefault);
     return limit > 0 && this.ctx.clock.nowMs() - this.trans.createTime.getTime() >= limit;
+  }
+
+  /** When the transaction times out (`kindDefault`: apply the server default when unset); null: never. */
+  timeoutAt(kindDefault: boolean): Date | null {
+    const limit = this.timeoutMs(kindDefault);
+    return limit > 0 ? new Date(this.trans.createTime.getTime() + limit) : null;
   }
 
   /** The timeout that applies: the transaction's own, else (`kindDefault`) the server's; 0: none. */

@@ -1,15 +1,17 @@
 import { invalidField, type FieldPath } from "./errors";
 import type { TransSettings, TransType } from "./model";
+import { msg } from "./msg";
 import { saga } from "./saga";
 import { tcc } from "./tcc";
 import type { TransKind } from "./trans-kind";
+import { workflow } from "./workflow";
 import { xa } from "./xa";
 
 /** Transaction kinds by dtm's `trans_type`. */
 export type KindRegistry = Partial<Record<TransType, TransKind>>;
 
 /** Every transaction kind this coordinator drives. */
-export const kinds: KindRegistry = { saga, tcc, xa };
+export const kinds: KindRegistry = { saga, tcc, xa, msg, workflow };
 
 /** The module of a kind; an unknown kind is bad input at `path`. */
 export function kindOf(
@@ -35,5 +37,5 @@ export function encodeSettings(settings: TransSettings): string {
 /** A stored settings text decoded by its kind (a kind this version does not drive keeps none). */
 export function decodeSettings(transType: string, text: string): TransSettings {
   const kind = Object.hasOwn(kinds, transType) ? kinds[transType as TransType] : undefined;
-  return kind ? kind.decodeSettings(text) : { kind: transType as Exclude<TransType, "saga"> };
+  return kind ? kind.decodeSettings(text) : ({ kind: transType } as TransSettings);
 }

@@ -1,4 +1,4 @@
-import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "./model";
+import type { BranchAnswer, BranchRecord, NewBranch, TransRecord, TransSettings, TransStatus } from "./model";
 
 /**
  * The core's port to stored transactions. `src/store/pg-repository.ts` implements it over Postgres
@@ -36,6 +36,17 @@ export interface TransRepository {
   addBranches(gid: string, status: TransStatus, branches: NewBranch[], now: Date): Promise<AddBranchesResult>;
   /** A page of transactions, newest first (see ListFilter). */
   list(filter: ListFilter): Promise<TransPage>;
+  /**
+   * Makes one unfinished transaction due at `at` (an operator's "retry now"), whoever holds its
+   * lease: a pass still running then loses its write to the next claim. Null when the gid is
+   * unknown or the transaction finished.
+   */
+  makeDue(gid: string, at: Date): Promise<TransRecord | null>;
+  /**
+   * Makes due at `now` up to `limit` unfinished transactions whose next look is after `after`
+   * (cuts long backoffs short after an outage).
+   */
+  makeDelayedDue(after: Date, now: Date, limit: number): Promise<DelayedDue>;
   /** The store's clock (the coordinator's time is anchored to it). */
   now(): Promise<Date>;
 }
@@ -60,7 +71,18 @@ export interface PassWrite {
   /** Null for a final status. */
   nextCronTime: Date | null;
   nextCronIntervalMs: number;
-  branches: Array<{ id: string; status: string }>;
+  /** Rows the pass changed or called: their status, the calls made since the last write, the last answer. */
+  branches: BranchWrite[];
+}
+
+/** One row of a pass's write. */
+export interface BranchWrite {
+  id: string;
+  status: string;
+  /** Calls since the pass's last write (added to the stored attempts). */
+  calls: number;
+  /** Null when the pass did not call it (a status change alone). */
+  lastAnswer: BranchAnswer | null;
 }
 
 /** A claim of one transaction by gid. */
@@ -91,8 +113,18 @@ export interface StatusChange {
   to: TransStatus;
   /** '' keeps the stored reason. */
   rollbackReason: string;
+  /** The kind's settings to store with the change (a submit of a prepared message: its delay); absent: kept. */
+  settings?: TransSettings;
+  /** The result a client reports (a workflow's); undefined keeps the stored one. */
+  result?: string;
   now: Date;
   lease?: { owner: string; until: Date };
+}
+
+/** What `makeDelayedDue` did: how many it made due, and whether more were left. */
+export interface DelayedDue {
+  count: number;
+  hasRemaining: boolean;
 }
 
 /** What a registration came to: rows added, the transaction missing or in another status, or a row taken. */
@@ -102,10 +134,13 @@ export type AddBranchesResult = "added" | "wrong-status" | "duplicate";
 export interface ListFilter {
   beforeId?: string;
   limit: number;
-  status?: string;
+  /** Only these statuses (undefined: any). */
+  statuses?: string[];
   transType?: string;
   createdFrom?: Date;
   createdTo?: Date;
+  /** Only gids that start with this. */
+  gidPrefix?: string;
 }
 
 /** One page of a listing and the cursor of the next ("" on the last page). */

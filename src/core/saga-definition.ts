@@ -1,5 +1,5 @@
 import { invalidField } from "./errors";
-import { checkBranchUrl } from "./url-check";
+import { checkJsonRpcPayload, checkBranchUrl } from "./url-check";
 import type {
   BranchRecord,
   NewBranch,
@@ -47,7 +47,9 @@ export function validateSaga(t: NewTrans, maxSteps: number): void {
   steps.forEach((step, i) => {
     // a missing URL is an empty one, as in dtm: nothing to call, counts as success
     for (const op of ["action", "compensate"] as const) {
-      if (step[op] !== "") checkBranchUrl(step[op], t.protocol, ["steps", i, op]);
+      if (step[op] === "") continue;
+      checkBranchUrl(step[op], t.protocol, ["steps", i, op]);
+      checkJsonRpcPayload(t.protocol, step[op], step.payload, ["payloads", i]);
     }
   });
   const last = steps.length - 1;

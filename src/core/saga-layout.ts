@@ -1,4 +1,5 @@
 import { invalidField } from "./errors";
+import { parseJsonObject } from "./json-object";
 import type { SagaLayout } from "./model";
 
 /**
@@ -21,16 +22,7 @@ export function sagaLayoutText(layout: SagaLayout): string {
 export function parseSagaLayout(text: string): SagaLayout {
   const layout: SagaLayout = { orders: new Map() };
   if (text.trim() === "") return layout;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalidField(["custom_data"], "is not JSON text");
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw invalidField(["custom_data"], "must be a JSON object");
-  }
-  const { concurrent, orders } = parsed as { concurrent?: unknown; orders?: unknown };
+  const { concurrent, orders } = parseJsonObject(text, ["custom_data"]);
   if (concurrent !== undefined && typeof concurrent !== "boolean") {
     throw invalidField(["concurrent"], "must be a boolean");
   }

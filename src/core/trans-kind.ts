@@ -30,6 +30,21 @@ export interface Lifecycle {
   submit: boolean;
   /** Absent: `abort` is refused (saga). */
   abort?: AbortRule;
+  /**
+   * The client runs it and records its progress (workflow): `prepareOrLoad` creates it or loads it
+   * with its recorded rows, and `submit` ends a prepared one with the outcome the client reports
+   * (`NewTrans.outcome`) instead of driving it.
+   */
+  clientDriven?: boolean;
+}
+
+/** The lifecycle verb that creates a transaction. */
+export type CreatingVerb = "prepare" | "submit";
+
+/** What a kind may look up while a transaction is created (msg: the subscribers of a topic). */
+export interface ResolveContext {
+  /** The subscriber URLs of a topic, in subscription order; null when there is no such topic. */
+  topicSubscribers(topic: string): Promise<string[] | null>;
 }
 
 /** What the first look at a new transaction depends on (ms). */
@@ -48,8 +63,23 @@ export interface DueSettings {
  */
 export interface TransKind {
   readonly lifecycle: Lifecycle;
-  /** Checks a new transaction's definition; throws InvalidField with the path of the bad field. */
-  validate(t: NewTrans, limits: Limits): void;
+  /**
+   * Checks a new transaction's definition for the verb that creates it; throws InvalidField with the
+   * path of the bad field.
+   */
+  validate(t: NewTrans, limits: Limits, verb: CreatingVerb): void;
+  /**
+   * Looks up what a validated definition refers to outside itself, before its rows are made (msg:
+   * the current subscribers of its `topic://` steps); throws InvalidField when that does not exist.
+   * Absent: the definition stands on its own.
+   */
+  resolve?(t: NewTrans, ctx: ResolveContext, limits: Limits): Promise<TransDefinition>;
+  /**
+   * The settings stored when a submit moves a prepared transaction of this kind to `submitted`: the
+   * submit's own where it gives them (msg: dtm's SDKs send the delay with the submit only). Absent:
+   * the prepared settings stay.
+   */
+  settingsOnSubmit?(stored: TransSettings, submitted: TransDefinition): TransSettings;
   /** The branch rows stored when the transaction is created (saga: compensate + action per step). */
   branchesOf(definition: TransDefinition): NewBranch[];
   /** What the kind keeps beside its rows. */

@@ -2,21 +2,30 @@ import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
+import { AdminService } from "../../gen/dtx/v1/admin_pb";
 import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
+import { TopicService } from "../../gen/dtx/v1/topics_pb";
+import { adminService } from "../api/admin-service";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
+import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
+import { topicService } from "../api/native-topics";
 import { createRestGateway } from "../api/rest-gateway";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
+import { createTopics } from "../core/topics";
+import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
+import { AlertWebhook } from "./alert-webhook";
 import type { Config } from "./config";
 import { Listener } from "./listener";
+import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { dtxVersion } from "./version";
@@ -54,6 +63,7 @@ export class App {
     private readonly caller: TransportCaller,
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
+    private readonly alerts: AlertWebhook | null,
   ) {}
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
@@ -73,6 +83,15 @@ export class App {
     const clock = opts.clock ?? new Clock();
     await syncClock(repository, clock);
     const caller = new TransportCaller();
+    const topics = createTopics({
+      kv: new PgKvRepository(store),
+      clock,
+      maxSubscribers: config.limits.maxSteps,
+      maxPageSize: config.limits.maxPageSize,
+    });
+    const alerts = config.alert.webhook
+      ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
+      : null;
     const engine = new Engine({
       repository,
       caller: opts.wrapCaller?.(caller) ?? caller,
@@ -85,26 +104,48 @@ export class App {
         maxSteps: config.limits.maxSteps,
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
+        alertRetryLimit: config.alert.retryLimit,
       },
       logger,
+      lookups: topics,
+      alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
     const native = coordinatorService({ engine, maxGidLength });
-    const gateway = createRestGateway([{ service: CoordinatorService, impl: native }], {
-      maxBodyBytes: config.server.maxBodyBytes,
-      interceptors,
-    });
-    const dtmRoutes = createDtmHttpRoutes({
+    const nativeTopics = topicService(topics);
+    const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const gateway = createRestGateway(
+      [
+        { service: CoordinatorService, impl: native },
+        { service: TopicService, impl: nativeTopics },
+        { service: AdminService, impl: admin },
+      ],
+      {
+        maxBodyBytes: config.server.maxBodyBytes,
+        interceptors,
+      },
+    );
+    const dtmDeps = {
       engine,
+      topics,
       version: dtxVersion(),
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
-    });
+      timeoutToFailMs: config.timeoutToFail,
+    };
+    const dtmRoutes = createDtmHttpRoutes(dtmDeps);
+    const jsonRpc = createJsonRpcRoute(dtmDeps);
+    const metrics = metricsRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
-        if (!grpc && ((await dtmRoutes(req, res)) || (await gateway(req, res)))) return;
+        const served = async (): Promise<boolean> =>
+          metrics(req, res) ||
+          (await dtmRoutes(req, res)) ||
+          (await jsonRpc(req, res)) ||
+          (await gateway(req, res));
+        if (!grpc && (await served())) return;
         sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
       })().catch((err) => {
         logger.error({ err }, "request failed");
@@ -114,7 +155,9 @@ export class App {
     const handler = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
-        router.service(Dtm, dtmGrpcService({ engine, maxGidLength }));
+        router.service(TopicService, nativeTopics);
+        router.service(AdminService, admin);
+        router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
       interceptors,
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
@@ -134,6 +177,7 @@ export class App {
       }
     } catch (err) {
       await Promise.all(listeners.map((l) => l.close()));
+      await alerts?.close();
       await caller.close();
       await store.close();
       throw err;
@@ -149,7 +193,7 @@ export class App {
           logger,
         )
       : null;
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery);
+    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts);
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -167,6 +211,7 @@ export class App {
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
+    await this.alerts?.close();
     await this.caller.close();
     await this.store.close();
     this.logger.info("dtx stopped");

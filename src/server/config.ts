@@ -100,6 +100,18 @@ export interface LimitsConfig {
   maxPageSize: number;
 }
 
+/** Alerts about branches that keep failing (dtm's `AlertWebHook` and `AlertRetryLimit`). */
+export interface AlertConfig {
+  /**
+   * URL POSTed a JSON alert (dtm's body: `gid`, `status`, `branch` (its URL), `error`, `retry_count`, plus
+   * `branch_id` and `op`) each time a branch call errs once its retry interval has doubled `retryLimit`
+   * times in a row. Delivery is best effort: a failing webhook is only logged. Default `""`: no alerts.
+   */
+  webhook: string;
+  /** How many doublings of the retry interval make an error alerted (10 s → 80 s is 3). Default `3`. */
+  retryLimit: number;
+}
+
 /** Logging. */
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
@@ -119,6 +131,7 @@ export interface Config {
   timeoutToFail: number;
   recovery: RecoveryConfig;
   limits: LimitsConfig;
+  alert: AlertConfig;
   log: LogConfig;
 }
 
@@ -132,6 +145,7 @@ export function defaultConfig(): Config {
     timeoutToFail: 35_000,
     recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
+    alert: { webhook: "", retryLimit: 3 },
     log: { level: "info" },
   };
 }
@@ -320,6 +334,11 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["limits.maxSteps", positiveInt()],
   ["limits.maxGidLength", positiveInt()],
   ["limits.maxPageSize", positiveInt()],
+  [
+    "alert.webhook",
+    string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
+  ],
+  ["alert.retryLimit", positiveInt()],
   ["log.level", logLevel()],
 ]);
 

@@ -8,6 +8,7 @@ import {
 } from "../core/model";
 import type {
   AddBranchesResult,
+  DelayedDue,
   DueClaim,
   GidClaim,
   InsertedTrans,
@@ -17,6 +18,7 @@ import type {
   TransPage,
   TransRepository,
 } from "../core/repository";
+import { lastFailureOf } from "../core/last-failure";
 
 /**
  * The core's TransRepository in memory, with the compare-and-set and lease rules of the SQL
@@ -53,9 +55,11 @@ export class MemoryRepository implements TransRepository {
     for (const change of w.branches) {
       const b = this.branches.find((x) => x.id === change.id && x.gid === w.gid);
       if (!b) continue;
+      if (b.status !== change.status) b.finishTime = w.now;
       b.status = change.status as BranchRecord["status"];
-      b.finishTime = w.now;
       b.updateTime = w.now;
+      b.attempts += change.calls;
+      if (change.lastAnswer) b.lastAnswer = { ...change.lastAnswer };
     }
     return true;
   }
@@ -66,7 +70,9 @@ export class MemoryRepository implements TransRepository {
   }
 
   async findBranches(gids: string[]): Promise<BranchRecord[]> {
-    return this.branches.filter((b) => gids.includes(b.gid)).map((b) => ({ ...b }));
+    return this.branches
+      .filter((b) => gids.includes(b.gid))
+      .map((b) => ({ ...b, lastAnswer: b.lastAnswer && { ...b.lastAnswer } }));
   }
 
   async claimByGid(c: GidClaim): Promise<TransRecord | null> {
@@ -98,6 +104,8 @@ export class MemoryRepository implements TransRepository {
     if (!t || !c.from.includes(t.status)) return null;
     t.status = c.to;
     if (c.rollbackReason !== "") t.rollbackReason = c.rollbackReason;
+    if (c.settings) t.settings = c.settings;
+    if (c.result !== undefined) t.result = c.result;
     t.updateTime = c.now;
     if (c.to === "succeed") t.finishTime = c.now;
     if (c.to === "failed") t.rollbackTime = c.now;
@@ -133,15 +141,38 @@ export class MemoryRepository implements TransRepository {
       .filter(
         (t) =>
           (f.beforeId === undefined || BigInt(t.id) < BigInt(f.beforeId)) &&
-          (f.status === undefined || t.status === f.status) &&
+          (f.statuses === undefined || f.statuses.includes(t.status)) &&
           (f.transType === undefined || t.transType === f.transType) &&
           (f.createdFrom === undefined || t.createTime >= f.createdFrom) &&
-          (f.createdTo === undefined || t.createTime <= f.createdTo),
+          (f.createdTo === undefined || t.createTime <= f.createdTo) &&
+          (f.gidPrefix === undefined || t.gid.startsWith(f.gidPrefix)),
       )
       .sort((a, b) => Number(b.id) - Number(a.id))
       .slice(0, f.limit + 1);
-    const transactions = rows.slice(0, f.limit).map(copy);
+    const transactions = rows.slice(0, f.limit).map((t) => ({
+      ...copy(t),
+      lastFailure: lastFailureOf(this.branches.filter((b) => b.gid === t.gid)),
+    }));
     return { transactions, next: rows.length > f.limit ? transactions[transactions.length - 1]!.id : "" };
+  }
+
+  async makeDue(gid: string, at: Date): Promise<TransRecord | null> {
+    const t = this.trans.get(gid);
+    if (!t || !UNFINISHED.includes(t.status)) return null;
+    t.nextCronTime = at;
+    t.updateTime = at;
+    return copy(t);
+  }
+
+  async makeDelayedDue(after: Date, now: Date, limit: number): Promise<DelayedDue> {
+    const candidates = [...this.trans.values()]
+      .filter((t) => UNFINISHED.includes(t.status) && t.nextCronTime !== null && t.nextCronTime > after)
+      .sort((a, b) => b.nextCronTime!.getTime() - a.nextCronTime!.getTime());
+    for (const t of candidates.slice(0, limit)) {
+      t.nextCronTime = now;
+      t.updateTime = now;
+    }
+    return { count: Math.min(limit, candidates.length), hasRemaining: candidates.length > limit };
   }
 
   async now(): Promise<Date> {
@@ -166,6 +197,8 @@ export class MemoryRepository implements TransRepository {
       createTime: now,
       updateTime: now,
       finishTime: null,
+      attempts: 0,
+      lastAnswer: null,
     });
     return id;
   }

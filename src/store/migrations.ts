@@ -53,4 +53,33 @@ create table trans_branch_op (
 );
 `,
   },
+  {
+    version: 2,
+    name: "branch attempts and last answer",
+    sql: `
+-- why a transaction is stuck: how often each branch was called, what it answered last and when
+alter table trans_branch_op
+  add column attempts integer not null default 0,
+  add column last_outcome varchar(16) not null default '',
+  add column last_code varchar(45) not null default '',
+  add column last_answer text not null default '',
+  add column last_call_time timestamptz(3);
+`,
+  },
+  {
+    version: 3,
+    name: "key-value rows (message topics)",
+    sql: `
+create table kv (
+  id bigserial primary key,
+  cat varchar(45) not null,
+  k varchar(128) not null,
+  v text not null default '',
+  version bigint not null default 1,
+  create_time timestamptz(3) not null,
+  update_time timestamptz(3) not null,
+  constraint kv_uniq unique (cat, k)
+);
+`,
+  },
 ];

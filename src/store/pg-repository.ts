@@ -1,6 +1,7 @@
 import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/model";
 import type {
   AddBranchesResult,
+  DelayedDue,
   DueClaim,
   GidClaim,
   InsertedTrans,
@@ -69,6 +70,14 @@ export class PgRepository implements TransRepository {
     now: Date,
   ): Promise<AddBranchesResult> {
     return addBranches(this.store.sql, gid, status, branches, now);
+  }
+
+  makeDue(gid: string, at: Date): Promise<TransRecord | null> {
+    return sql.makeDue(this.store.sql, gid, at);
+  }
+
+  makeDelayedDue(after: Date, now: Date, limit: number): Promise<DelayedDue> {
+    return sql.makeDelayedDue(this.store.sql, after, now, limit);
   }
 
   list(filter: ListFilter): Promise<TransPage> {

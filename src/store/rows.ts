@@ -1,4 +1,6 @@
 import type {
+  BranchAnswer,
+  BranchFailure,
   BranchRecord,
   BranchStatus,
   Protocol,
@@ -44,6 +46,11 @@ export interface BranchRow {
   create_time: Date;
   update_time: Date;
   finish_time: Date | null;
+  attempts: number;
+  last_outcome: string;
+  last_code: string;
+  last_answer: string;
+  last_call_time: Date | null;
 }
 
 /** Options as stored in the `options` column (JSON, durations in ms). */
@@ -92,5 +99,43 @@ export function toBranch(r: BranchRow): BranchRecord {
     createTime: r.create_time,
     updateTime: r.update_time,
     finishTime: r.finish_time,
+    attempts: r.attempts,
+    lastAnswer: r.last_call_time
+      ? {
+          outcome: r.last_outcome as BranchAnswer["outcome"],
+          code: r.last_code,
+          text: r.last_answer,
+          at: r.last_call_time,
+        }
+      : null,
+  };
+}
+
+/** The last-failure columns a listing adds to each transaction (all null when there is none). */
+export interface FailureColumns {
+  f_branch_id: string | null;
+  f_op: string | null;
+  f_url: string | null;
+  f_attempts: number | null;
+  f_outcome: string | null;
+  f_code: string | null;
+  f_answer: string | null;
+  f_call_time: Date | null;
+}
+
+/** A listing's last-failure columns as the core's record. */
+export function toFailure(r: FailureColumns): BranchFailure | null {
+  if (r.f_call_time === null || r.f_branch_id === null) return null;
+  return {
+    branchId: r.f_branch_id,
+    op: r.f_op ?? "",
+    url: r.f_url ?? "",
+    attempts: r.f_attempts ?? 0,
+    answer: {
+      outcome: r.f_outcome as BranchAnswer["outcome"],
+      code: r.f_code ?? "",
+      text: r.f_answer ?? "",
+      at: r.f_call_time,
+    },
   };
 }

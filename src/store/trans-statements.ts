@@ -127,8 +127,8 @@ export async function claimDue(
 }
 
 /**
- * Writes passes' outcomes — global status, retry schedule and every changed branch status — in one
- * statement (one commit), each if its owner still holds the transaction in the status the pass
+ * Writes passes' outcomes — global status, retry schedule, and every branch the pass changed or
+ * called (status, attempts, last answer) — in one statement (one commit), each if its owner still holds the transaction in the status the pass
  * began with (gids within one call must differ). Answers per write whether it won; false when the
  * compare-and-set lost (another coordinator or a force-stop won).
  */
@@ -154,8 +154,18 @@ export async function savePass(db: Queryable, writes: PassWrite[]): Promise<bool
        where t.gid = w.gid and t.status = w.from_status and t.owner = w.owner
        returning t.gid
      ), b as (
-       update trans_branch_op o set status = x.status, finish_time = x.now, update_time = x.now
-       from unnest($10::bigint[], $11::text[], $12::text[], $13::timestamptz[]) as x(id, gid, status, now)
+       update trans_branch_op o set
+         status = x.status,
+         finish_time = case when x.status = o.status then o.finish_time else x.now end,
+         update_time = x.now,
+         attempts = o.attempts + x.calls,
+         last_outcome = coalesce(x.outcome, o.last_outcome),
+         last_code = coalesce(x.code, o.last_code),
+         last_answer = coalesce(x.answer, o.last_answer),
+         last_call_time = coalesce(x.called, o.last_call_time)
+       from unnest($10::bigint[], $11::text[], $12::text[], $13::timestamptz[], $14::int[], $15::text[],
+         $16::text[], $17::text[], $18::timestamptz[])
+         as x(id, gid, status, now, calls, outcome, code, answer, called)
        where o.id = x.id and x.gid in (select gid from g)
        returning o.id
      )
@@ -174,6 +184,11 @@ export async function savePass(db: Queryable, writes: PassWrite[]): Promise<bool
       bs.map((b) => b.gid),
       bs.map((b) => b.status),
       bs.map((b) => b.now),
+      bs.map((b) => b.calls),
+      bs.map((b) => b.lastAnswer?.outcome ?? null),
+      bs.map((b) => b.lastAnswer?.code ?? null),
+      bs.map((b) => b.lastAnswer?.text ?? null),
+      bs.map((b) => b.lastAnswer?.at ?? null),
     ],
   );
   const won = new Set(rows.map((r) => r.gid));
@@ -196,7 +211,7 @@ export async function setLease(db: Queryable, gid: string, owner: string, until:
 /**
  * Changes the status of one transaction if it is in one of `from` (compare-and-set), whoever holds
  * its lease. A final status frees the lease and clears the next look; otherwise a given lease is
- * taken (owner and next look), else both are kept.
+ * taken (owner and next look), else both are kept. Given settings replace the stored ones.
  */
 export async function changeStatus(db: Queryable, c: StatusChange): Promise<TransRecord | null> {
   const { rows } = await db.query<TransRow>(
@@ -204,17 +219,74 @@ export async function changeStatus(db: Queryable, c: StatusChange): Promise<Tran
     `update trans_global set
        status = $3::text,
        rollback_reason = case when $4::text = '' then rollback_reason else $4::text end,
+       result = coalesce($8::text, result),
        update_time = $5::timestamptz,
        finish_time = case when $3::text = 'succeed' then $5::timestamptz else finish_time end,
        rollback_time = case when $3::text = 'failed' then $5::timestamptz else rollback_time end,
        owner = case when $3::text in ('succeed', 'failed') then '' else coalesce($6::text, owner) end,
        next_cron_time = case when $3::text in ('succeed', 'failed') then null
-         else coalesce($7::timestamptz, next_cron_time) end
+         else coalesce($7::timestamptz, next_cron_time) end,
+       custom_data = coalesce($9::text, custom_data)
      where gid = $1 and status = any($2::text[])
      returning *`,
-    [c.gid, c.from, c.to, c.rollbackReason, c.now, c.lease?.owner ?? null, c.lease?.until ?? null],
+    [
+      c.gid,
+      c.from,
+      c.to,
+      c.rollbackReason,
+      c.now,
+      c.lease?.owner ?? null,
+      c.lease?.until ?? null,
+      c.result ?? null,
+      c.settings ? encodeSettings(c.settings) : null,
+    ],
   );
   return rows[0] ? toTrans(rows[0]) : null;
+}
+
+/**
+ * Makes one unfinished transaction due at `at`, whoever holds its lease (an expired lease is free to
+ * claim, so a pass still running loses its write to the next claim). Null when the gid is unknown
+ * or the transaction finished.
+ */
+export async function makeDue(db: Queryable, gid: string, at: Date): Promise<TransRecord | null> {
+  const { rows } = await db.query<TransRow>(
+    "makeDue",
+    `update trans_global set next_cron_time = $2, update_time = $2
+     where gid = $1 and status = any($3::text[])
+     returning *`,
+    [gid, at, UNFINISHED],
+  );
+  return rows[0] ? toTrans(rows[0]) : null;
+}
+
+/**
+ * Makes due at `now` up to `limit` unfinished transactions whose next look is after `after`, the
+ * furthest first; reports how many, and whether more such transactions were left.
+ */
+export async function makeDelayedDue(
+  db: Queryable,
+  after: Date,
+  now: Date,
+  limit: number,
+): Promise<{ count: number; hasRemaining: boolean }> {
+  const { rows } = await db.query<{ count: string; candidates: string }>(
+    "makeDelayedDue",
+    `with c as (
+       select id, next_cron_time from trans_global
+       where status = any($4::text[]) and next_cron_time > $1
+       order by next_cron_time desc, id
+       limit $3::int + 1
+     ), u as (
+       update trans_global set next_cron_time = $2, update_time = $2
+       where id in (select id from c order by next_cron_time desc, id limit $3)
+       returning id
+     )
+     select (select count(*) from u) as count, (select count(*) from c) as candidates`,
+    [after, now, limit, UNFINISHED],
+  );
+  const r = rows[0]!;
+  return { count: Number(r.count), hasRemaining: Number(r.candidates) > limit };
 }
 
 /** The database server's clock. */

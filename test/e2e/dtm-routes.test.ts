@@ -109,6 +109,12 @@ describe("simple routes", () => {
     expect(res.body.version).not.toBe("");
   });
 
+  test("67: GET /api/metrics → 200 in Prometheus's text format", async () => {
+    const res = await call("GET", `${dtx.base}/api/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.body).toMatch(/^dtx_info\{version=".+"\} 1$/m);
+  });
+
   test('/api/ping → {"msg":"pong"} for GET and POST (and any method)', async () => {
     for (const method of ["GET", "POST", "PUT", "DELETE"]) {
       const res = await call(method, `${dtx.base}/api/ping`, method === "POST" ? "{}" : undefined);

@@ -317,3 +317,25 @@ test("a duplicate submit of a still-submitted tcc confirms from the stored rows 
     ["TransOutConfirm", "confirm", "01"],
   ]);
 });
+
+test("the statements of a TCC transaction: one per registration besides its read, a submit's move and final write", async () => {
+  const gid = freshGid("tcc-statements");
+  const statements: string[] = [];
+  const stop = dtx.app.store.onStatement((e) => statements.push(`${e.name} ${e.rows}`));
+  try {
+    await ap.global(gid, "tcc", { wait_result: true }, (t) => transfer(t));
+  } finally {
+    stop();
+  }
+  const registration = ["findTrans 1", "addBranches 1"];
+  expect(statements).toEqual([
+    "insertTrans 1", // prepare
+    ...registration,
+    ...registration,
+    "insertTrans 0", // submit: the gid is taken
+    "findTrans 1",
+    "changeStatus 1", // prepared → submitted, leased
+    "findBranches 4",
+    "savePass 1", // both confirms and `succeed`
+  ]);
+});

@@ -119,4 +119,44 @@ describe.each(implementations)("%s repository", (name, open) => {
     ).toBe("added");
     expect((await repo.findBranches([gid("b2")])).map((b) => b.status)).toEqual(["succeed"]);
   });
+
+  test("69: claim semantics: due within the look-ahead, not after a touch beyond it, never once final", async () => {
+    // a day before every other row of this file, so that only this one is due in these claims
+    const base = T0.getTime() - 86_400_000;
+    const t = (s: number): Date => new Date(base + s * 1000);
+    const claim = (lookAhead: number, owner: string) =>
+      repo.claimDue({ owner, now: t(0), dueBefore: t(lookAhead), leaseUntil: t(lookAhead), limit: 10 });
+    await repo.insert({ ...trans(gid("l1"), "submitted"), nextCronTime: t(10) }, []);
+    expect((await claim(20, "o1")).map((x) => x.gid)).toEqual([gid("l1")]);
+    expect(await repo.setLease(gid("l1"), "o1", t(30))).toBe(true);
+    expect(await claim(20, "o2")).toEqual([]);
+    expect(await repo.setLease(gid("l1"), "o1", t(10))).toBe(true);
+    expect((await claim(20, "o3")).map((x) => x.gid)).toEqual([gid("l1")]);
+    const final = { gid: gid("l1"), owner: "o3", ownerAfter: "", fromStatus: "submitted" as const };
+    expect(
+      await repo.savePass({
+        ...final,
+        toStatus: "succeed",
+        rollbackReason: "",
+        now: t(1),
+        nextCronTime: null,
+        nextCronIntervalMs: 0,
+        branches: [],
+      }),
+    ).toBe(true);
+    expect(await claim(86_000, "o4")).toEqual([]);
+  });
+
+  test("makeDue and makeDelayedDue touch unfinished transactions only", async () => {
+    await repo.insert({ ...trans(gid("d1"), "submitted"), nextCronTime: at(5000) }, []);
+    await repo.insert({ ...trans(gid("d2"), "aborting"), nextCronTime: at(6000) }, []);
+    await repo.insert({ ...trans(gid("d3"), "succeed"), nextCronTime: null }, []);
+    expect((await repo.makeDue(gid("d1"), at(2)))?.nextCronTime).toEqual(at(2));
+    expect(await repo.makeDue(gid("d3"), at(2))).toBeNull();
+    expect(await repo.makeDue(gid("none"), at(2))).toBeNull();
+    // d2 is the only one beyond 5000 s (d1 was just made due)
+    expect(await repo.makeDelayedDue(at(4000), at(3), 10)).toEqual({ count: 1, hasRemaining: false });
+    expect((await repo.find(gid("d2")))?.nextCronTime).toEqual(at(3));
+    expect((await repo.find(gid("d3")))?.nextCronTime).toBeNull();
+  });
 });

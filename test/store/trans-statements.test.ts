@@ -1,4 +1,4 @@
-import { defaultOptions, type NewBranch, type TransRecord } from "../../src/core/model";
+import { defaultOptions, type BranchAnswer, type NewBranch, type TransRecord } from "../../src/core/model";
 import type { PassWrite } from "../../src/core/repository";
 import { findBranches } from "../../src/store/branch-statements";
 import { listTrans } from "../../src/store/list-statements";
@@ -85,7 +85,7 @@ test("a claim takes due unfinished transactions only, and extends their lease", 
   );
 });
 
-test("the final write is a compare-and-set on status and owner, with all branch statuses in it", async () => {
+test("the final write is a compare-and-set on status and owner, with every branch it changed or called", async () => {
   const ins = await insert("s-cas", { owner: "mine" });
   const write = {
     gid: "s-cas",
@@ -98,8 +98,10 @@ test("the final write is a compare-and-set on status and owner, with all branch 
     nextCronTime: null,
     nextCronIntervalMs: 5000,
     branches: [
-      { id: ins!.branchIds[1]!, status: "succeed" },
-      { id: ins!.branchIds[3]!, status: "succeed" },
+      { id: ins!.branchIds[1]!, status: "succeed", calls: 1, lastAnswer: answer("SUCCESS", "200", at(0)) },
+      // called three times without a change of status: its attempts and last answer are written
+      { id: ins!.branchIds[2]!, status: "prepared", calls: 3, lastAnswer: answer("ERROR", "500", at(0.5)) },
+      { id: ins!.branchIds[3]!, status: "succeed", calls: 0, lastAnswer: null },
     ],
   };
   expect(await save({ ...write, owner: "someone else" })).toBe(false);
@@ -108,11 +110,13 @@ test("the final write is a compare-and-set on status and owner, with all branch 
   expect(await save(write)).toBe(true);
   const t = await sql.findTrans(store.sql, "s-cas");
   expect(t).toMatchObject({ status: "succeed", finishTime: at(1), nextCronTime: null });
-  expect((await findBranches(store.sql, ["s-cas"])).map((b) => b.status)).toEqual([
-    "prepared",
-    "succeed",
-    "prepared",
-    "succeed",
+  expect(
+    (await findBranches(store.sql, ["s-cas"])).map((b) => [b.status, b.finishTime, b.attempts, b.lastAnswer]),
+  ).toEqual([
+    ["prepared", null, 0, null],
+    ["succeed", at(1), 1, answer("SUCCESS", "200", at(0))],
+    ["prepared", null, 3, answer("ERROR", "500", at(0.5))],
+    ["succeed", at(1), 0, null],
   ]);
   // finished: never claimed again
   expect(
@@ -121,6 +125,10 @@ test("the final write is a compare-and-set on status and owner, with all branch 
   // and a late pass of the old owner cannot move it back
   expect(await save(write)).toBe(false);
 });
+
+function answer(outcome: BranchAnswer["outcome"], code: string, when: Date): BranchAnswer {
+  return { outcome, code, text: `answer ${code}`, at: when };
+}
 
 test("concurrent claims never hand the same transaction to two owners", async () => {
   const gids = Array.from({ length: 40 }, (_, i) => `s-race-${i}`);
@@ -158,11 +166,11 @@ test("listing pages newest first with filters, with a cursor only when more rows
   expect(Number(page1[0]!.id)).toBeGreaterThan(Number(page1[1]!.id));
   const page2 = (await listTrans(store.sql, { limit: 2, beforeId: page1[1]!.id })).transactions;
   expect(Number(page2[0]!.id)).toBeLessThan(Number(page1[1]!.id));
-  const succeeded = await listTrans(store.sql, { limit: 100, status: "succeed" });
+  const succeeded = await listTrans(store.sql, { limit: 100, statuses: ["succeed"] });
   expect(succeeded.transactions.map((t) => t.gid)).toEqual(["s-cas"]);
   expect(succeeded.next).toBe("");
   // a page that is exactly full but last has no cursor either
-  expect((await listTrans(store.sql, { limit: 1, status: "succeed" })).next).toBe("");
+  expect((await listTrans(store.sql, { limit: 1, statuses: ["succeed"] })).next).toBe("");
   const first = await listTrans(store.sql, { limit: 1 });
   expect(first.next).toBe(first.transactions[0]!.id);
   expect(await listTrans(store.sql, { limit: 100, transType: "msg" })).toEqual({
@@ -210,7 +218,7 @@ test("one write statement settles several passes, each by its own compare-and-se
       owner: "ox",
       toStatus: "succeed",
       nextCronTime: null,
-      branches: [{ id: x!.branchIds[1]!, status: "succeed" }],
+      branches: [{ id: x!.branchIds[1]!, status: "succeed", calls: 0, lastAnswer: null }],
     },
     {
       ...base,
@@ -218,7 +226,7 @@ test("one write statement settles several passes, each by its own compare-and-se
       owner: "stale",
       toStatus: "failed",
       nextCronTime: null,
-      branches: [{ id: y!.branchIds[1]!, status: "failed" }],
+      branches: [{ id: y!.branchIds[1]!, status: "failed", calls: 0, lastAnswer: null }],
     },
   ]);
   expect(won).toEqual([true, false]);

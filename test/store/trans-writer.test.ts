@@ -45,7 +45,7 @@ test("20 sagas written together cost 2 inserts and 2 final writes", async () => 
         now: T0,
         nextCronTime: null,
         nextCronIntervalMs: 10_000,
-        branches: [{ id: inserted[i]!.branchIds[1]!, status: "succeed" }],
+        branches: [{ id: inserted[i]!.branchIds[1]!, status: "succeed", calls: 1, lastAnswer: null }],
       }),
     ),
   );

@@ -46,8 +46,20 @@ describe("defaults", () => {
       timeoutToFail: 35_000,
       recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
+      alert: { webhook: "", retryLimit: 3 },
       log: { level: "info" },
     });
+  });
+
+  test("alert.webhook must be an http(s) URL or empty; alert.retryLimit a positive integer", () => {
+    const env = { DTX_ALERT_WEBHOOK: "https://hooks.example/dtx", DTX_ALERT_RETRY_LIMIT: "5" };
+    expect(loadConfig({ env }).alert).toEqual({ webhook: "https://hooks.example/dtx", retryLimit: 5 });
+    expect(() => loadConfig({ env: { DTX_ALERT_WEBHOOK: "hooks.example" } })).toThrow(
+      'config alert.webhook (env DTX_ALERT_WEBHOOK): "hooks.example" is not an http(s) URL',
+    );
+    expect(() => loadConfig({ env: { DTX_ALERT_RETRY_LIMIT: "0" } })).toThrow(
+      'config alert.retryLimit (env DTX_ALERT_RETRY_LIMIT): "0" is not a positive integer',
+    );
   });
 
   test("defaultConfig returns a fresh object each time", () => {

@@ -62,5 +62,9 @@ test("after a long answer the connection serves the next call", async () => {
   answers.set("/long", { status: 200, body: () => Buffer.alloc(2 * KIB * KIB, 120) });
   answers.set("/short", { status: 409, body: () => Buffer.from('{"dtm_result":"FAILURE"}') });
   expect((await call("/long")).outcome).toBe("SUCCESS");
-  expect(await call("/short")).toEqual({ outcome: "FAILURE", detail: '{"dtm_result":"FAILURE"}' });
+  expect(await call("/short")).toEqual({
+    outcome: "FAILURE",
+    detail: '{"dtm_result":"FAILURE"}',
+    code: "409",
+  });
 });

@@ -3,34 +3,21 @@
  * database, no listener. What is asserted is what a user sees: the stored statuses, the rollback
  * reason, the calls made and their order, and what is written when.
  */
-import type { PassWrite } from "../../src/core/repository";
-import { memoryEngine, newSaga, type MemoryEngine } from "../support/memory-engine";
+import {
+  memoryEngine,
+  newSaga,
+  recordWrites,
+  storedVector,
+  type MemoryEngine,
+} from "../support/memory-engine";
 
 let m: MemoryEngine;
 beforeEach(() => {
   m = memoryEngine();
 });
 
-/** Stored status and branch statuses (P/S/F, storage order: compensate, action per step). */
-async function stored(gid: string): Promise<[string | undefined, string[]]> {
-  const found = await m.engine.get(gid);
-  const letter = { prepared: "P", succeed: "S", failed: "F" } as const;
-  return [found?.trans.status, (found?.branches ?? []).map((b) => letter[b.status])];
-}
-
-/** Records every pass write (status moves) the engine makes. */
-function recordWrites(): PassWrite[] {
-  const writes: PassWrite[] = [];
-  const save = m.repository.savePass.bind(m.repository);
-  m.repository.savePass = (w) => {
-    writes.push(w);
-    return save(w);
-  };
-  return writes;
-}
-
 test("every action succeeds: actions in step order, then succeed in one write", async () => {
-  const writes = recordWrites();
+  const writes = recordWrites(m);
   const { trans } = await m.engine.submit(
     newSaga(
       "s1",
@@ -42,7 +29,7 @@ test("every action succeeds: actions in step order, then succeed in one write", 
     ),
   );
   expect(trans.status).toBe("succeed");
-  expect(await stored("s1")).toEqual(["succeed", ["P", "S", "P", "S"]]);
+  expect(await storedVector(m, "s1")).toEqual(["succeed", ["P", "S", "P", "S"]]);
   expect(m.caller.calls.map((c) => [c.url, c.op, c.branchId, c.payload.toString()])).toEqual([
     ["http://rm/a1", "action", "01", "p0"],
     ["http://rm/a2", "action", "02", "p1"],
@@ -51,7 +38,7 @@ test("every action succeeds: actions in step order, then succeed in one write", 
 });
 
 test("a FAILURE rolls back: `aborting` is written before the first compensation, compensations in reverse", async () => {
-  const writes = recordWrites();
+  const writes = recordWrites(m);
   m.caller.script("a2", { outcome: "FAILURE", detail: "no money" });
   const { trans } = await m.engine.submit(
     newSaga(
@@ -67,7 +54,7 @@ test("a FAILURE rolls back: `aborting` is written before the first compensation,
     status: "failed",
     rollbackReason: "url:http://rm/a2 return failed: no money",
   });
-  expect(await stored("s2")).toEqual(["failed", ["S", "S", "S", "F"]]);
+  expect(await storedVector(m, "s2")).toEqual(["failed", ["S", "S", "S", "F"]]);
   expect(m.caller.routes()).toEqual(["a1", "a2", "c2", "c1"]);
   expect(writes.map((w) => [w.fromStatus, w.toStatus])).toEqual([
     ["submitted", "aborting"],
@@ -85,7 +72,7 @@ test("ONGOING leaves the saga submitted, due after the retry interval; the next 
   expect(first.nextCronTime!.getTime()).toBeGreaterThanOrEqual(t0 + 60_000);
   expect(await m.engine.recoverOnce(10)).toEqual([]); // not due yet
   expect(await m.engine.recoverOnce(10, 61_000)).toEqual(["s3"]);
-  expect(await stored("s3")).toEqual(["succeed", ["P", "S"]]);
+  expect(await storedVector(m, "s3")).toEqual(["succeed", ["P", "S"]]);
   expect(m.caller.routes()).toEqual(["a1", "a1"]);
 });
 
@@ -103,7 +90,7 @@ test("concurrent with orders: independent steps start together, a dependant afte
       { concurrent: true, orders },
     ),
   );
-  expect(await stored("s4")).toEqual(["succeed", ["P", "S", "P", "S", "P", "S"]]);
+  expect(await storedVector(m, "s4")).toEqual(["succeed", ["P", "S", "P", "S", "P", "S"]]);
   const urls = m.caller.routes();
   expect(urls.slice(0, 2).sort()).toEqual(["a1", "a2"]);
   expect(urls[2]).toBe("a3");
@@ -126,7 +113,7 @@ test("a timed-out saga is compensated where its outcome is unknown, with dtm's r
   expect(await m.engine.recoverOnce(10)).toEqual(["s5"]);
   const { trans } = (await m.engine.get("s5"))!;
   expect([trans.status, trans.rollbackReason]).toEqual(["failed", "Timeout after 60 seconds"]);
-  expect(await stored("s5")).toEqual(["failed", ["S", "P", "P", "P"]]);
+  expect(await storedVector(m, "s5")).toEqual(["failed", ["S", "P", "P", "P"]]);
   expect(m.caller.routes()).toEqual(["a1", "c1"]);
 });
 

@@ -102,7 +102,8 @@ export enum BranchMetadataKey {
   TRANS_TYPE = 2,
 
   /**
-   * `dtm-branch_id`: `01`, `02`, … (the step number).
+   * `dtm-branch_id`: `01`, `02`, … (the step number); `01-01`, `01-02`, … for the
+   * subscribers of a message's topic step; `00` for a message's check-back.
    *
    * @generated from enum value: BRANCH_METADATA_KEY_BRANCH_ID = 3;
    */

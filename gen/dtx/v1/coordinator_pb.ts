@@ -4,7 +4,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Protocol, Saga, Transaction, TransactionKind, TransactionOptions, TransactionStatus } from "./types_pb";
+import type { Msg, Protocol, Saga, Transaction, TransactionKind, TransactionOptions, TransactionStatus } from "./types_pb";
 import { file_dtx_v1_types } from "./types_pb";
 import { file_google_api_annotations } from "../../google/api/annotations_pb";
 import type { Message } from "@bufbuild/protobuf";
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/coordinator.proto.
  */
 export const file_dtx_v1_coordinator: GenFile = /*@__PURE__*/
-  fileDesc("ChhkdHgvdjEvY29vcmRpbmF0b3IucHJvdG8SBmR0eC52MSIPCg1OZXdHaWRSZXF1ZXN0Ih0KDk5ld0dpZFJlc3BvbnNlEgsKA2dpZBgBIAEoCSKNAQoRU3VibWl0U2FnYVJlcXVlc3QSCwoDZ2lkGAEgASgJEhoKBHNhZ2EYAiABKAsyDC5kdHgudjEuU2FnYRIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJlChJTdWJtaXRTYWdhUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIXCg9yb2xsYmFja19yZWFzb24YAyABKAkibwoPQmVnaW5UY2NSZXF1ZXN0EgsKA2dpZBgBIAEoCRIrCgdvcHRpb25zGAIgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgDIAEoDjIQLmR0eC52MS5Qcm90b2NvbCIfChBCZWdpblRjY1Jlc3BvbnNlEgsKA2dpZBgBIAEoCSJsChhSZWdpc3RlclRjY0JyYW5jaFJlcXVlc3QSCwoDZ2lkGAEgASgJEhEKCWJyYW5jaF9pZBgCIAEoCRIPCgdjb25maXJtGAMgASgJEg4KBmNhbmNlbBgEIAEoCRIPCgdwYXlsb2FkGAUgASgMIhsKGVJlZ2lzdGVyVGNjQnJhbmNoUmVzcG9uc2UibgoOQmVnaW5YYVJlcXVlc3QSCwoDZ2lkGAEgASgJEisKB29wdGlvbnMYAiABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEiIKCHByb3RvY29sGAMgASgOMhAuZHR4LnYxLlByb3RvY29sIh4KD0JlZ2luWGFSZXNwb25zZRILCgNnaWQYASABKAkiRgoXUmVnaXN0ZXJYYUJyYW5jaFJlcXVlc3QSCwoDZ2lkGAEgASgJEhEKCWJyYW5jaF9pZBgCIAEoCRILCgN1cmwYAyABKAkiGgoYUmVnaXN0ZXJYYUJyYW5jaFJlc3BvbnNlIjwKGFN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdBILCgNnaWQYASABKAkSEwoLd2FpdF9yZXN1bHQYAiABKAgibAoZU3VibWl0VHJhbnNhY3Rpb25SZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEhcKD3JvbGxiYWNrX3JlYXNvbhgDIAEoCSJUChdBYm9ydFRyYW5zYWN0aW9uUmVxdWVzdBILCgNnaWQYASABKAkSFwoPcm9sbGJhY2tfcmVhc29uGAIgASgJEhMKC3dhaXRfcmVzdWx0GAMgASgIImsKGEFib3J0VHJhbnNhY3Rpb25SZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEhcKD3JvbGxiYWNrX3JlYXNvbhgDIAEoCSIkChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSCwoDZ2lkGAEgASgJIkIKFkdldFRyYW5zYWN0aW9uUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24ikgEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIlCgRraW5kGAQgASgOMhcuZHR4LnYxLlRyYW5zYWN0aW9uS2luZCJeChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USKQoMdHJhbnNhY3Rpb25zGAEgAygLMhMuZHR4LnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTK8CAoSQ29vcmRpbmF0b3JTZXJ2aWNlEkwKBk5ld0dpZBIVLmR0eC52MS5OZXdHaWRSZXF1ZXN0GhYuZHR4LnYxLk5ld0dpZFJlc3BvbnNlIhOC0+STAg06ASoiCC92MS9naWRzElkKClN1Ym1pdFNhZ2ESGS5kdHgudjEuU3VibWl0U2FnYVJlcXVlc3QaGi5kdHgudjEuU3VibWl0U2FnYVJlc3BvbnNlIhSC0+STAg46ASoiCS92MS9zYWdhcxJRCghCZWdpblRjYxIXLmR0eC52MS5CZWdpblRjY1JlcXVlc3QaGC5kdHgudjEuQmVnaW5UY2NSZXNwb25zZSISgtPkkwIMOgEqIgcvdjEvdGNjEnsKEVJlZ2lzdGVyVGNjQnJhbmNoEiAuZHR4LnYxLlJlZ2lzdGVyVGNjQnJhbmNoUmVxdWVzdBohLmR0eC52MS5SZWdpc3RlclRjY0JyYW5jaFJlc3BvbnNlIiGC0+STAhs6ASoiFi92MS90Y2Mve2dpZH0vYnJhbmNoZXMSTQoHQmVnaW5YYRIWLmR0eC52MS5CZWdpblhhUmVxdWVzdBoXLmR0eC52MS5CZWdpblhhUmVzcG9uc2UiEYLT5JMCCzoBKiIGL3YxL3hhEncKEFJlZ2lzdGVyWGFCcmFuY2gSHy5kdHgudjEuUmVnaXN0ZXJYYUJyYW5jaFJlcXVlc3QaIC5kdHgudjEuUmVnaXN0ZXJYYUJyYW5jaFJlc3BvbnNlIiCC0+STAho6ASoiFS92MS94YS97Z2lkfS9icmFuY2hlcxKCAQoRU3VibWl0VHJhbnNhY3Rpb24SIC5kdHgudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0GiEuZHR4LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2UiKILT5JMCIjoBKiIdL3YxL3RyYW5zYWN0aW9ucy97Z2lkfTpzdWJtaXQSfgoQQWJvcnRUcmFuc2FjdGlvbhIfLmR0eC52MS5BYm9ydFRyYW5zYWN0aW9uUmVxdWVzdBogLmR0eC52MS5BYm9ydFRyYW5zYWN0aW9uUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3YxL3RyYW5zYWN0aW9ucy97Z2lkfTphYm9ydBJvCg5HZXRUcmFuc2FjdGlvbhIdLmR0eC52MS5HZXRUcmFuc2FjdGlvblJlcXVlc3QaHi5kdHgudjEuR2V0VHJhbnNhY3Rpb25SZXNwb25zZSIegtPkkwIYEhYvdjEvdHJhbnNhY3Rpb25zL3tnaWR9Em8KEExpc3RUcmFuc2FjdGlvbnMSHy5kdHgudjEuTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QaIC5kdHgudjEuTGlzdFRyYW5zYWN0aW9uc1Jlc3BvbnNlIhiC0+STAhISEC92MS90cmFuc2FjdGlvbnNiBnByb3RvMw", [file_dtx_v1_types, file_google_api_annotations]);
+  fileDesc("ChhkdHgvdjEvY29vcmRpbmF0b3IucHJvdG8SBmR0eC52MSIPCg1OZXdHaWRSZXF1ZXN0Ih0KDk5ld0dpZFJlc3BvbnNlEgsKA2dpZBgBIAEoCSKNAQoRU3VibWl0U2FnYVJlcXVlc3QSCwoDZ2lkGAEgASgJEhoKBHNhZ2EYAiABKAsyDC5kdHgudjEuU2FnYRIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJlChJTdWJtaXRTYWdhUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIXCg9yb2xsYmFja19yZWFzb24YAyABKAkibwoPQmVnaW5UY2NSZXF1ZXN0EgsKA2dpZBgBIAEoCRIrCgdvcHRpb25zGAIgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgDIAEoDjIQLmR0eC52MS5Qcm90b2NvbCIfChBCZWdpblRjY1Jlc3BvbnNlEgsKA2dpZBgBIAEoCSJsChhSZWdpc3RlclRjY0JyYW5jaFJlcXVlc3QSCwoDZ2lkGAEgASgJEhEKCWJyYW5jaF9pZBgCIAEoCRIPCgdjb25maXJtGAMgASgJEg4KBmNhbmNlbBgEIAEoCRIPCgdwYXlsb2FkGAUgASgMIhsKGVJlZ2lzdGVyVGNjQnJhbmNoUmVzcG9uc2UibgoOQmVnaW5YYVJlcXVlc3QSCwoDZ2lkGAEgASgJEisKB29wdGlvbnMYAiABKAsyGi5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zEiIKCHByb3RvY29sGAMgASgOMhAuZHR4LnYxLlByb3RvY29sIh4KD0JlZ2luWGFSZXNwb25zZRILCgNnaWQYASABKAkiRgoXUmVnaXN0ZXJYYUJyYW5jaFJlcXVlc3QSCwoDZ2lkGAEgASgJEhEKCWJyYW5jaF9pZBgCIAEoCRILCgN1cmwYAyABKAkiGgoYUmVnaXN0ZXJYYUJyYW5jaFJlc3BvbnNlIjwKGFN1Ym1pdFRyYW5zYWN0aW9uUmVxdWVzdBILCgNnaWQYASABKAkSEwoLd2FpdF9yZXN1bHQYAiABKAgibAoZU3VibWl0VHJhbnNhY3Rpb25SZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEhcKD3JvbGxiYWNrX3JlYXNvbhgDIAEoCSJUChdBYm9ydFRyYW5zYWN0aW9uUmVxdWVzdBILCgNnaWQYASABKAkSFwoPcm9sbGJhY2tfcmVhc29uGAIgASgJEhMKC3dhaXRfcmVzdWx0GAMgASgIImsKGEFib3J0VHJhbnNhY3Rpb25SZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzEhcKD3JvbGxiYWNrX3JlYXNvbhgDIAEoCSKLAQoRUHJlcGFyZU1zZ1JlcXVlc3QSCwoDZ2lkGAEgASgJEhgKA21zZxgCIAEoCzILLmR0eC52MS5Nc2cSKwoHb3B0aW9ucxgDIAEoCzIaLmR0eC52MS5UcmFuc2FjdGlvbk9wdGlvbnMSIgoIcHJvdG9jb2wYBCABKA4yEC5kdHgudjEuUHJvdG9jb2wiIQoSUHJlcGFyZU1zZ1Jlc3BvbnNlEgsKA2dpZBgBIAEoCSKKAQoQU3VibWl0TXNnUmVxdWVzdBILCgNnaWQYASABKAkSGAoDbXNnGAIgASgLMgsuZHR4LnYxLk1zZxIrCgdvcHRpb25zGAMgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbCJLChFTdWJtaXRNc2dSZXNwb25zZRILCgNnaWQYASABKAkSKQoGc3RhdHVzGAIgASgOMhkuZHR4LnYxLlRyYW5zYWN0aW9uU3RhdHVzIi4KD0Fib3J0TXNnUmVxdWVzdBILCgNnaWQYASABKAkSDgoGcmVhc29uGAIgASgJIkoKEEFib3J0TXNnUmVzcG9uc2USCwoDZ2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cyIkChVHZXRUcmFuc2FjdGlvblJlcXVlc3QSCwoDZ2lkGAEgASgJIkIKFkdldFRyYW5zYWN0aW9uUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24ikgEKF0xpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIlCgRraW5kGAQgASgOMhcuZHR4LnYxLlRyYW5zYWN0aW9uS2luZCJeChhMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USKQoMdHJhbnNhY3Rpb25zGAEgAygLMhMuZHR4LnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLVCgoSQ29vcmRpbmF0b3JTZXJ2aWNlEkwKBk5ld0dpZBIVLmR0eC52MS5OZXdHaWRSZXF1ZXN0GhYuZHR4LnYxLk5ld0dpZFJlc3BvbnNlIhOC0+STAg06ASoiCC92MS9naWRzElkKClN1Ym1pdFNhZ2ESGS5kdHgudjEuU3VibWl0U2FnYVJlcXVlc3QaGi5kdHgudjEuU3VibWl0U2FnYVJlc3BvbnNlIhSC0+STAg46ASoiCS92MS9zYWdhcxJRCghCZWdpblRjYxIXLmR0eC52MS5CZWdpblRjY1JlcXVlc3QaGC5kdHgudjEuQmVnaW5UY2NSZXNwb25zZSISgtPkkwIMOgEqIgcvdjEvdGNjEnsKEVJlZ2lzdGVyVGNjQnJhbmNoEiAuZHR4LnYxLlJlZ2lzdGVyVGNjQnJhbmNoUmVxdWVzdBohLmR0eC52MS5SZWdpc3RlclRjY0JyYW5jaFJlc3BvbnNlIiGC0+STAhs6ASoiFi92MS90Y2Mve2dpZH0vYnJhbmNoZXMSTQoHQmVnaW5YYRIWLmR0eC52MS5CZWdpblhhUmVxdWVzdBoXLmR0eC52MS5CZWdpblhhUmVzcG9uc2UiEYLT5JMCCzoBKiIGL3YxL3hhEncKEFJlZ2lzdGVyWGFCcmFuY2gSHy5kdHgudjEuUmVnaXN0ZXJYYUJyYW5jaFJlcXVlc3QaIC5kdHgudjEuUmVnaXN0ZXJYYUJyYW5jaFJlc3BvbnNlIiCC0+STAho6ASoiFS92MS94YS97Z2lkfS9icmFuY2hlcxKCAQoRU3VibWl0VHJhbnNhY3Rpb24SIC5kdHgudjEuU3VibWl0VHJhbnNhY3Rpb25SZXF1ZXN0GiEuZHR4LnYxLlN1Ym1pdFRyYW5zYWN0aW9uUmVzcG9uc2UiKILT5JMCIjoBKiIdL3YxL3RyYW5zYWN0aW9ucy97Z2lkfTpzdWJtaXQSfgoQQWJvcnRUcmFuc2FjdGlvbhIfLmR0eC52MS5BYm9ydFRyYW5zYWN0aW9uUmVxdWVzdBogLmR0eC52MS5BYm9ydFRyYW5zYWN0aW9uUmVzcG9uc2UiJ4LT5JMCIToBKiIcL3YxL3RyYW5zYWN0aW9ucy97Z2lkfTphYm9ydBJgCgpQcmVwYXJlTXNnEhkuZHR4LnYxLlByZXBhcmVNc2dSZXF1ZXN0GhouZHR4LnYxLlByZXBhcmVNc2dSZXNwb25zZSIbgtPkkwIVOgEqIhAvdjEvbXNnczpwcmVwYXJlElUKCVN1Ym1pdE1zZxIYLmR0eC52MS5TdWJtaXRNc2dSZXF1ZXN0GhkuZHR4LnYxLlN1Ym1pdE1zZ1Jlc3BvbnNlIhOC0+STAg06ASoiCC92MS9tc2dzEl4KCEFib3J0TXNnEhcuZHR4LnYxLkFib3J0TXNnUmVxdWVzdBoYLmR0eC52MS5BYm9ydE1zZ1Jlc3BvbnNlIh+C0+STAhk6ASoiFC92MS9tc2dzL3tnaWR9OmFib3J0Em8KDkdldFRyYW5zYWN0aW9uEh0uZHR4LnYxLkdldFRyYW5zYWN0aW9uUmVxdWVzdBoeLmR0eC52MS5HZXRUcmFuc2FjdGlvblJlc3BvbnNlIh6C0+STAhgSFi92MS90cmFuc2FjdGlvbnMve2dpZH0SbwoQTGlzdFRyYW5zYWN0aW9ucxIfLmR0eC52MS5MaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBogLmR0eC52MS5MaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiGILT5JMCEhIQL3YxL3RyYW5zYWN0aW9uc2IGcHJvdG8z", [file_dtx_v1_types, file_google_api_annotations]);
 
 /**
  * @generated from message dtx.v1.NewGidRequest
@@ -422,6 +422,165 @@ export const AbortTransactionResponseSchema: GenMessage<AbortTransactionResponse
   messageDesc(file_dtx_v1_coordinator, 15);
 
 /**
+ * @generated from message dtx.v1.PrepareMsgRequest
+ */
+export type PrepareMsgRequest = Message<"dtx.v1.PrepareMsgRequest"> & {
+  /**
+   * The global id; empty: the coordinator generates one.
+   *
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.Msg msg = 2;
+   */
+  msg?: Msg | undefined;
+
+  /**
+   * @generated from field: dtx.v1.TransactionOptions options = 3;
+   */
+  options?: TransactionOptions | undefined;
+
+  /**
+   * How scheme-less step URLs are called; default HTTP.
+   *
+   * @generated from field: dtx.v1.Protocol protocol = 4;
+   */
+  protocol: Protocol;
+};
+
+/**
+ * Describes the message dtx.v1.PrepareMsgRequest.
+ * Use `create(PrepareMsgRequestSchema)` to create a new message.
+ */
+export const PrepareMsgRequestSchema: GenMessage<PrepareMsgRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 16);
+
+/**
+ * @generated from message dtx.v1.PrepareMsgResponse
+ */
+export type PrepareMsgResponse = Message<"dtx.v1.PrepareMsgResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+};
+
+/**
+ * Describes the message dtx.v1.PrepareMsgResponse.
+ * Use `create(PrepareMsgResponseSchema)` to create a new message.
+ */
+export const PrepareMsgResponseSchema: GenMessage<PrepareMsgResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 17);
+
+/**
+ * @generated from message dtx.v1.SubmitMsgRequest
+ */
+export type SubmitMsgRequest = Message<"dtx.v1.SubmitMsgRequest"> & {
+  /**
+   * The global id: a prepared message's, or empty for a new one (generated).
+   *
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.Msg msg = 2;
+   */
+  msg?: Msg | undefined;
+
+  /**
+   * @generated from field: dtx.v1.TransactionOptions options = 3;
+   */
+  options?: TransactionOptions | undefined;
+
+  /**
+   * How scheme-less step URLs are called; default HTTP.
+   *
+   * @generated from field: dtx.v1.Protocol protocol = 4;
+   */
+  protocol: Protocol;
+};
+
+/**
+ * Describes the message dtx.v1.SubmitMsgRequest.
+ * Use `create(SubmitMsgRequestSchema)` to create a new message.
+ */
+export const SubmitMsgRequestSchema: GenMessage<SubmitMsgRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 18);
+
+/**
+ * @generated from message dtx.v1.SubmitMsgResponse
+ */
+export type SubmitMsgResponse = Message<"dtx.v1.SubmitMsgResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * SUBMITTED, or with `wait_result` the status after the first pass.
+   *
+   * @generated from field: dtx.v1.TransactionStatus status = 2;
+   */
+  status: TransactionStatus;
+};
+
+/**
+ * Describes the message dtx.v1.SubmitMsgResponse.
+ * Use `create(SubmitMsgResponseSchema)` to create a new message.
+ */
+export const SubmitMsgResponseSchema: GenMessage<SubmitMsgResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 19);
+
+/**
+ * @generated from message dtx.v1.AbortMsgRequest
+ */
+export type AbortMsgRequest = Message<"dtx.v1.AbortMsgRequest"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * Why the message is dropped (shown as its rollback reason).
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message dtx.v1.AbortMsgRequest.
+ * Use `create(AbortMsgRequestSchema)` to create a new message.
+ */
+export const AbortMsgRequestSchema: GenMessage<AbortMsgRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 20);
+
+/**
+ * @generated from message dtx.v1.AbortMsgResponse
+ */
+export type AbortMsgResponse = Message<"dtx.v1.AbortMsgResponse"> & {
+  /**
+   * @generated from field: string gid = 1;
+   */
+  gid: string;
+
+  /**
+   * @generated from field: dtx.v1.TransactionStatus status = 2;
+   */
+  status: TransactionStatus;
+};
+
+/**
+ * Describes the message dtx.v1.AbortMsgResponse.
+ * Use `create(AbortMsgResponseSchema)` to create a new message.
+ */
+export const AbortMsgResponseSchema: GenMessage<AbortMsgResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_coordinator, 21);
+
+/**
  * @generated from message dtx.v1.GetTransactionRequest
  */
 export type GetTransactionRequest = Message<"dtx.v1.GetTransactionRequest"> & {
@@ -436,7 +595,7 @@ export type GetTransactionRequest = Message<"dtx.v1.GetTransactionRequest"> & {
  * Use `create(GetTransactionRequestSchema)` to create a new message.
  */
 export const GetTransactionRequestSchema: GenMessage<GetTransactionRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 16);
+  messageDesc(file_dtx_v1_coordinator, 22);
 
 /**
  * @generated from message dtx.v1.GetTransactionResponse
@@ -453,7 +612,7 @@ export type GetTransactionResponse = Message<"dtx.v1.GetTransactionResponse"> & 
  * Use `create(GetTransactionResponseSchema)` to create a new message.
  */
 export const GetTransactionResponseSchema: GenMessage<GetTransactionResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 17);
+  messageDesc(file_dtx_v1_coordinator, 23);
 
 /**
  * @generated from message dtx.v1.ListTransactionsRequest
@@ -493,7 +652,7 @@ export type ListTransactionsRequest = Message<"dtx.v1.ListTransactionsRequest"> 
  * Use `create(ListTransactionsRequestSchema)` to create a new message.
  */
 export const ListTransactionsRequestSchema: GenMessage<ListTransactionsRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 18);
+  messageDesc(file_dtx_v1_coordinator, 24);
 
 /**
  * @generated from message dtx.v1.ListTransactionsResponse
@@ -517,7 +676,7 @@ export type ListTransactionsResponse = Message<"dtx.v1.ListTransactionsResponse"
  * Use `create(ListTransactionsResponseSchema)` to create a new message.
  */
 export const ListTransactionsResponseSchema: GenMessage<ListTransactionsResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_coordinator, 19);
+  messageDesc(file_dtx_v1_coordinator, 25);
 
 /**
  * The coordinator API that applications call.
@@ -597,8 +756,8 @@ export const CoordinatorService: GenService<{
     output: typeof RegisterXaBranchResponseSchema;
   },
   /**
-   * Submits a prepared transaction (TCC: confirm; XA: commit) from its stored
-   * branches. Submitting a submitted one again re-drives it; a finished one fails
+   * Submits a prepared transaction (TCC: confirm; XA: commit; msg: deliver) from its
+   * stored branches. Submitting a submitted one again re-drives it; a finished one fails
    * with FAILED_PRECONDITION; an unknown gid with NOT_FOUND.
    *
    * @generated from rpc dtx.v1.CoordinatorService.SubmitTransaction
@@ -609,7 +768,8 @@ export const CoordinatorService: GenService<{
     output: typeof SubmitTransactionResponseSchema;
   },
   /**
-   * Rolls a prepared transaction back (TCC: cancel; XA: rollback). Aborting an
+   * Rolls a prepared transaction back (TCC: cancel; XA: rollback; msg: drop it, as
+   * AbortMsg). Aborting an
    * aborting one re-drives the rollback; a finished one fails with
    * FAILED_PRECONDITION.
    *
@@ -619,6 +779,42 @@ export const CoordinatorService: GenService<{
     methodKind: "unary";
     input: typeof AbortTransactionRequestSchema;
     output: typeof AbortTransactionResponseSchema;
+  },
+  /**
+   * Prepares a 2-phase message: stored as PREPARED with its steps (topic steps fanned
+   * out now). Commit your local transaction, then SubmitMsg with the same gid; or
+   * AbortMsg if it failed. A prepared message older than its timeout_to_fail (default:
+   * the server's) is decided by its check-back. Preparing a prepared gid again succeeds.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.PrepareMsg
+   */
+  prepareMsg: {
+    methodKind: "unary";
+    input: typeof PrepareMsgRequestSchema;
+    output: typeof PrepareMsgResponseSchema;
+  },
+  /**
+   * Submits a message: creates and delivers it, or moves a prepared one (its stored
+   * steps, and the delay given here) to SUBMITTED. A finished one fails with
+   * FAILED_PRECONDITION.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.SubmitMsg
+   */
+  submitMsg: {
+    methodKind: "unary";
+    input: typeof SubmitMsgRequestSchema;
+    output: typeof SubmitMsgResponseSchema;
+  },
+  /**
+   * Drops a prepared message: FAILED, no step called. Any other status fails with
+   * FAILED_PRECONDITION; an unknown gid with NOT_FOUND.
+   *
+   * @generated from rpc dtx.v1.CoordinatorService.AbortMsg
+   */
+  abortMsg: {
+    methodKind: "unary";
+    input: typeof AbortMsgRequestSchema;
+    output: typeof AbortMsgResponseSchema;
   },
   /**
    * Returns one transaction with its branches.

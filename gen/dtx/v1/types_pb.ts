@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/types.proto.
  */
 export const file_dtx_v1_types: GenFile = /*@__PURE__*/
-  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASIqCgNUY2MSIwoIYnJhbmNoZXMYASADKAsyES5kdHgudjEuVGNjQnJhbmNoIlAKCVRjY0JyYW5jaBIRCglicmFuY2hfaWQYASABKAkSDwoHY29uZmlybRgCIAEoCRIOCgZjYW5jZWwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDCIoCgJYYRIiCghicmFuY2hlcxgBIAMoCzIQLmR0eC52MS5YYUJyYW5jaCIqCghYYUJyYW5jaBIRCglicmFuY2hfaWQYASABKAkSCwoDdXJsGAIgASgJIv4BCgZCcmFuY2gSEQoJYnJhbmNoX2lkGAEgASgJEgoKAm9wGAIgASgJEgsKA3VybBgDIAEoCRIPCgdwYXlsb2FkGAQgASgMEiQKBnN0YXR1cxgFIAEoDjIULmR0eC52MS5CcmFuY2hTdGF0dXMSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiiwUKC1RyYW5zYWN0aW9uEgsKA2dpZBgBIAEoCRIlCgRraW5kGAIgASgOMhcuZHR4LnYxLlRyYW5zYWN0aW9uS2luZBIpCgZzdGF0dXMYAyABKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSIgoIcHJvdG9jb2wYBCABKA4yEC5kdHgudjEuUHJvdG9jb2wSKwoHb3B0aW9ucxgFIAEoCzIaLmR0eC52MS5UcmFuc2FjdGlvbk9wdGlvbnMSHAoEc2FnYRgGIAEoCzIMLmR0eC52MS5TYWdhSAASGgoDdGNjGA8gASgLMgsuZHR4LnYxLlRjY0gAEhgKAnhhGBAgASgLMgouZHR4LnYxLlhhSAASFwoPcm9sbGJhY2tfcmVhc29uGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXJvbGxiYWNrX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjIKDm5leHRfY3Jvbl90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBI1ChJuZXh0X2Nyb25faW50ZXJ2YWwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SIAoIYnJhbmNoZXMYDiADKAsyDi5kdHgudjEuQnJhbmNoQgwKCmRlZmluaXRpb24q2gEKEVRyYW5zYWN0aW9uU3RhdHVzEiIKHlRSQU5TQUNUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19QUkVQQVJFRBABEiAKHFRSQU5TQUNUSU9OX1NUQVRVU19TVUJNSVRURUQQAhIfChtUUkFOU0FDVElPTl9TVEFUVVNfQUJPUlRJTkcQAxIeChpUUkFOU0FDVElPTl9TVEFUVVNfU1VDQ0VFRBAEEh0KGVRSQU5TQUNUSU9OX1NUQVRVU19GQUlMRUQQBSp+CgxCcmFuY2hTdGF0dXMSHQoZQlJBTkNIX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJSQU5DSF9TVEFUVVNfUFJFUEFSRUQQARIZChVCUkFOQ0hfU1RBVFVTX1NVQ0NFRUQQAhIYChRCUkFOQ0hfU1RBVFVTX0ZBSUxFRBADKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVRSQU5TQUNUSU9OX0tJTkRfU0FHQRABEhgKFFRSQU5TQUNUSU9OX0tJTkRfVENDEAISFwoTVFJBTlNBQ1RJT05fS0lORF9YQRADEhgKFFRSQU5TQUNUSU9OX0tJTkRfTVNHEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9XT1JLRkxPVxAFKkoKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEQoNUFJPVE9DT0xfSFRUUBABEhEKDVBST1RPQ09MX0dSUEMQAmIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkdHgvdjEvdHlwZXMucHJvdG8SBmR0eC52MSLWAgoSVHJhbnNhY3Rpb25PcHRpb25zEhMKC3dhaXRfcmVzdWx0GAEgASgIEjIKD3RpbWVvdXRfdG9fZmFpbBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIyCg9yZXF1ZXN0X3RpbWVvdXQYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMQoOcmV0cnlfaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SRQoOYnJhbmNoX2hlYWRlcnMYBSADKAsyLS5kdHgudjEuVHJhbnNhY3Rpb25PcHRpb25zLkJyYW5jaEhlYWRlcnNFbnRyeRITCgtyZXRyeV9saW1pdBgGIAEoAxo0ChJCcmFuY2hIZWFkZXJzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASI/CghTYWdhU3RlcBIOCgZhY3Rpb24YASABKAkSEgoKY29tcGVuc2F0ZRgCIAEoCRIPCgdwYXlsb2FkGAMgASgMIiIKEVN0ZXBQcmVyZXF1aXNpdGVzEg0KBXN0ZXBzGAEgAygFIq8BCgRTYWdhEh8KBXN0ZXBzGAEgAygLMhAuZHR4LnYxLlNhZ2FTdGVwEhIKCmNvbmN1cnJlbnQYAiABKAgSKAoGb3JkZXJzGAMgAygLMhguZHR4LnYxLlNhZ2EuT3JkZXJzRW50cnkaSAoLT3JkZXJzRW50cnkSCwoDa2V5GAEgASgFEigKBXZhbHVlGAIgASgLMhkuZHR4LnYxLlN0ZXBQcmVyZXF1aXNpdGVzOgI4ASIqCgNUY2MSIwoIYnJhbmNoZXMYASADKAsyES5kdHgudjEuVGNjQnJhbmNoIlAKCVRjY0JyYW5jaBIRCglicmFuY2hfaWQYASABKAkSDwoHY29uZmlybRgCIAEoCRIOCgZjYW5jZWwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDCIoCgJYYRIiCghicmFuY2hlcxgBIAMoCzIQLmR0eC52MS5YYUJyYW5jaCIqCghYYUJyYW5jaBIRCglicmFuY2hfaWQYASABKAkSCwoDdXJsGAIgASgJIioKB01zZ1N0ZXASDgoGYWN0aW9uGAEgASgJEg8KB3BheWxvYWQYAiABKAwiewoDTXNnEh4KBXN0ZXBzGAEgAygLMg8uZHR4LnYxLk1zZ1N0ZXASEgoKY29uY3VycmVudBgCIAEoCBIoCgVkZWxheRgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIWCg5xdWVyeV9wcmVwYXJlZBgEIAEoCSJJCghXb3JrZmxvdxIMCgRuYW1lGAEgASgJEg0KBWlucHV0GAIgASgMEhAKCGNhbGxiYWNrGAMgASgJEg4KBnJlc3VsdBgEIAEoDCKBAQoMQnJhbmNoQW5zd2VyEiYKB291dGNvbWUYASABKA4yFS5kdHgudjEuQnJhbmNoT3V0Y29tZRIMCgRjb2RlGAIgASgJEgwKBHRleHQYAyABKAkSLQoJY2FsbF90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJzCg1CcmFuY2hGYWlsdXJlEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSEAoIYXR0ZW1wdHMYBCABKAUSJAoGYW5zd2VyGAUgASgLMhQuZHR4LnYxLkJyYW5jaEFuc3dlciK7AgoGQnJhbmNoEhEKCWJyYW5jaF9pZBgBIAEoCRIKCgJvcBgCIAEoCRILCgN1cmwYAyABKAkSDwoHcGF5bG9hZBgEIAEoDBIkCgZzdGF0dXMYBSABKA4yFC5kdHgudjEuQnJhbmNoU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGF0dGVtcHRzGAkgASgFEikKC2xhc3RfYW5zd2VyGAogASgLMhQuZHR4LnYxLkJyYW5jaEFuc3dlciL6BQoLVHJhbnNhY3Rpb24SCwoDZ2lkGAEgASgJEiUKBGtpbmQYAiABKA4yFy5kdHgudjEuVHJhbnNhY3Rpb25LaW5kEikKBnN0YXR1cxgDIAEoDjIZLmR0eC52MS5UcmFuc2FjdGlvblN0YXR1cxIiCghwcm90b2NvbBgEIAEoDjIQLmR0eC52MS5Qcm90b2NvbBIrCgdvcHRpb25zGAUgASgLMhouZHR4LnYxLlRyYW5zYWN0aW9uT3B0aW9ucxIcCgRzYWdhGAYgASgLMgwuZHR4LnYxLlNhZ2FIABIaCgN0Y2MYDyABKAsyCy5kdHgudjEuVGNjSAASGAoCeGEYECABKAsyCi5kdHgudjEuWGFIABIaCgNtc2cYESABKAsyCy5kdHgudjEuTXNnSAASJAoId29ya2Zsb3cYEiABKAsyEC5kdHgudjEuV29ya2Zsb3dIABIXCg9yb2xsYmFja19yZWFzb24YByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNcm9sbGJhY2tfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMgoObmV4dF9jcm9uX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjUKEm5leHRfY3Jvbl9pbnRlcnZhbBgNIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIgCghicmFuY2hlcxgOIAMoCzIOLmR0eC52MS5CcmFuY2gSKwoMbGFzdF9mYWlsdXJlGBMgASgLMhUuZHR4LnYxLkJyYW5jaEZhaWx1cmVCDAoKZGVmaW5pdGlvbiraAQoRVHJhbnNhY3Rpb25TdGF0dXMSIgoeVFJBTlNBQ1RJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobVFJBTlNBQ1RJT05fU1RBVFVTX1BSRVBBUkVEEAESIAocVFJBTlNBQ1RJT05fU1RBVFVTX1NVQk1JVFRFRBACEh8KG1RSQU5TQUNUSU9OX1NUQVRVU19BQk9SVElORxADEh4KGlRSQU5TQUNUSU9OX1NUQVRVU19TVUNDRUVEEAQSHQoZVFJBTlNBQ1RJT05fU1RBVFVTX0ZBSUxFRBAFKn4KDEJyYW5jaFN0YXR1cxIdChlCUkFOQ0hfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQlJBTkNIX1NUQVRVU19QUkVQQVJFRBABEhkKFUJSQU5DSF9TVEFUVVNfU1VDQ0VFRBACEhgKFEJSQU5DSF9TVEFUVVNfRkFJTEVEEAMqnQEKDUJyYW5jaE91dGNvbWUSHgoaQlJBTkNIX09VVENPTUVfVU5TUEVDSUZJRUQQABIaChZCUkFOQ0hfT1VUQ09NRV9TVUNDRVNTEAESGgoWQlJBTkNIX09VVENPTUVfRkFJTFVSRRACEhoKFkJSQU5DSF9PVVRDT01FX09OR09JTkcQAxIYChRCUkFOQ0hfT1VUQ09NRV9FUlJPUhAEKroBCg9UcmFuc2FjdGlvbktpbmQSIAocVFJBTlNBQ1RJT05fS0lORF9VTlNQRUNJRklFRBAAEhkKFVRSQU5TQUNUSU9OX0tJTkRfU0FHQRABEhgKFFRSQU5TQUNUSU9OX0tJTkRfVENDEAISFwoTVFJBTlNBQ1RJT05fS0lORF9YQRADEhgKFFRSQU5TQUNUSU9OX0tJTkRfTVNHEAQSHQoZVFJBTlNBQ1RJT05fS0lORF9XT1JLRkxPVxAFKmEKCFByb3RvY29sEhgKFFBST1RPQ09MX1VOU1BFQ0lGSUVEEAASEQoNUFJPVE9DT0xfSFRUUBABEhEKDVBST1RPQ09MX0dSUEMQAhIVChFQUk9UT0NPTF9KU09OX1JQQxADYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Options shared by every transaction kind. Unset durations take the server's defaults.
@@ -263,6 +263,205 @@ export const XaBranchSchema: GenMessage<XaBranch> = /*@__PURE__*/
   messageDesc(file_dtx_v1_types, 7);
 
 /**
+ * One step of a message: a URL, or `topic://<name>` (delivered to every subscriber of
+ * the topic), and the body it is called with.
+ *
+ * @generated from message dtx.v1.MsgStep
+ */
+export type MsgStep = Message<"dtx.v1.MsgStep"> & {
+  /**
+   * URL of the step (empty: nothing to call, counts as delivered).
+   *
+   * @generated from field: string action = 1;
+   */
+  action: string;
+
+  /**
+   * Body of the call (HTTP body, or the raw gRPC request message).
+   *
+   * @generated from field: bytes payload = 2;
+   */
+  payload: Uint8Array;
+};
+
+/**
+ * Describes the message dtx.v1.MsgStep.
+ * Use `create(MsgStepSchema)` to create a new message.
+ */
+export const MsgStepSchema: GenMessage<MsgStep> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 8);
+
+/**
+ * A 2-phase message: once submitted (or, when prepared, once its check-back answers
+ * SUCCESS) every step is delivered, retried until it succeeds; a message never rolls back.
+ *
+ * @generated from message dtx.v1.Msg
+ */
+export type Msg = Message<"dtx.v1.Msg"> & {
+  /**
+   * In a stored message, one step per delivered branch (a topic step once per subscriber).
+   *
+   * @generated from field: repeated dtx.v1.MsgStep steps = 1;
+   */
+  steps: MsgStep[];
+
+  /**
+   * Deliver every step at once instead of one after the other.
+   *
+   * @generated from field: bool concurrent = 2;
+   */
+  concurrent: boolean;
+
+  /**
+   * No step is called before the message is this old (measured from its creation).
+   *
+   * @generated from field: google.protobuf.Duration delay = 3;
+   */
+  delay?: Duration | undefined;
+
+  /**
+   * The check-back URL (required to prepare): asked — GET with branch_id=00, op=msg,
+   * no body — whether a prepared message that was neither submitted nor aborted by
+   * its timeout is to be sent (SUCCESS), dropped (FAILURE) or asked again (ONGOING).
+   *
+   * @generated from field: string query_prepared = 4;
+   */
+  queryPrepared: string;
+};
+
+/**
+ * Describes the message dtx.v1.Msg.
+ * Use `create(MsgSchema)` to create a new message.
+ */
+export const MsgSchema: GenMessage<Msg> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 9);
+
+/**
+ * A workflow: its client runs it and records each step's outcome; the coordinator keeps the
+ * progress and, while the workflow is unfinished, calls the client's callback so that it replays it.
+ *
+ * @generated from message dtx.v1.Workflow
+ */
+export type Workflow = Message<"dtx.v1.Workflow"> & {
+  /**
+   * The workflow's name in its client (the `op` of the resume call).
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Its input (the body of the resume call).
+   *
+   * @generated from field: bytes input = 2;
+   */
+  input: Uint8Array;
+
+  /**
+   * The client's callback the coordinator resumes it through.
+   *
+   * @generated from field: string callback = 3;
+   */
+  callback: string;
+
+  /**
+   * What the workflow returned, once it succeeded.
+   *
+   * @generated from field: bytes result = 4;
+   */
+  result: Uint8Array;
+};
+
+/**
+ * Describes the message dtx.v1.Workflow.
+ * Use `create(WorkflowSchema)` to create a new message.
+ */
+export const WorkflowSchema: GenMessage<Workflow> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 10);
+
+/**
+ * What a branch answered the last time the coordinator called it.
+ *
+ * @generated from message dtx.v1.BranchAnswer
+ */
+export type BranchAnswer = Message<"dtx.v1.BranchAnswer"> & {
+  /**
+   * @generated from field: dtx.v1.BranchOutcome outcome = 1;
+   */
+  outcome: BranchOutcome;
+
+  /**
+   * The HTTP status (`409`) or gRPC code (`ABORTED`); empty when no answer came.
+   *
+   * @generated from field: string code = 2;
+   */
+  code: string;
+
+  /**
+   * The first 512 characters of the body or gRPC message, or the network error.
+   *
+   * @generated from field: string text = 3;
+   */
+  text: string;
+
+  /**
+   * When the call was made.
+   *
+   * @generated from field: google.protobuf.Timestamp call_time = 4;
+   */
+  callTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message dtx.v1.BranchAnswer.
+ * Use `create(BranchAnswerSchema)` to create a new message.
+ */
+export const BranchAnswerSchema: GenMessage<BranchAnswer> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 11);
+
+/**
+ * Of a transaction's branches whose last answer was not SUCCESS, the one called last: why an
+ * unfinished transaction is stuck, or why a failed one rolled back.
+ *
+ * @generated from message dtx.v1.BranchFailure
+ */
+export type BranchFailure = Message<"dtx.v1.BranchFailure"> & {
+  /**
+   * @generated from field: string branch_id = 1;
+   */
+  branchId: string;
+
+  /**
+   * @generated from field: string op = 2;
+   */
+  op: string;
+
+  /**
+   * @generated from field: string url = 3;
+   */
+  url: string;
+
+  /**
+   * How often the coordinator has called it.
+   *
+   * @generated from field: int32 attempts = 4;
+   */
+  attempts: number;
+
+  /**
+   * @generated from field: dtx.v1.BranchAnswer answer = 5;
+   */
+  answer?: BranchAnswer | undefined;
+};
+
+/**
+ * Describes the message dtx.v1.BranchFailure.
+ * Use `create(BranchFailureSchema)` to create a new message.
+ */
+export const BranchFailureSchema: GenMessage<BranchFailure> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_types, 12);
+
+/**
  * One stored branch operation.
  *
  * @generated from message dtx.v1.Branch
@@ -276,7 +475,8 @@ export type Branch = Message<"dtx.v1.Branch"> & {
   branchId: string;
 
   /**
-   * `action`, `compensate`, `try`, `confirm`, `cancel`, `commit`, `rollback`, `msg`.
+   * `action`, `compensate`, `try`, `confirm`, `cancel`, `commit`, `rollback`, `msg`; a workflow
+   * records the ops its client names (`action`, `commit`, `rollback`, `business`).
    *
    * @generated from field: string op = 2;
    */
@@ -311,6 +511,20 @@ export type Branch = Message<"dtx.v1.Branch"> & {
    * @generated from field: google.protobuf.Timestamp finish_time = 8;
    */
   finishTime?: Timestamp | undefined;
+
+  /**
+   * How often the coordinator has called it (an empty URL is never called).
+   *
+   * @generated from field: int32 attempts = 9;
+   */
+  attempts: number;
+
+  /**
+   * Its last answer; unset before its first call.
+   *
+   * @generated from field: dtx.v1.BranchAnswer last_answer = 10;
+   */
+  lastAnswer?: BranchAnswer | undefined;
 };
 
 /**
@@ -318,7 +532,7 @@ export type Branch = Message<"dtx.v1.Branch"> & {
  * Use `create(BranchSchema)` to create a new message.
  */
 export const BranchSchema: GenMessage<Branch> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 8);
+  messageDesc(file_dtx_v1_types, 13);
 
 /**
  * A global transaction as stored by the coordinator.
@@ -374,6 +588,18 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
      */
     value: Xa;
     case: "xa";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Msg msg = 17;
+     */
+    value: Msg;
+    case: "msg";
+  } | {
+    /**
+     * @generated from field: dtx.v1.Workflow workflow = 18;
+     */
+    value: Workflow;
+    case: "workflow";
   } | { case: undefined; value?: undefined };
 
   /**
@@ -424,6 +650,13 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
    * @generated from field: repeated dtx.v1.Branch branches = 14;
    */
   branches: Branch[];
+
+  /**
+   * Why the transaction is where it is: the branch that last answered something other than SUCCESS.
+   *
+   * @generated from field: dtx.v1.BranchFailure last_failure = 19;
+   */
+  lastFailure?: BranchFailure | undefined;
 };
 
 /**
@@ -431,7 +664,7 @@ export type Transaction = Message<"dtx.v1.Transaction"> & {
  * Use `create(TransactionSchema)` to create a new message.
  */
 export const TransactionSchema: GenMessage<Transaction> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_types, 9);
+  messageDesc(file_dtx_v1_types, 14);
 
 /**
  * The status of a global transaction.
@@ -526,6 +759,52 @@ export const BranchStatusSchema: GenEnum<BranchStatus> = /*@__PURE__*/
   enumDesc(file_dtx_v1_types, 1);
 
 /**
+ * How a branch call came out (the branch contract's answers).
+ *
+ * @generated from enum dtx.v1.BranchOutcome
+ */
+export enum BranchOutcome {
+  /**
+   * @generated from enum value: BRANCH_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Done.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_SUCCESS = 1;
+   */
+  SUCCESS = 1,
+
+  /**
+   * Failed for good: a saga action rolls the saga back; anywhere else it is retried like an error.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_FAILURE = 2;
+   */
+  FAILURE = 2,
+
+  /**
+   * Not yet: asked again after the same interval.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_ONGOING = 3;
+   */
+  ONGOING = 3,
+
+  /**
+   * Anything else (a timeout, a network error, another status): retried with a doubling interval.
+   *
+   * @generated from enum value: BRANCH_OUTCOME_ERROR = 4;
+   */
+  ERROR = 4,
+}
+
+/**
+ * Describes the enum dtx.v1.BranchOutcome.
+ */
+export const BranchOutcomeSchema: GenEnum<BranchOutcome> = /*@__PURE__*/
+  enumDesc(file_dtx_v1_types, 2);
+
+/**
  * The kind of a global transaction.
  *
  * @generated from enum dtx.v1.TransactionKind
@@ -566,7 +845,7 @@ export enum TransactionKind {
  * Describes the enum dtx.v1.TransactionKind.
  */
 export const TransactionKindSchema: GenEnum<TransactionKind> = /*@__PURE__*/
-  enumDesc(file_dtx_v1_types, 2);
+  enumDesc(file_dtx_v1_types, 3);
 
 /**
  * How the coordinator calls branch URLs that carry no scheme.
@@ -594,11 +873,19 @@ export enum Protocol {
    * @generated from enum value: PROTOCOL_GRPC = 2;
    */
   GRPC = 2,
+
+  /**
+   * http(s) URLs that name a `method` query parameter are called as JSON-RPC 2.0 (the
+   * payload, a JSON object, as params); other URLs as plain HTTP.
+   *
+   * @generated from enum value: PROTOCOL_JSON_RPC = 3;
+   */
+  JSON_RPC = 3,
 }
 
 /**
  * Describes the enum dtx.v1.Protocol.
  */
 export const ProtocolSchema: GenEnum<Protocol> = /*@__PURE__*/
-  enumDesc(file_dtx_v1_types, 3);
+  enumDesc(file_dtx_v1_types, 4);
 
