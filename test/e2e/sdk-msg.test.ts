@@ -235,6 +235,22 @@ describe("submit, prepare and abort", () => {
     ]);
   });
 
+  test("a topic step is delivered to every subscriber of the topic", async () => {
+    const topic = freshGid("sdk-topic");
+    for (const name of ["SubA", "SubB"]) {
+      const url = encodeURIComponent(rm.url(name));
+      expect((await dtx.get(`/api/dtmsvr/subscribe?topic=${topic}&url=${url}&remark=`)).status).toBe(200);
+    }
+    const gid = freshGid("sdk-msg-topic");
+    await http.msg({ gid }).addTopic(topic, IN).submit();
+    await dtx.settled(gid);
+    expect(await dtx.status(gid)).toBe("succeed");
+    expect(summary(callsOf(rm, gid))).toEqual([
+      ["SubA", "action", "01-01"],
+      ["SubB", "action", "01-02"],
+    ]);
+  });
+
   test("delay and concurrent reach the coordinator", async () => {
     const gid = freshGid("sdk-msg-delay");
     await http
