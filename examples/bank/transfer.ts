@@ -45,8 +45,11 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   } finally {
     await dtx.close();
-    const res = await request(`${bankHttp}/balances`);
-    process.stdout.write(`balances: ${await res.body.text()}\n`);
+    const balances = await request(`${bankHttp}/balances`).then(
+      (res) => res.body.text(),
+      (err: Error) => `the bank at ${bankHttp} is unreachable (${err.message})`,
+    );
+    process.stdout.write(`balances: ${balances}\n`);
   }
 }
 

@@ -3,9 +3,6 @@
  * (HTTP 200/409/425/500, gRPC OK/ABORTED/FAILED_PRECONDITION/INTERNAL), and what the coordinator
  * makes of it in a real saga.
  */
-import { createServer, type Server } from "node:http";
-import { createServer as createH2c, type Http2Server, type ServerHttp2Session } from "node:http2";
-import type { AddressInfo } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { connectNodeAdapter, createGrpcTransport } from "@connectrpc/connect-node";
@@ -21,6 +18,7 @@ import {
   type BranchContext,
 } from "../../src/client";
 import { TestCoordinator } from "../support/coordinator";
+import { listenH2c, listenHttp, type Listening } from "../support/listen";
 import { freshGid } from "../e2e/saga-helpers";
 
 /** What each business function does next, by name; every call's context is recorded. */
@@ -33,15 +31,14 @@ function business(name: string, ctx: BranchContext, body: string): unknown {
 }
 
 let dtx: TestCoordinator;
-let http: Server;
-let h2: Http2Server;
-const sessions = new Set<ServerHttp2Session>();
+let http: Listening;
+let h2: Listening;
 let httpBase: string;
 let grpcTarget: string;
 
 beforeAll(async () => {
   dtx = await TestCoordinator.start();
-  http = createServer(
+  http = await listenHttp(
     httpBranchRoutes(
       {
         "/busi/Action": (call) => business("Action", call.ctx, call.body.toString()),
@@ -51,7 +48,7 @@ beforeAll(async () => {
       { maxBodyBytes: 64 },
     ),
   );
-  h2 = createH2c(
+  h2 = await listenH2c(
     connectNodeAdapter({
       routes: (r) =>
         r.service(SagaBranchService, {
@@ -64,17 +61,12 @@ beforeAll(async () => {
         }),
     }),
   );
-  h2.on("session", (s) => sessions.add(s));
-  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
-  await new Promise<void>((r) => h2.listen(0, "127.0.0.1", r));
-  httpBase = `http://127.0.0.1:${(http.address() as AddressInfo).port}/busi`;
-  grpcTarget = `127.0.0.1:${(h2.address() as AddressInfo).port}`;
+  httpBase = `http://127.0.0.1:${http.port}/busi`;
+  grpcTarget = `127.0.0.1:${h2.port}`;
 });
 afterEach(() => behaviour.clear());
 afterAll(async () => {
-  http?.closeAllConnections();
-  for (const s of sessions) s.close();
-  await Promise.all([new Promise((r) => http?.close(r)), new Promise((r) => h2?.close(r))]);
+  await Promise.all([http?.close(), h2?.close()]);
   await dtx?.close();
 });
 
@@ -122,13 +114,12 @@ describe("node:http", () => {
   });
 
   test("httpBranch alone serves every path with one function", async () => {
-    const one = createServer(httpBranch(() => ({ ok: true })));
-    await new Promise<void>((r) => one.listen(0, "127.0.0.1", r));
+    const one = await listenHttp(httpBranch(() => ({ ok: true })));
     try {
-      const res = await request(`http://127.0.0.1:${(one.address() as AddressInfo).port}/any/where`);
+      const res = await request(`http://127.0.0.1:${one.port}/any/where`);
       expect(await res.body.json()).toEqual({ ok: true });
     } finally {
-      await new Promise((r) => one.close(r));
+      await one.close();
     }
   });
 

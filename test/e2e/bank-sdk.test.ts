@@ -1,11 +1,13 @@
 /**
- * The bank example on the SDK against a real coordinator: a transfer as a saga and as TCC, over HTTP
- * and over gRPC, succeeding and, to an account that does not exist, rolled back — the money
- * conserved, nothing left frozen.
+ * The bank example on the SDK against a real coordinator: a transfer as a saga, as TCC and as a
+ * message, over HTTP and over gRPC, succeeding and, to an account that does not exist, rolled back
+ * (or never sent) — the money conserved, nothing left frozen.
  */
+import { request } from "undici";
 import { accounts } from "../../examples/bank/accounts";
 import type { BankService } from "../../examples/bank/bank-service";
 import { grpcBank, httpBank, type BankEndpoint } from "../../examples/bank/endpoints";
+import { transferByMessage } from "../../examples/bank/transfer-msg";
 import { transferBySaga } from "../../examples/bank/transfer-saga";
 import { transferByTcc } from "../../examples/bank/transfer-tcc";
 import { Coordinator, isBranchFailure, isCoordinatorError } from "../../src/client";
@@ -20,16 +22,17 @@ const endpoints: Record<string, BankEndpoint> = {};
 
 beforeAll(async () => {
   dtx = await TestCoordinator.start();
-  testBank = await startTestBank({ accounts: { alice: 1000, bob: 1000 } });
-  bank = testBank.bank;
   coordinators.http = Coordinator.http(dtx.base);
   coordinators.grpc = Coordinator.grpc(dtx.grpcTarget);
+  // the bank sends its messages through the test coordinator
+  testBank = await startTestBank({ accounts: { alice: 1000, bob: 1000 }, coordinator: coordinators.http });
+  bank = testBank.bank;
   endpoints.http = httpBank(bank.base);
   endpoints.grpc = grpcBank(bank.grpcTarget);
 });
 afterAll(async () => {
-  await Promise.all(Object.values(coordinators).map((c) => c.close()));
   await testBank?.close();
+  await Promise.all(Object.values(coordinators).map((c) => c.close()));
   await dtx?.close();
 });
 
@@ -86,5 +89,38 @@ describe.each(["http", "grpc"])("over %s", (protocol) => {
     expect(isBranchFailure(err)).toBe(true);
     expect((err as Error).message).toContain("no account carol");
     expect(await ledger()).toEqual(before);
+  });
+  /** Over HTTP: the bank's TransferByMessage route; over gRPC: the message through dtmgimp.Dtm, its step and check-back gRPC. */
+  async function sendByMessage(from: string, to: string, amount: number): Promise<string> {
+    if (protocol === "grpc") {
+      return transferByMessage(dtxOf(), bankOf(), bank.pool, { from, to, amount }, testBank.barrierTable);
+    }
+    const res = await request(`${bank.base}/TransferByMessage`, {
+      method: "POST",
+      body: JSON.stringify({ from, to, amount }),
+    });
+    const body = (await res.body.json()) as { gid?: string; message?: string };
+    if (res.statusCode !== 200) throw new Error(`${res.statusCode} ${body.message}`);
+    return body.gid!;
+  }
+
+  test("a transfer by message: debited in the bank's transaction, credited when delivered", async () => {
+    const before = (await ledger()).balances;
+    const gid = await sendByMessage("alice", "bob", 15);
+    await dtx.settled(gid);
+    expect(await dtx.status(gid)).toBe("succeed");
+    expect((await dtx.query(gid)).transaction.protocol).toBe(protocol);
+    expect((await ledger()).balances).toEqual({ alice: before.alice! - 15, bob: before.bob! + 15 });
+  });
+
+  test("a transfer by message to an account that does not exist is refused and nothing is sent", async () => {
+    const before = await ledger();
+    const failedMessages = async () =>
+      (await dtx.get("/api/dtmsvr/all?transType=msg&status=failed")).body.transactions.length as number;
+    const failedBefore = await failedMessages();
+    await expect(sendByMessage("alice", "carol", 15)).rejects.toThrow(/no account carol/);
+    expect(await ledger()).toEqual(before);
+    // the prepared message was aborted: it never delivers
+    expect(await failedMessages()).toBe(failedBefore + 1);
   });
 });

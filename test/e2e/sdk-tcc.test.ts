@@ -3,9 +3,6 @@
  * §10.3 through the SDK): registration then try, confirm or cancel by the coordinator, abort and
  * rethrow when the function throws, nested branches from inside a try, over HTTP and gRPC.
  */
-import { createServer, type Server } from "node:http";
-import { createServer as createH2c, type Http2Server, type ServerHttp2Session } from "node:http2";
-import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { SagaBranchService } from "../../gen/dtx/v1/branch_pb";
 import {
@@ -18,6 +15,7 @@ import {
 } from "../../src/client";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
+import { listenH2c, listenHttp, type Listening } from "../support/listen";
 import { callsOf, freshGid, summary } from "./saga-helpers";
 
 let dtx: TestCoordinator;
@@ -25,9 +23,8 @@ let rm: BranchServices;
 let http: Coordinator;
 let grpc: Coordinator;
 /** A try that adds a nested branch through the coordinator it is told about (`dtm`), over HTTP and gRPC. */
-let nestedHttp: Server;
-let nestedGrpc: Http2Server;
-const sessions = new Set<ServerHttp2Session>();
+let nestedHttp: Listening;
+let nestedGrpc: Listening;
 
 async function nest(ctx: BranchContext, leaf: (name: string) => string): Promise<void> {
   const sdk = Coordinator.connect(ctx.dtm);
@@ -48,8 +45,8 @@ beforeAll(async () => {
   rm = await BranchServices.start();
   http = Coordinator.http(dtx.base);
   grpc = Coordinator.grpc(dtx.grpcTarget);
-  nestedHttp = createServer(httpBranch((call) => nest(call.ctx, (n) => rm.url(n))));
-  nestedGrpc = createH2c(
+  nestedHttp = await listenHttp(httpBranch((call) => nest(call.ctx, (n) => rm.url(n))));
+  nestedGrpc = await listenH2c(
     connectNodeAdapter({
       routes: (r) =>
         r.service(SagaBranchService, {
@@ -58,16 +55,11 @@ beforeAll(async () => {
         }),
     }),
   );
-  nestedGrpc.on("session", (s) => sessions.add(s));
-  await new Promise<void>((r) => nestedHttp.listen(0, "127.0.0.1", r));
-  await new Promise<void>((r) => nestedGrpc.listen(0, "127.0.0.1", r));
 });
 afterAll(async () => {
   await http?.close();
   await grpc?.close();
-  nestedHttp?.closeAllConnections();
-  for (const s of sessions) s.close();
-  await Promise.all([new Promise((r) => nestedHttp?.close(r)), new Promise((r) => nestedGrpc?.close(r))]);
+  await Promise.all([nestedHttp?.close(), nestedGrpc?.close()]);
   await rm?.close();
   await dtx?.close();
 });
@@ -178,7 +170,7 @@ describe("over HTTP", () => {
 
   test("a try adds a nested branch through the coordinator it was told about; confirms run 0201, 02, 01", async () => {
     const gid = freshGid("sdk-tcc-nested");
-    const nestedUrl = `http://127.0.0.1:${(nestedHttp.address() as AddressInfo).port}/nested`;
+    const nestedUrl = `http://127.0.0.1:${nestedHttp.port}/nested`;
     await http.tcc(
       async (tcc) => {
         await tcc.callBranch(branch("TransOut", OUT));
@@ -265,7 +257,7 @@ describe("over gRPC", () => {
 
   test("a nested branch from a Connect try, registered over gRPC", async () => {
     const gid = freshGid("sdk-gtcc-nested");
-    const nestedUrl = `127.0.0.1:${(nestedGrpc.address() as AddressInfo).port}/${SagaBranchService.typeName}/Action`;
+    const nestedUrl = `127.0.0.1:${nestedGrpc.port}/${SagaBranchService.typeName}/Action`;
     await grpc.tcc(
       async (tcc) => {
         await tcc.callBranch({

@@ -6,6 +6,8 @@ import { openTestDb, type TestDb } from "./test-db";
 export interface TestBank {
   bank: BankService;
   db: TestDb;
+  /** The barrier table the bank uses (undefined: dtm's default). */
+  barrierTable: string | undefined;
   close(): Promise<void>;
 }
 
@@ -14,16 +16,12 @@ export async function startTestBank(
   opts: { coordinator?: Coordinator; accounts?: Record<string, number> } = {},
 ): Promise<TestBank> {
   const db = await openTestDb();
-  const bank = await BankService.start({
-    port: 0,
-    grpcPort: 0,
-    pool: db.pool,
-    barrierTable: db.kind === "postgres" ? `${db.schema}.barrier` : undefined,
-    ...opts,
-  });
+  const barrierTable = db.kind === "postgres" ? `${db.schema}.barrier` : undefined;
+  const bank = await BankService.start({ port: 0, grpcPort: 0, pool: db.pool, barrierTable, ...opts });
   return {
     bank,
     db,
+    barrierTable,
     close: async () => {
       await bank.close();
       await db.close();
