@@ -23,10 +23,13 @@ import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./opera
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { DelayedDue, TransPage, TransRepository } from "./repository";
 import type { ResolveContext, TransKind } from "./trans-kind";
+import { checkPayloads, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload-check";
 
 /** Server settings of the engine (ms). */
 export interface EngineSettings extends DriverSettings {
   maxSteps: number;
+  /** Largest payload of one branch row, bytes. Default DEFAULT_MAX_PAYLOAD_BYTES. */
+  maxPayloadBytes?: number;
   maxGidLength: number;
   maxPageSize: number;
 }
@@ -84,6 +87,10 @@ export class Engine {
   private readonly operator: OperatorContext;
   private readonly clientDriven: ClientDrivenContext;
 
+  private get maxPayloadBytes(): number {
+    return this.settings.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  }
+
   constructor(deps: EngineDeps) {
     this.clock = deps.clock;
     this.repository = deps.repository;
@@ -130,7 +137,9 @@ export class Engine {
     const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "prepared", "");
-      const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
+      const rows = kind.branchesOf(t.definition);
+      checkPayloads(rows, this.maxPayloadBytes);
+      const inserted = await this.repository.insert(fresh, rows);
       if (inserted) return { trans: { ...fresh, id: inserted.id } };
     }
     const stored = await this.repository.find(request.gid);
@@ -154,6 +163,7 @@ export class Engine {
     if (t) {
       const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
       const branches = kind.branchesOf(t.definition);
+      checkPayloads(branches, this.maxPayloadBytes);
       const inserted = await this.repository.insert(fresh, branches);
       if (inserted) {
         const trans = { ...fresh, id: inserted.id };
@@ -270,6 +280,7 @@ export class Engine {
       throw invalidField(["trans_type"], `${r.gid} is a ${stored.transType} transaction, not ${r.transType}`);
     }
     const rows = kind.registration(r, stored);
+    checkPayloads(rows, this.maxPayloadBytes, "data");
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());
     if (added === "wrong-status") throw notPrepared();
     if (added === "duplicate") {

@@ -8,7 +8,9 @@ import { TopicService } from "../../gen/dtx/v1/topics_pb";
 import { adminService } from "../api/admin-service";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
+import { hideInternalErrors } from "../api/internal-errors";
 import { createJsonRpcRoute } from "../api/json-rpc";
+import { refuseNulStrings } from "../api/message-strings";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
@@ -122,6 +124,7 @@ export class App {
         timeoutToFailMs: config.timeoutToFail,
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
+        maxPayloadBytes: config.limits.maxPayloadBytes,
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,
@@ -131,7 +134,7 @@ export class App {
       alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
-    const interceptors = opts.interceptors ?? [];
+    const interceptors = [hideInternalErrors(logger), refuseNulStrings(), ...(opts.interceptors ?? [])];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
@@ -153,6 +156,7 @@ export class App {
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
       timeoutToFailMs: config.timeoutToFail,
+      logger,
     };
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
@@ -240,6 +244,7 @@ async function bindAll(config: Config, handler: Handler): Promise<Listener[]> {
           port,
           handler,
           drainTimeoutMs: config.server.shutdownTimeout,
+          maxHeaderBytes: config.server.maxHeaderBytes,
         }),
       );
     } catch (err) {

@@ -34,8 +34,10 @@ export interface ServerConfig {
    * Port 0 picks a free port (tests). Default `[36789, 36790]`, dtm's HTTP and gRPC ports.
    */
   ports: number[];
-  /** Largest accepted request body, in bytes. Default `1048576` (1 MiB). */
+  /** Largest accepted request body, in bytes; a larger one is answered 413. Default `1048576` (1 MiB). */
   maxBodyBytes: number;
+  /** Largest HTTP/1 request head (request line and headers), in bytes; a larger one is answered 431. Default `16384`. */
+  maxHeaderBytes: number;
   /**
    * How long a graceful stop waits, ms, at each of its two steps: for in-flight requests (connections
    * still open then are closed), then for running passes (the leases of passes still running then are
@@ -98,6 +100,8 @@ export interface LimitsConfig {
   maxGidLength: number;
   /** Largest page a listing returns. Default `1000`. */
   maxPageSize: number;
+  /** Largest payload of one branch (a step's, a registered branch's), in bytes. Default `262144` (256 KiB). */
+  maxPayloadBytes: number;
 }
 
 /** Alerts about branches that keep failing (dtm's `AlertWebHook` and `AlertRetryLimit`). */
@@ -138,13 +142,19 @@ export interface Config {
 /** The built-in defaults; a fresh object on every call. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "0.0.0.0", ports: [36789, 36790], maxBodyBytes: 1_048_576, shutdownTimeout: 10_000 },
+    server: {
+      host: "0.0.0.0",
+      ports: [36789, 36790],
+      maxBodyBytes: 1_048_576,
+      maxHeaderBytes: 16_384,
+      shutdownTimeout: 10_000,
+    },
     store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
     retry: { interval: 10_000, maxInterval: 3_600_000 },
     branch: { requestTimeout: 3_000 },
     timeoutToFail: 35_000,
     recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
-    limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
+    limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262_144 },
     alert: { webhook: "", retryLimit: 3 },
     log: { level: "info" },
   };
@@ -350,6 +360,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.host", string()],
   ["server.ports", ports()],
   ["server.maxBodyBytes", positiveInt()],
+  ["server.maxHeaderBytes", positiveInt()],
   ["server.shutdownTimeout", duration({ allowZero: true })],
   ["store.url", storeUrl()],
   ["store.dataDir", string()],
@@ -373,6 +384,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["limits.maxSteps", positiveInt()],
   ["limits.maxGidLength", positiveInt()],
   ["limits.maxPageSize", positiveInt()],
+  ["limits.maxPayloadBytes", positiveInt()],
   [
     "alert.webhook",
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
