@@ -346,6 +346,11 @@ export class Engine {
     return this.driver.inFlight;
   }
 
+  /** This coordinator's id: the first part of the owner token of every lease it takes. */
+  get coordinatorId(): string {
+    return this.driver.coordinatorId;
+  }
+
   /**
    * Stops taking new work and waits up to `timeoutMs` for running passes; the transactions of
    * passes still running then are made due again so another coordinator takes them at once.

@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -29,6 +30,7 @@ import type { Config } from "./config";
 import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
+import { Heartbeat } from "./heartbeat";
 import { RecoveryWorker } from "./recovery-worker";
 import { bindError, StartupError } from "./startup-error";
 import { dtxVersion } from "./version";
@@ -67,6 +69,7 @@ export class App {
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
     private readonly alerts: AlertWebhook | null,
+    private readonly heartbeat: Heartbeat,
   ) {}
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
@@ -199,7 +202,28 @@ export class App {
           logger,
         )
       : null;
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts);
+    let heartbeat: Heartbeat;
+    try {
+      heartbeat = await Heartbeat.start(
+        store.sql,
+        engine.coordinatorId,
+        clock,
+        {
+          intervalMs: config.recovery.heartbeat,
+          deadAfterMs: config.recovery.deadAfter,
+          node: `${hostname()}:${listeners.map((l) => l.port).join(",")}`,
+          exclusive: store.kind === "pglite",
+        },
+        logger,
+        () => recovery?.wake(),
+      );
+    } catch (err) {
+      await recovery?.close();
+      await Promise.all(listeners.map((l) => l.close()));
+      await store.close();
+      throw new StartupError(`store: cannot register the coordinator (${(err as Error).message})`, err);
+    }
+    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts, heartbeat);
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -217,6 +241,7 @@ export class App {
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
+    await this.heartbeat.close();
     await this.alerts?.close();
     await this.caller.close();
     await this.store.close();

@@ -88,8 +88,19 @@ export interface RecoveryConfig {
   batchSize: number;
   /** Transaction passes running at once. Default `32`. */
   concurrency: number;
-  /** How long a claim holds a transaction before another coordinator may take it, ms. Default 10s. */
+  /**
+   * How long a claim holds a transaction before another coordinator may take it, ms. Default 10s. A
+   * coordinator that dies is noticed sooner, by its heartbeat (`heartbeat`, `deadAfter`).
+   */
   lease: number;
+  /** How often a coordinator beats (in the database) and looks for dead ones, ms. Default 500ms. */
+  heartbeat: number;
+  /**
+   * A coordinator that has not beaten for this long is dead: the transactions it leased are taken over
+   * by the others (or by its own restart, at once when on the same host and port). Must be at least
+   * twice `heartbeat`. Default 2s.
+   */
+  deadAfter: number;
 }
 
 /** Limits on everything that grows. */
@@ -153,7 +164,15 @@ export function defaultConfig(): Config {
     retry: { interval: 10_000, maxInterval: 3_600_000 },
     branch: { requestTimeout: 3_000 },
     timeoutToFail: 35_000,
-    recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
+    recovery: {
+      enabled: true,
+      pollInterval: 1_000,
+      batchSize: 32,
+      concurrency: 32,
+      lease: 10_000,
+      heartbeat: 500,
+      deadAfter: 2_000,
+    },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262_144 },
     alert: { webhook: "", retryLimit: 3 },
     log: { level: "info" },
@@ -381,6 +400,8 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["recovery.batchSize", positiveInt()],
   ["recovery.concurrency", positiveInt()],
   ["recovery.lease", duration()],
+  ["recovery.heartbeat", duration()],
+  ["recovery.deadAfter", duration()],
   ["limits.maxSteps", positiveInt()],
   ["limits.maxGidLength", positiveInt()],
   ["limits.maxPageSize", positiveInt()],
@@ -477,6 +498,13 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     throw new ConfigError(
       `config ${where("retry.maxInterval")}: ${formatDuration(maxInterval)} is less than ` +
         `${where("retry.interval")} ${formatDuration(interval)}; the backoff cap must be at least the interval`,
+    );
+  }
+  const { heartbeat, deadAfter } = config.recovery;
+  if (deadAfter < 2 * heartbeat) {
+    throw new ConfigError(
+      `config ${where("recovery.deadAfter")}: ${formatDuration(deadAfter)} is less than twice ` +
+        `${where("recovery.heartbeat")} ${formatDuration(heartbeat)}; one late beat would declare a live coordinator dead`,
     );
   }
 }

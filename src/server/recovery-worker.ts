@@ -15,7 +15,9 @@ export interface RecoverySettings {
  */
 export class RecoveryWorker {
   private stopped = false;
-  private wake: (() => void) | null = null;
+  private wakeUp: (() => void) | null = null;
+  /** A wake() came while no sleep was on: the next sleep is skipped. */
+  private woken = false;
   private readonly loop: Promise<void>;
   /** Passes this worker started that have not ended. */
   private active = 0;
@@ -40,7 +42,7 @@ export class RecoveryWorker {
           for (const p of passes) {
             void p.finally(() => {
               this.active--;
-              this.wake?.();
+              this.wakeUp?.();
             });
           }
         } catch (err) {
@@ -57,20 +59,30 @@ export class RecoveryWorker {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
-      this.wake = done;
+      this.wakeUp = done;
     });
+  }
+
+  /** Claims at once instead of finishing the idle sleep (transactions were just made due). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
   }
 
   /** Stops claiming (the engine's close() deals with passes still running). */
   async close(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.wakeUp?.();
     await this.loop;
   }
 }
