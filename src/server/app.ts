@@ -129,6 +129,11 @@ export class App {
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
         maxPayloadBytes: config.limits.maxPayloadBytes,
+        admission: {
+          maxInFlight: config.admission.maxInFlight,
+          maxQueued: config.admission.maxQueued,
+          maxWaitMs: config.admission.maxWait,
+        },
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,

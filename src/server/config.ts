@@ -103,6 +103,16 @@ export interface RecoveryConfig {
   deadAfter: number;
 }
 
+/** Admission control of submits (src/core/admission.ts). */
+export interface AdmissionConfig {
+  /** Submits whose passes may run at once; more wait. Default `512`. */
+  maxInFlight: number;
+  /** Submits that may wait for a slot; beyond them a submit is refused at once (503, RESOURCE_EXHAUSTED). Default `1024`. */
+  maxQueued: number;
+  /** How long a submit waits for a slot before it is refused, ms. Default 2s. */
+  maxWait: number;
+}
+
 /** Limits on everything that grows. */
 export interface LimitsConfig {
   /** Most branches (steps) in one transaction. Default `1000`. */
@@ -145,6 +155,7 @@ export interface Config {
    */
   timeoutToFail: number;
   recovery: RecoveryConfig;
+  admission: AdmissionConfig;
   limits: LimitsConfig;
   alert: AlertConfig;
   log: LogConfig;
@@ -173,6 +184,7 @@ export function defaultConfig(): Config {
       heartbeat: 500,
       deadAfter: 2_000,
     },
+    admission: { maxInFlight: 512, maxQueued: 1024, maxWait: 2_000 },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262_144 },
     alert: { webhook: "", retryLimit: 3 },
     log: { level: "info" },
@@ -402,6 +414,9 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["recovery.lease", duration()],
   ["recovery.heartbeat", duration()],
   ["recovery.deadAfter", duration()],
+  ["admission.maxInFlight", positiveInt()],
+  ["admission.maxQueued", positiveInt()],
+  ["admission.maxWait", duration()],
   ["limits.maxSteps", positiveInt()],
   ["limits.maxGidLength", positiveInt()],
   ["limits.maxPageSize", positiveInt()],

@@ -11,7 +11,8 @@ export interface RecoverySettings {
 /**
  * Re-drives unfinished transactions that are due: claims them in batches under a lease
  * (`for update skip locked`, so several coordinators on one database share the work) and runs up to
- * `concurrency` passes at once. Sleeps `pollInterval` (with jitter) when nothing is due.
+ * `concurrency` passes at once. Sleeps `pollInterval` (with jitter) when nothing is due, and while the
+ * submit path is saturated (admission control has submits waiting or no slot free).
  */
 export class RecoveryWorker {
   private stopped = false;
@@ -34,7 +35,9 @@ export class RecoveryWorker {
     while (!this.stopped) {
       const free = this.settings.concurrency - this.active;
       let claimed = 0;
-      if (free > 0) {
+      // submits are waiting for a slot: leave the room (and the database) to them for a poll interval
+      const yieldToSubmits = this.engine.saturated;
+      if (free > 0 && !yieldToSubmits) {
         try {
           const { passes } = await this.engine.claimAndDrive(Math.min(free, this.settings.batchSize));
           claimed = passes.length;
@@ -50,7 +53,8 @@ export class RecoveryWorker {
         }
       }
       // nothing due, or every slot busy: wait for the poll interval or a pass to end
-      if (!this.stopped && (claimed === 0 || free <= claimed)) await this.sleep(this.jittered());
+      if (!this.stopped && (claimed === 0 || free <= claimed || yieldToSubmits))
+        await this.sleep(this.jittered());
     }
   }
 

@@ -59,6 +59,7 @@ describe("defaults", () => {
         heartbeat: 500,
         deadAfter: 2_000,
       },
+      admission: { maxInFlight: 512, maxQueued: 1024, maxWait: 2_000 },
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262144 },
       alert: { webhook: "", retryLimit: 3 },
       log: { level: "info" },
