@@ -18,6 +18,7 @@ import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
+import { TargetPolicy } from "../core/target-policy";
 import { createTopics } from "../core/topics";
 import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
@@ -125,6 +126,10 @@ export class App {
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,
+        targets:
+          config.branch.allowedTargets.length > 0
+            ? new TargetPolicy(config.branch.allowedTargets)
+            : undefined,
       },
       logger,
       lookups: topics,

@@ -1,29 +1,35 @@
 import { App } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./logger";
 
 /**
- * `dtx [--config dtx.yaml]`: starts the coordinator. Without `store.url` (DTX_STORE_URL) it keeps
- * its data in the embedded PGlite store under `store.dataDir`. SIGTERM/SIGINT stop it gracefully.
+ * `dtx [--config dtx.yaml | -c conf.yml] [--dtm-env]`: starts the coordinator. The file is dtx's YAML or
+ * dtm's (recognized by its capitalized keys); `--dtm-env` also reads dtm's environment names. Without
+ * `store.url` (DTX_STORE_URL) it keeps its data in the embedded PGlite store under `store.dataDir`.
+ * SIGTERM/SIGINT stop it gracefully.
  */
 async function main(argv: string[]): Promise<void> {
   const i = argv.findIndex((a) => a === "--config" || a === "-c");
   const file = i >= 0 ? argv[i + 1] : undefined;
   if (argv.includes("--help") || argv.includes("-h")) {
     process.stdout.write(
-      "usage: dtx [--config dtx.yaml]   (every key also as DTX_* env, see dtx.example.yaml)\n",
+      "usage: dtx [--config dtx.yaml | -c dtm-conf.yml] [--dtm-env]   (every key also as DTX_* env)\n",
     );
     return;
   }
+  const warnings: string[] = [];
   let config;
   try {
-    config = loadConfig({ file });
+    config = loadConfig({ file, dtmEnv: argv.includes("--dtm-env"), warn: (m) => warnings.push(m) });
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
+  const logger = createLogger(config.log.level);
+  for (const warning of warnings) logger.warn(warning);
   let app: App;
   try {
-    app = await App.start(config);
+    app = await App.start(config, { logger });
   } catch (err) {
     if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
     throw err;
