@@ -306,8 +306,8 @@ export class Engine {
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
-  forceStop(gid: string): Promise<TransRecord> {
-    return forceStop(this.operator, gid);
+  forceStop(gid: string, operator?: string): Promise<TransRecord> {
+    return forceStop(this.operator, gid, operator);
   }
 
   /** Makes an unfinished transaction due now (operator-verbs.ts). */

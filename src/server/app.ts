@@ -23,7 +23,9 @@ import { createTopics } from "../core/topics";
 import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
+import { adminAuth, readAdminTokens } from "./admin-auth";
 import { AlertWebhook } from "./alert-webhook";
+import { isLoopback } from "./loopback";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
@@ -82,6 +84,12 @@ export class App {
    */
   static async start(config: Config, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? createLogger(config.log.level);
+    const tokens = readAdminTokens(config.admin);
+    if (tokens.length === 0 && !isLoopback(config.server.host)) {
+      throw new StartupError(
+        `admin.token: server.host ${config.server.host} serves beyond this machine; set a token`,
+      );
+    }
     let serve: Handler = answerStarting;
     const listeners = await bindAll(config, (req, res) => serve(req, res));
     let store: Store;
@@ -136,7 +144,7 @@ export class App {
       alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
-    const interceptors = opts.interceptors ?? [];
+    const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });

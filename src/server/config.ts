@@ -12,6 +12,7 @@ import { TargetPolicy } from "../core/target-policy";
 import { dtmSettings, isDtmTree, type DtmSetting } from "./dtm-config";
 import { ConfigError, formatDuration, parseDuration } from "./duration";
 import { didYouMean } from "./nearest";
+import { isLoopback } from "./loopback";
 
 export { ConfigError } from "./duration";
 
@@ -124,6 +125,17 @@ export interface AlertConfig {
   retryLimit: number;
 }
 
+/** The admin service and page (operators). */
+export interface AdminConfig {
+  /**
+   * Bearer token the admin service and page require (its audit name: `admin`). Required, here or in
+   * `tokenFile`, when `server.host` is not a loopback address. Default `""`: open on loopback.
+   */
+  token: string;
+  /** File of tokens, one a line: `NAME TOKEN` (audit lines name the operator) or `TOKEN`. Default `""`. */
+  tokenFile: string;
+}
+
 /** Logging. */
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
@@ -144,6 +156,7 @@ export interface Config {
   recovery: RecoveryConfig;
   limits: LimitsConfig;
   alert: AlertConfig;
+  admin: AdminConfig;
   log: LogConfig;
 }
 
@@ -158,6 +171,7 @@ export function defaultConfig(): Config {
     recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
     alert: { webhook: "", retryLimit: 3 },
+    admin: { token: "", tokenFile: "" },
     log: { level: "info" },
   };
 }
@@ -435,6 +449,15 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
   ],
   ["alert.retryLimit", positiveInt()],
+  [
+    "admin.token",
+    string({
+      allowEmpty: true,
+      pattern: /^(\S{16,})?$/,
+      hint: "must be 16 or more characters without spaces",
+    }),
+  ],
+  ["admin.tokenFile", string({ allowEmpty: true })],
   ["log.level", logLevel()],
 ]);
 
@@ -526,6 +549,13 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     const origin = origins.get(path);
     return origin === undefined ? path : label(path, origin);
   };
+  const { host } = config.server;
+  if (!isLoopback(host) && config.admin.token === "" && config.admin.tokenFile === "") {
+    throw new ConfigError(
+      `config ${where("server.host")}: ${host} serves beyond this machine, so the admin API needs a token: ` +
+        "set admin.token (DTX_ADMIN_TOKEN, e.g. openssl rand -hex 32) or admin.tokenFile, or listen on 127.0.0.1",
+    );
+  }
   const { interval, maxInterval } = config.retry;
   if (maxInterval < interval) {
     throw new ConfigError(

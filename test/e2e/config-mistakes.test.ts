@@ -26,6 +26,13 @@ test.each([
     'dtx: config branch.allowedTargets (env DTX_BRANCH_ALLOWED_TARGETS): "https://bank/" is neither a host ' +
       "pattern (bank, *.svc.cluster.local, host:8080) nor a CIDR (10.0.0.0/8)\n",
   ],
+  [
+    "listening beyond loopback without an admin token",
+    { DTX_SERVER_HOST: "0.0.0.0" },
+    "dtx: config server.host (env DTX_SERVER_HOST): 0.0.0.0 serves beyond this machine, so the admin API " +
+      "needs a token: set admin.token (DTX_ADMIN_TOKEN, e.g. openssl rand -hex 32) or admin.tokenFile, or " +
+      "listen on 127.0.0.1\n",
+  ],
 ])(
   "%s: exit 2 and one line",
   async (_name, env, stderr) => {

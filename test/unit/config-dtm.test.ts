@@ -202,3 +202,21 @@ describe("dtm's environment names", () => {
     );
   });
 });
+
+describe("admin token", () => {
+  test("listening beyond loopback without a token refuses to start, saying what to set", () => {
+    expect(configError(() => loadConfig({ env: { DTX_SERVER_HOST: "0.0.0.0" } }))).toBe(
+      "config server.host (env DTX_SERVER_HOST): 0.0.0.0 serves beyond this machine, so the admin API needs " +
+        "a token: set admin.token (DTX_ADMIN_TOKEN, e.g. openssl rand -hex 32) or admin.tokenFile, or listen on 127.0.0.1",
+    );
+    const env = { DTX_SERVER_HOST: "0.0.0.0", DTX_ADMIN_TOKEN: "0123456789abcdef0123" };
+    expect(loadConfig({ env }).admin.token).toBe("0123456789abcdef0123");
+    expect(loadConfig({ env: { DTX_SERVER_HOST: "::1" } }).server.host).toBe("::1");
+  });
+
+  test("a short token is refused", () => {
+    expect(configError(() => loadConfig({ env: { DTX_ADMIN_TOKEN: "secret" } }))).toBe(
+      'config admin.token (env DTX_ADMIN_TOKEN): "secret" must be 16 or more characters without spaces',
+    );
+  });
+});
