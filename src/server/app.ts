@@ -12,6 +12,7 @@ import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
+import { REST_SERVICES } from "../api/openapi";
 import { createRestGateway } from "../api/rest-gateway";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
@@ -29,6 +30,7 @@ import { isLoopback } from "./loopback";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
+import { openApiRoute } from "./openapi-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { bindError, StartupError } from "./startup-error";
@@ -149,12 +151,13 @@ export class App {
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const impls: Record<string, object> = {
+      [CoordinatorService.typeName]: native,
+      [TopicService.typeName]: nativeTopics,
+      [AdminService.typeName]: admin,
+    };
     const gateway = createRestGateway(
-      [
-        { service: CoordinatorService, impl: native },
-        { service: TopicService, impl: nativeTopics },
-        { service: AdminService, impl: admin },
-      ],
+      REST_SERVICES.map((service) => ({ service, impl: impls[service.typeName]! })),
       {
         maxBodyBytes: config.server.maxBodyBytes,
         interceptors,
@@ -171,11 +174,13 @@ export class App {
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
     const metrics = metricsRoute(dtxVersion());
+    const openApi = openApiRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
           metrics(req, res) ||
+          openApi(req, res) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));
