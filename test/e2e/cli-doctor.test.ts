@@ -22,7 +22,7 @@ beforeAll(async () => {
   env = PG_URL
     ? { DTX_STORE_URL: PG_URL, DTX_STORE_SCHEMA: schema, DTX_SERVER_PORTS: "0" }
     : { DTX_STORE_URL: "", DTX_STORE_DATA_DIR: join(dir, "pglite"), DTX_SERVER_PORTS: "0" };
-  busy = createServer();
+  busy = createServer((socket) => socket.destroy()); // answers nothing, holds no connection
   await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
 });
 afterAll(async () => {
@@ -73,7 +73,7 @@ test("a fresh store: migrations pending until dtx migrate; then doctor is happy"
   ]);
   expect(rows.find((r) => r.startsWith("migrations"))).toMatch(/\sok\s+current$/);
   expect(rows.find((r) => r.startsWith("clock offset"))).toMatch(/ ms \(database minus this machine\)$/);
-}, 120_000);
+}, 240_000);
 
 test("a broken setup: an unreachable store, a port another program holds, a bad configuration", async () => {
   const port = (busy.address() as { port: number }).port;
@@ -97,4 +97,4 @@ test("a broken setup: an unreachable store, a port another program holds, a bad 
   expect(checks[2]!.detail).toBe("in use by another program (server.ports)");
   expect(badConfig.code).toBe(1);
   expect(badConfig.stdout).toMatch(/^CHECK\s+STATUS\s+DETAIL\nconfiguration\s+fail\s+config retry\.interval/);
-}, 120_000);
+}, 240_000);

@@ -29,7 +29,7 @@ beforeAll(async () => {
     expect(status).toBe(200);
     await dtx.settled(gid);
   }
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   await rm?.close();
   await dtx?.close();
@@ -55,7 +55,7 @@ test("list: a table with why each transaction is stuck, and --json", async () =>
     ["cli-stuck-1", "TRANSACTION_STATUS_SUBMITTED"],
   ]);
   expect(page.transactions[0].lastFailure.answer.text).toBe("bank is down\nretry later");
-}, 60_000);
+}, 180_000);
 
 test("show: the branch tree with statuses, attempts and last answers; --json; exit 3 for an unknown gid", async () => {
   const [table, json, missing] = await Promise.all([
@@ -90,7 +90,7 @@ test("show: the branch tree with statuses, attempts and last answers; --json; ex
     ["02", "action", 1],
   ]);
   expect(missing).toEqual({ code: 3, stdout: "", stderr: 'dtx: no transaction with gid "no-such-gid"\n' });
-}, 60_000);
+}, 180_000);
 
 test("force-stop and retry: the outcome, --json, a finished transaction fails with exit 1", async () => {
   const retried = await runCli(["retry", "cli-stuck-2", ...server]);
@@ -124,7 +124,7 @@ test("force-stop and retry: the outcome, --json, a finished transaction fails wi
     stdout: "cli-stuck-1: failed (force stopped by operator admin)\n",
     stderr: "",
   });
-}, 60_000);
+}, 180_000);
 
 test("usage mistakes exit 2; a wrong token or no coordinator exit 1", async () => {
   const [badStatus, noGid, badToken, noServer] = await Promise.all([
@@ -147,4 +147,4 @@ test("usage mistakes exit 2; a wrong token or no coordinator exit 1", async () =
     stdout: "",
     stderr: "dtx: cannot reach dtx at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9\n",
   });
-}, 60_000);
+}, 180_000);

@@ -78,7 +78,7 @@ test("dtm's sample configuration starts dtx with the mapped store, listing the k
       await client.end();
     }
   }
-}, 60_000);
+}, 180_000);
 
 test("a dtm file with the mysql driver is refused in one line", async () => {
   const file = join(dir, "mysql.yml");
@@ -89,7 +89,7 @@ test("a dtm file with the mysql driver is refused in one line", async () => {
       `dtx: config dtm file ${file}: Store.Driver: "mysql" is not supported: dtx stores in Postgres ` +
       "(Driver: postgres) or in the embedded PGlite (no Store section)\n",
   });
-}, 60_000);
+}, 180_000);
 
 test("dtm's environment names count only with --dtm-env", async () => {
   const env = {
@@ -108,4 +108,4 @@ test("dtm's environment names count only with --dtm-env", async () => {
   procs.push(p);
   expect(await getJson(`${p.base}/api/health`)).toEqual({ status: 200, body: { result: "success" } });
   expect(await p.stop()).toBe(0);
-}, 60_000);
+}, 180_000);

@@ -38,7 +38,7 @@ test.each([
   async (_name, env, stderr) => {
     expect(await runToExit({ DTX_STORE_DATA_DIR: "memory://", ...env })).toEqual({ code: 2, stderr });
   },
-  60_000,
+  180_000,
 );
 
 test("a mistyped key in the configuration file: exit 2, one line naming the nearest key", async () => {
@@ -48,4 +48,4 @@ test("a mistyped key in the configuration file: exit 2, one line naming the near
     code: 2,
     stderr: `dtx: config file ${file}: unknown key "recovery.pollIntervall"; did you mean recovery.pollInterval?\n`,
   });
-}, 60_000);
+}, 180_000);

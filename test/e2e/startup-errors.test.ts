@@ -37,7 +37,7 @@ describe("beside a running coordinator", () => {
   beforeAll(async () => {
     dataDir = join(dir, "shared");
     first = await start({ DTX_STORE_DATA_DIR: dataDir });
-  }, 60_000);
+  }, 180_000);
 
   test("a second process on the same embedded store stops at start, naming the directory and the holder", async () => {
     const second = await runToExit({ DTX_STORE_URL: "", DTX_STORE_DATA_DIR: dataDir });
@@ -49,7 +49,7 @@ describe("beside a running coordinator", () => {
       ),
     );
     expect(await ping(first)).toBe(200);
-  }, 60_000);
+  }, 180_000);
 
   test("a port in use stops the start before the store is opened", async () => {
     const other = join(dir, "other");
@@ -65,7 +65,7 @@ describe("beside a running coordinator", () => {
         "another dtx or another program listens there\n",
     });
     expect(existsSync(other)).toBe(false);
-  }, 60_000);
+  }, 180_000);
 
   test("the stale lock of a killed process is taken over by the next start", async () => {
     await first.kill();
@@ -74,7 +74,7 @@ describe("beside a running coordinator", () => {
     expect(await ping(next)).toBe(200);
     expect(await next.stop()).toBe(0);
     expect(existsSync(join(dataDir, "dtx.lock"))).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });
 
 test.each([
@@ -103,5 +103,5 @@ test.each([
   async (_name, env, code, stderr) => {
     expect(await runToExit(env)).toEqual({ code, stderr });
   },
-  60_000,
+  180_000,
 );

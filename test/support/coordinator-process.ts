@@ -46,7 +46,7 @@ export class CoordinatorProcess {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
         reject(new Error(`coordinator did not start: ${stderr}`));
-      }, 30_000);
+      }, 120_000);
       createInterface({ input: child.stdout! }).on("line", (line) => {
         try {
           const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
@@ -99,7 +99,7 @@ export function runToExit(
   );
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
   return new Promise((resolve) =>
     child.once("exit", (code) => {
       clearTimeout(timer);

@@ -28,7 +28,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
   return new Promise((resolve) =>
     child.once("close", (code) => {
       clearTimeout(timer);
