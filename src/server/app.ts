@@ -104,7 +104,7 @@ export class App {
     const repository = new PgRepository(store, {
       maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
       maxBatch: 128,
-      gatherTick: store.kind === "pglite",
+      gatherTick: true,
     });
     const clock = opts.clock ?? new Clock();
     try {
