@@ -22,6 +22,7 @@ import type {
 import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { DelayedDue, TransPage, TransRepository } from "./repository";
+import { checkTargets, type TargetPolicy } from "./target-policy";
 import type { ResolveContext, TransKind } from "./trans-kind";
 import { checkPayloads, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload-check";
 import { Admission, UNLIMITED, type AdmissionLimits } from "./admission";
@@ -35,6 +36,8 @@ export interface EngineSettings extends DriverSettings {
   admission?: AdmissionLimits;
   maxGidLength: number;
   maxPageSize: number;
+  /** Where branch URLs may point (`branch.allowedTargets`); absent: anywhere, as in dtm. */
+  targets?: TargetPolicy;
 }
 
 /** What the engine is built from: its ports, its clock and settings, and its kinds. */
@@ -128,7 +131,10 @@ export class Engine {
       clock: deps.clock,
       maxGidLength: deps.settings.maxGidLength,
       validated: (t) => checkedKind(this.creation, t, "prepare"),
-      newRecord: (t, kind) => this.newRecord(t, kind, "prepared", ""),
+      newRecord: (t, kind) => {
+        checkTargets(deps.settings.targets, t.queryPrepared, []);
+        return this.newRecord(t, kind, "prepared", "");
+      },
       get: (gid) => this.get(gid),
     };
   }
@@ -142,9 +148,10 @@ export class Engine {
     const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "prepared", "");
-      const rows = kind.branchesOf(t.definition);
-      checkPayloads(rows, this.maxPayloadBytes);
-      const inserted = await this.repository.insert(fresh, rows);
+      const branches = kind.branchesOf(t.definition);
+      checkPayloads(branches, this.maxPayloadBytes);
+      checkTargets(this.settings.targets, t.queryPrepared, branches);
+      const inserted = await this.repository.insert(fresh, branches);
       if (inserted) return { trans: { ...fresh, id: inserted.id } };
     }
     const stored = await this.repository.find(request.gid);
@@ -199,6 +206,7 @@ export class Engine {
       const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
       const branches = kind.branchesOf(t.definition);
       checkPayloads(branches, this.maxPayloadBytes);
+      checkTargets(this.settings.targets, t.queryPrepared, branches);
       const inserted = await this.repository.insert(fresh, branches);
       if (inserted) {
         const trans = { ...fresh, id: inserted.id };
@@ -318,6 +326,7 @@ export class Engine {
     }
     const rows = kind.registration(r, stored);
     checkPayloads(rows, this.maxPayloadBytes, "data");
+    checkTargets(this.settings.targets, "", rows);
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());
     if (added === "wrong-status") throw notPrepared();
     if (added === "duplicate") {
@@ -344,8 +353,8 @@ export class Engine {
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
-  forceStop(gid: string): Promise<TransRecord> {
-    return forceStop(this.operator, gid);
+  forceStop(gid: string, operator?: string): Promise<TransRecord> {
+    return forceStop(this.operator, gid, operator);
   }
 
   /** Makes an unfinished transaction due now (operator-verbs.ts). */
