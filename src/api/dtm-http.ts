@@ -4,6 +4,7 @@ import { newGid } from "../core/gid";
 import type { TransStatus, TransType } from "../core/model";
 import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
+import { checkJsonInput } from "../core/json-input";
 import { dtmErrorResponse } from "./dtm-errors";
 import { logUnforeseen } from "./internal-errors";
 import { forceStopRoute, resetCronTimeRoute, resetNextCronTimeRoute } from "./dtm-http-ops";
@@ -167,6 +168,7 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
       return true;
     }
     try {
+      checkJsonInput(Object.fromEntries(query));
       sendJson(res, 200, (await route.handle({ query, body: () => parseJson(raw) })) ?? SUCCESS);
     } catch (err) {
       const answer = dtmErrorResponse(spelledError(err, dtmHttpSpelling));

@@ -12,6 +12,7 @@ import { dtmGrpcService } from "../api/dtm-grpc";
 import { hideInternalErrors } from "../api/internal-errors";
 import { createJsonRpcRoute } from "../api/json-rpc";
 import { refuseNulStrings } from "../api/message-strings";
+import { undecodableAsInvalid } from "../api/undecodable-requests";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
@@ -214,6 +215,7 @@ export class App {
         router.service(TopicService, nativeTopics);
         router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
+        undecodableAsInvalid(router);
       },
       interceptors,
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
