@@ -9,7 +9,7 @@ module.exports = {
   roots: ["<rootDir>/test/fault"],
   testMatch: ["**/*.fault.ts"],
   transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
-  testTimeout: 120000,
+  testTimeout: 600000, // bounds a hung scenario; a loaded machine makes process starts slow
   maxWorkers: 1,
   globalSetup: "<rootDir>/test/fault/support/clear-figures.js",
   globalTeardown: "<rootDir>/test/fault/support/print-figures.js",

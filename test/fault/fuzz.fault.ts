@@ -130,7 +130,7 @@ test(`${COUNT} malformed requests on every face: 0 5xx, 0 rows from refused requ
   });
   expect(n).toBeGreaterThanOrEqual(COUNT);
   expect({ seed, after }).toEqual({ seed, after: { status: 200, body: { dtm_result: "SUCCESS" } } });
-}, 300_000);
+});
 
 /** Sessions the server sent GOAWAY on. */
 const goneAway = new WeakSet<http2.ClientHttp2Session>();

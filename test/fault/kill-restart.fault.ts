@@ -36,7 +36,8 @@ test(`kill -9 under load, ${KILLS} times: 0 acknowledged lost, 0 half-done, mone
   const takeoverMs: number[] = [];
   load.start([proc.base], CLIENTS);
   for (let k = 0; k < KILLS; k++) {
-    await load.until({ ms: 300 + random() * 900 });
+    // a random point under load: after 5 to 40 more acknowledged transfers
+    await load.until({ acknowledged: 5 + Math.floor(random() * 36) });
     await proc.kill();
     await load.stop();
     proc = await startCoordinator({ ...store.env, DTX_SERVER_PORTS: String(port) });
@@ -44,7 +45,7 @@ test(`kill -9 under load, ${KILLS} times: 0 acknowledged lost, 0 half-done, mone
     takeoverMs.push((await whenAllFinal(proc.base)) - ready);
     load.start([proc.base], CLIENTS);
   }
-  await load.until({ ms: 500 });
+  await load.until({ acknowledged: 10 });
   await load.stop();
   const report = await finalLedger(proc.base, load, bank, opening);
   recordFigures({

@@ -39,7 +39,8 @@ test.each([2, 3])(
         coordinators.map((c) => c.base),
         CLIENTS,
       );
-      await load.until({ ms: 600 + random() * 900 });
+      // a random point under load: after 10 to 50 acknowledged transfers
+      await load.until({ acknowledged: 10 + Math.floor(random() * 41) });
       const [victim, ...survivors] = coordinators;
       await victim.kill();
       const killed = Date.now();
@@ -50,7 +51,7 @@ test.each([2, 3])(
         survivors.map((c) => c.base),
         CLIENTS,
       );
-      await load.until({ ms: 500 });
+      await load.until({ acknowledged: 10 });
       await load.stop();
       const report = await finalLedger(survivors[0].base, load, bank, opening);
       for (const s of survivors) await s.stop();

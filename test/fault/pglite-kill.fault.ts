@@ -40,7 +40,8 @@ test(`PGlite killed -9 mid-load, ${KILLS} times: 0 acknowledged lost, 0 half-don
   const takeoverMs: number[] = [];
   load.start([proc.base], CLIENTS);
   for (let k = 0; k < KILLS; k++) {
-    await load.until({ ms: 400 + random() * 900 });
+    // a random point under load: after 5 to 40 more acknowledged transfers
+    await load.until({ acknowledged: 5 + Math.floor(random() * 36) });
     await proc.kill();
     await load.stop();
     proc = await startCoordinator({ ...env, DTX_SERVER_PORTS: String(port) });
@@ -48,7 +49,7 @@ test(`PGlite killed -9 mid-load, ${KILLS} times: 0 acknowledged lost, 0 half-don
     takeoverMs.push((await whenAllFinal(proc.base)) - ready);
     load.start([proc.base], CLIENTS);
   }
-  await load.until({ ms: 400 });
+  await load.until({ acknowledged: 10 });
   await load.stop();
   const report = await finalLedger(proc.base, load, bank, opening);
   recordFigures({

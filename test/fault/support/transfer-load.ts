@@ -65,7 +65,7 @@ export class TransferLoad {
     this.targets = targets;
   }
 
-  /** Runs until `ms` have passed or `count` more transfers were acknowledged. */
+  /** Runs until `ms` have passed (default: no bound) or `acknowledged` more transfers were. */
   async until(opts: { ms?: number; acknowledged?: number }): Promise<void> {
     const start = Date.now();
     const goal = this.acknowledged.size + (opts.acknowledged ?? Infinity);
