@@ -42,6 +42,11 @@ export interface ServerConfig {
    * handed back, due at once). Default 10s.
    */
   shutdownTimeout: number;
+  /**
+   * Coordinator processes on this machine (node:cluster): they share the ports — each connection is
+   * served by one of them — and the store. More than 1 needs Postgres (`store.url`). Default `1`.
+   */
+  workers: number;
 }
 
 /** Where transactions are stored. */
@@ -138,7 +143,13 @@ export interface Config {
 /** The built-in defaults; a fresh object on every call. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "0.0.0.0", ports: [36789, 36790], maxBodyBytes: 1_048_576, shutdownTimeout: 10_000 },
+    server: {
+      host: "0.0.0.0",
+      ports: [36789, 36790],
+      maxBodyBytes: 1_048_576,
+      shutdownTimeout: 10_000,
+      workers: 1,
+    },
     store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
     retry: { interval: 10_000, maxInterval: 3_600_000 },
     branch: { requestTimeout: 3_000 },
@@ -351,6 +362,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.ports", ports()],
   ["server.maxBodyBytes", positiveInt()],
   ["server.shutdownTimeout", duration({ allowZero: true })],
+  ["server.workers", positiveInt()],
   ["store.url", storeUrl()],
   ["store.dataDir", string()],
   [
@@ -460,6 +472,12 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     const origin = origins.get(path);
     return origin === undefined ? path : label(path, origin);
   };
+  if (config.server.workers > 1 && config.store.url === "") {
+    throw new ConfigError(
+      `config ${where("server.workers")}: ${config.server.workers} workers need Postgres (store.url); ` +
+        `the embedded store (store.dataDir) is open in one process only`,
+    );
+  }
   const { interval, maxInterval } = config.retry;
   if (maxInterval < interval) {
     throw new ConfigError(

@@ -1,9 +1,13 @@
+import cluster from "node:cluster";
 import { App } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./logger";
+import { announceReady, runPrimary } from "./workers";
 
 /**
  * `dtx [--config dtx.yaml]`: starts the coordinator. Without `store.url` (DTX_STORE_URL) it keeps
- * its data in the embedded PGlite store under `store.dataDir`. SIGTERM/SIGINT stop it gracefully.
+ * its data in the embedded PGlite store under `store.dataDir`. SIGTERM/SIGINT stop it gracefully. With
+ * `server.workers` > 1 this process is the primary of that many coordinator processes (workers.ts).
  */
 async function main(argv: string[]): Promise<void> {
   const i = argv.findIndex((a) => a === "--config" || a === "-c");
@@ -21,6 +25,9 @@ async function main(argv: string[]): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    process.exit(await runPrimary(config.server.workers, createLogger(config.log.level)));
+  }
   let app: App;
   try {
     app = await App.start(config);
@@ -28,6 +35,7 @@ async function main(argv: string[]): Promise<void> {
     if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
     throw err;
   }
+  if (cluster.isWorker) announceReady(app.ports);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

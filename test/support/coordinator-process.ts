@@ -13,6 +13,8 @@ export class CoordinatorProcess {
     readonly child: ChildProcess,
     readonly port: number,
     private readonly exited: Promise<number | null>,
+    /** Every JSON log line it has written so far, parsed. */
+    readonly logs: Array<Record<string, unknown>>,
   ) {}
 
   get base(): string {
@@ -38,6 +40,7 @@ export class CoordinatorProcess {
     );
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     let stderr = "";
+    const logs: Array<Record<string, unknown>> = [];
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -47,6 +50,7 @@ export class CoordinatorProcess {
       createInterface({ input: child.stdout! }).on("line", (line) => {
         try {
           const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
+          logs.push(entry);
           if (entry.msg === "dtx started" && entry.ports) {
             clearTimeout(timer);
             resolve(entry.ports[0]!);
@@ -60,7 +64,7 @@ export class CoordinatorProcess {
         reject(new Error(`coordinator exited with ${code}: ${stderr}`));
       });
     });
-    return new CoordinatorProcess(child, port, exited);
+    return new CoordinatorProcess(child, port, exited, logs);
   }
 
   /** Kills the process without any chance to clean up (a crash). */
