@@ -13,18 +13,19 @@ export class CoordinatorProcess {
     readonly child: ChildProcess,
     readonly port: number,
     private readonly exited: Promise<number | null>,
-    /** Every JSON log line it has written so far, parsed. */
-    readonly logs: Array<Record<string, unknown>>,
+    /** Its log lines so far (pino JSON). */
+    readonly logs: Record<string, unknown>[],
   ) {}
 
   get base(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(env: Record<string, string>): Promise<CoordinatorProcess> {
+  static async start(env: Record<string, string>, args: string[] = []): Promise<CoordinatorProcess> {
+    const logs: Record<string, unknown>[] = [];
     const child = spawn(
       process.execPath,
-      ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts")],
+      ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts"), ...args],
       {
         cwd: ROOT,
         env: {
@@ -40,13 +41,12 @@ export class CoordinatorProcess {
     );
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     let stderr = "";
-    const logs: Array<Record<string, unknown>> = [];
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
         reject(new Error(`coordinator did not start: ${stderr}`));
-      }, 30_000);
+      }, 120_000);
       createInterface({ input: child.stdout! }).on("line", (line) => {
         try {
           const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
@@ -78,4 +78,32 @@ export class CoordinatorProcess {
     this.child.kill("SIGTERM");
     return this.exited;
   }
+}
+
+/**
+ * Runs src/server/main.ts with `env` (and `args`) until it exits; its exit code and stderr. Loopback
+ * and port 0 unless `env` says otherwise.
+ */
+export function runToExit(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts"), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: "", DTX_SERVER_HOST: "127.0.0.1", DTX_SERVER_PORTS: "0", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  return new Promise((resolve) =>
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }),
+  );
 }
