@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import { hostname } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
@@ -242,8 +243,10 @@ export class App {
         {
           intervalMs: config.recovery.heartbeat,
           deadAfterMs: config.recovery.deadAfter,
-          node: `${hostname()}:${listeners.map((l) => l.port).join(",")}`,
-          exclusive: store.kind === "pglite",
+          // a cluster worker shares its ports with its siblings (server.workers): they prove no
+          // predecessor gone, so its node is its own, and a dead sibling is found by its silence
+          node: `${hostname()}:${listeners.map((l) => l.port).join(",")}${cluster.isWorker ? `/pid-${process.pid}` : ""}`,
+          exclusive: store.kind === "pglite" && !cluster.isWorker,
         },
         logger,
         () => recovery?.wake(),
