@@ -13,6 +13,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { http } from "../../gen/google/api/annotations_pb";
 import type { HttpRule } from "../../gen/google/api/http_pb";
+import { nameRoute } from "./route-name";
 import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, utf8Text, type Res as NodeRes } from "./http-io";
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -126,6 +127,7 @@ export function createRestGateway(
       if (route.httpMethod !== req.method && route.httpMethod !== "*") continue;
       const m = route.regex.exec(pathname);
       if (!m) continue;
+      nameRoute(req, route.method.name);
       try {
         await serve(route, m, query, req, res, maxBodyBytes);
       } catch (err) {

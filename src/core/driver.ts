@@ -5,6 +5,7 @@ import type { Clock } from "./clock";
 import { newGid } from "./gid";
 import { isFinal, type BranchRecord, type TransOptions, type TransRecord } from "./model";
 import { Pass, PassLost } from "./pass";
+import type { PassObserver } from "./observer";
 import type { KindRegistry } from "./registry";
 import { kindOf } from "./registry";
 import type { TransRepository } from "./repository";
@@ -48,6 +49,7 @@ export class Driver {
     private readonly kinds: KindRegistry,
     private readonly logger: Logger,
     private readonly alert?: AlertSink,
+    private readonly observer?: PassObserver,
   ) {}
 
   /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
@@ -124,6 +126,7 @@ export class Driver {
       log.error({ err }, "pass failed");
       pass.observe("error");
     }
+    this.observer?.passEnded(trans, { erred: pass.erred });
     if (!(await this.write(pass, true))) {
       // another coordinator, a force-stop or the client (a workflow ended by its submit) won
       log.info({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
@@ -149,6 +152,7 @@ export class Driver {
         : (pass.nextLookAt ?? new Date(now.getTime() + interval));
     const saved = await this.repository.savePass({
       gid: trans.gid,
+      transType: trans.transType,
       owner: trans.owner,
       ownerAfter: last ? "" : trans.owner,
       fromStatus: pass.storedStatus,

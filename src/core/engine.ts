@@ -19,6 +19,7 @@ import type {
   TransSettings,
   TransStatus,
 } from "./model";
+import type { PassObserver } from "./observer";
 import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { DelayedDue, TransPage, TransRepository } from "./repository";
@@ -44,6 +45,8 @@ export interface EngineDeps {
   alerts?: AlertSink;
   /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
   lookups?: ResolveContext;
+  /** Told about every pass (metrics, traces); absent: nobody. */
+  observer?: PassObserver;
 }
 
 /** A transaction with its branch rows (a workflow's: its recorded progress). */
@@ -104,6 +107,7 @@ export class Engine {
       this.kinds,
       deps.logger,
       deps.alerts,
+      deps.observer,
     );
     this.operator = {
       repository: deps.repository,

@@ -61,6 +61,8 @@ export class Pass {
   nextLookAt: Date | null = null;
   /** Process time (Date.now()) after which the pass stops waiting for branches. */
   private deadline: number;
+  /** Whether a call erred (or the pass failed outright) during this pass. */
+  erred = false;
   /** Set by `stop`: no further branch call. */
   private stopped = false;
   /** Rows this pass changed or called since its last write, with the number of calls. */
@@ -192,6 +194,7 @@ export class Pass {
 
   /** Moves the retry interval by one call's outcome (also used for a pass that failed outright). */
   observe(outcome: CallOutcome): void {
+    if (outcome === "error") this.erred = true;
     this.intervalMs = nextInterval(
       outcome,
       this.intervalMs,

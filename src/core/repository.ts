@@ -60,6 +60,8 @@ export interface InsertedTrans {
 /** The result of one pass, written at its end (or at a checkpoint). */
 export interface PassWrite {
   gid: string;
+  /** The transaction's kind (for the status-change listeners). */
+  transType?: string;
   owner: string;
   /** The owner afterwards: the same while the pass goes on, '' when it ends (the lease is free). */
   ownerAfter: string;

@@ -25,11 +25,12 @@ import { Store } from "../store/store";
 import { AlertWebhook } from "./alert-webhook";
 import type { Config } from "./config";
 import { Listener } from "./listener";
+import { AppMetrics } from "./metrics/app-metrics";
 import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { bindError, StartupError } from "./startup-error";
-import { dtxVersion } from "./version";
+import { dtxVersion, grpcVersion } from "./version";
 
 /** How often the clock re-anchors to the database's. */
 const CLOCK_SYNC_MS = 60_000;
@@ -90,11 +91,27 @@ export class App {
       await Promise.all(listeners.map((l) => l.close()));
       throw new StartupError((err as Error).message, err);
     }
-    const repository = new PgRepository(store, {
-      maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
-      maxBatch: 128,
-    });
     const clock = opts.clock ?? new Clock();
+    const services = [CoordinatorService, TopicService, AdminService, Dtm];
+    const metrics = config.metrics.enabled
+      ? new AppMetrics({
+          versions: { dtx: dtxVersion(), grpc: grpcVersion() },
+          db: store.sql,
+          clock,
+          refreshIntervalMs: config.metrics.refreshInterval,
+          services,
+        })
+      : null;
+    if (metrics) store.onStatement(metrics.statement);
+    const repository = new PgRepository(
+      store,
+      {
+        maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
+        maxBatch: 128,
+        onBatch: metrics?.batch,
+      },
+      metrics?.statusChanged,
+    );
     try {
       await syncClock(repository, clock);
     } catch (err) {
@@ -112,9 +129,10 @@ export class App {
     const alerts = config.alert.webhook
       ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
       : null;
+    const metered = metrics ? metrics.wrapCaller(caller) : caller;
     const engine = new Engine({
       repository,
-      caller: opts.wrapCaller?.(caller) ?? caller,
+      caller: opts.wrapCaller?.(metered) ?? metered,
       clock,
       settings: {
         retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
@@ -129,6 +147,7 @@ export class App {
       logger,
       lookups: topics,
       alerts: alerts?.send,
+      observer: metrics?.passes,
     });
     const { maxGidLength } = config.limits;
     const interceptors = opts.interceptors ?? [];
@@ -156,12 +175,12 @@ export class App {
     };
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
-    const metrics = metricsRoute(dtxVersion());
+    const metricsText = metricsRoute(metrics ? () => metrics.scrape() : null);
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
-          metrics(req, res) ||
+          (await metricsText(req, res)) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));
@@ -179,11 +198,11 @@ export class App {
         router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
-      interceptors,
+      interceptors: metrics ? [metrics.interceptor(), ...interceptors] : interceptors,
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
-    serve = handler;
+    serve = metrics ? metrics.wrapHandler(handler) : handler;
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
           engine,

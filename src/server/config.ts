@@ -112,6 +112,17 @@ export interface AlertConfig {
   retryLimit: number;
 }
 
+/** Prometheus metrics at `GET /api/metrics`. */
+export interface MetricsConfig {
+  /** Whether metrics are recorded and served. Default `true`. */
+  enabled: boolean;
+  /**
+   * The gauges read from the store (unfinished transactions, the oldest one's age, the due backlog) are
+   * re-read by a scrape at most this often, ms. Default 15s.
+   */
+  refreshInterval: number;
+}
+
 /** Logging. */
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
@@ -132,6 +143,7 @@ export interface Config {
   recovery: RecoveryConfig;
   limits: LimitsConfig;
   alert: AlertConfig;
+  metrics: MetricsConfig;
   log: LogConfig;
 }
 
@@ -146,6 +158,7 @@ export function defaultConfig(): Config {
     recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
     alert: { webhook: "", retryLimit: 3 },
+    metrics: { enabled: true, refreshInterval: 15_000 },
     log: { level: "info" },
   };
 }
@@ -378,6 +391,8 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
   ],
   ["alert.retryLimit", positiveInt()],
+  ["metrics.enabled", boolean()],
+  ["metrics.refreshInterval", duration()],
   ["log.level", logLevel()],
 ]);
 

@@ -9,6 +9,8 @@ export interface BatcherOptions<I> {
   maxBatch: number;
   /** Items with equal keys never share a batch (a statement must not touch one row twice). */
   key?: (item: I) => string;
+  /** Told the size of each batch as it starts (metrics); must not throw. */
+  onBatch?: (size: number) => void;
 }
 
 interface Waiting<I, O> {
@@ -38,6 +40,7 @@ export class Batcher<I, O> {
   private pump(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const batch = this.take();
+      this.opts.onBatch?.(batch.length);
       this.inFlight++;
       void this.execute(batch).finally(() => {
         this.inFlight--;

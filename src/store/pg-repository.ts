@@ -1,3 +1,4 @@
+import type { StatusChangeEvent } from "../core/observer";
 import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/model";
 import type {
   AddBranchesResult,
@@ -27,6 +28,8 @@ export class PgRepository implements TransRepository {
   constructor(
     private readonly store: Store,
     groupCommit: GroupCommitSettings,
+    /** Told every status change this repository wrote (metrics, logs); must not throw. */
+    private readonly onStatusChange?: (e: StatusChangeEvent) => void,
   ) {
     this.writer = new TransWriter(store.sql, groupCommit);
   }
@@ -35,8 +38,18 @@ export class PgRepository implements TransRepository {
     return this.writer.insert(trans, branches);
   }
 
-  savePass(write: PassWrite): Promise<boolean> {
-    return this.writer.savePass(write);
+  async savePass(write: PassWrite): Promise<boolean> {
+    const saved = await this.writer.savePass(write);
+    if (saved && write.fromStatus !== write.toStatus) {
+      this.onStatusChange?.({
+        gid: write.gid,
+        kind: write.transType ?? "",
+        from: write.fromStatus,
+        to: write.toStatus,
+        reason: write.rollbackReason,
+      });
+    }
+    return saved;
   }
 
   find(gid: string): Promise<TransRecord | null> {
@@ -59,8 +72,18 @@ export class PgRepository implements TransRepository {
     return sql.setLease(this.store.sql, gid, owner, until);
   }
 
-  changeStatus(change: StatusChange): Promise<TransRecord | null> {
-    return sql.changeStatus(this.store.sql, change);
+  async changeStatus(change: StatusChange): Promise<TransRecord | null> {
+    const changed = await sql.changeStatus(this.store.sql, change);
+    if (changed) {
+      this.onStatusChange?.({
+        gid: changed.gid,
+        kind: changed.transType,
+        from: change.from.join("|"),
+        to: changed.status,
+        reason: change.rollbackReason,
+      });
+    }
+    return changed;
   }
 
   addBranches(
