@@ -47,6 +47,7 @@ describe("defaults", () => {
       recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
       alert: { webhook: "", retryLimit: 3 },
+      metrics: { enabled: true, refreshInterval: 15_000 },
       log: { level: "info" },
     });
   });
