@@ -10,6 +10,8 @@ export interface GroupCommitSettings {
   maxBatch: number;
   /** Told each batch's statement (`insertTrans`, `savePass`) and size (metrics); must not throw. */
   onBatch?: (statement: string, size: number) => void;
+  /** Gather each batch over one event-loop turn (a database in this thread: PGlite; see Batcher). */
+  gatherTick?: boolean;
 }
 
 /**
