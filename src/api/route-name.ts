@@ -1,3 +1,5 @@
+import type { DescService } from "@bufbuild/protobuf";
+
 /**
  * The name of the route that served a request, for metrics and spans: dtm's method name (`submit`,
  * `newgid`), the native RPC's method (`listtransactions`), `json-rpc`, `metrics`. Routers name the
@@ -14,4 +16,9 @@ export function nameRoute(req: object, name: string): void {
 /** The route that served `req`, or undefined when no router took it. */
 export function routeName(req: object): string | undefined {
   return names.get(req);
+}
+
+/** The paths of every method of `services`, as gRPC and Connect clients call them (`/pkg.Service/Method`). */
+export function rpcPathsOf(services: DescService[]): Set<string> {
+  return new Set(services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`)));
 }

@@ -6,6 +6,7 @@ import { newGid } from "./gid";
 import { isFinal, type BranchRecord, type TransOptions, type TransRecord } from "./model";
 import { Pass, PassLost } from "./pass";
 import type { PassObserver } from "./observer";
+import { coreTracer, passParentContext } from "./trace-context";
 import type { KindRegistry } from "./registry";
 import { kindOf } from "./registry";
 import type { TransRepository } from "./repository";
@@ -97,7 +98,27 @@ export class Driver {
     return run;
   }
 
-  private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+  /**
+   * A pass in a span of its own: a child of the request being served (a submit's first pass), else of
+   * the request that created the transaction (its stored trace context), so a recovery pass joins the
+   * submitting trace.
+   */
+  private runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+    const attributes = { "dtx.gid": trans.gid, "dtx.kind": trans.transType, "dtx.status.from": trans.status };
+    const parent = passParentContext(trans.traceContext ?? "");
+    return coreTracer.startActiveSpan(`pass ${trans.transType}`, { attributes }, parent, async (span) => {
+      try {
+        const written = await this.runPassSpanned(trans, branches);
+        span.setAttribute("dtx.status.to", trans.status);
+        if (!written) span.setAttribute("dtx.written", false);
+        return written;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async runPassSpanned(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
     const log = this.logger.child({ gid: trans.gid });
     const until = this.clock.nowMs() + this.leaseFor(trans.options);
     // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it

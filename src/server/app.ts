@@ -13,6 +13,7 @@ import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
 import { createRestGateway } from "../api/rest-gateway";
+import { rpcPathsOf } from "../api/route-name";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
@@ -26,6 +27,10 @@ import { AlertWebhook } from "./alert-webhook";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { AppMetrics } from "./metrics/app-metrics";
+import { flushTracing, startTracing } from "./tracing/sdk";
+import { statementSpans } from "./tracing/statement-spans";
+import { tracedCaller } from "./tracing/traced-caller";
+import { tracedHandler, tracedRpcErrors } from "./tracing/traced-handler";
 import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
@@ -47,6 +52,11 @@ export interface AppOptions {
   interceptors?: Interceptor[];
   /** Wraps the network branch caller (a metrics or tracing wrapper); the App still closes the original. */
   wrapCaller?: (caller: BranchCaller) => BranchCaller;
+  /**
+   * Record spans through the OpenTelemetry API although no OTLP endpoint is configured: for an
+   * embedder (or a test) that registered its own tracer provider. Default: only with an endpoint.
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -92,14 +102,18 @@ export class App {
       throw new StartupError((err as Error).message, err);
     }
     const clock = opts.clock ?? new Clock();
-    const services = [CoordinatorService, TopicService, AdminService, Dtm];
+    const rpcPaths = rpcPathsOf([CoordinatorService, TopicService, AdminService, Dtm]);
+    const otelEndpoint = config.otel.endpoint || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || "";
+    if (otelEndpoint) await startTracing({ endpoint: otelEndpoint, serviceName: config.otel.serviceName });
+    const tracing = otelEndpoint !== "" || opts.tracing === true;
+    if (tracing) store.onStatement(statementSpans);
     const metrics = config.metrics.enabled
       ? new AppMetrics({
           versions: { dtx: dtxVersion(), grpc: grpcVersion() },
           db: store.sql,
           clock,
           refreshIntervalMs: config.metrics.refreshInterval,
-          services,
+          rpcPaths,
         })
       : null;
     if (metrics) store.onStatement(metrics.statement);
@@ -131,9 +145,10 @@ export class App {
       ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
       : null;
     const metered = metrics ? metrics.wrapCaller(caller) : caller;
+    const traced = tracing ? tracedCaller(metered) : metered;
     const engine = new Engine({
       repository,
-      caller: opts.wrapCaller?.(metered) ?? metered,
+      caller: opts.wrapCaller?.(traced) ?? traced,
       clock,
       settings: {
         retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
@@ -199,11 +214,16 @@ export class App {
         router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
-      interceptors: metrics ? [metrics.interceptor(), ...interceptors] : interceptors,
+      interceptors: [
+        ...(metrics ? [metrics.interceptor()] : []),
+        ...(tracing ? [tracedRpcErrors()] : []),
+        ...interceptors,
+      ],
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
-    serve = metrics ? metrics.wrapHandler(handler) : handler;
+    const meteredHandler = metrics ? metrics.wrapHandler(handler) : handler;
+    serve = tracing ? tracedHandler(rpcPaths, meteredHandler) : meteredHandler;
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
           engine,
@@ -236,6 +256,7 @@ export class App {
     await this.alerts?.close();
     await this.caller.close();
     await this.store.close();
+    await flushTracing().catch((err) => this.logger.warn({ err }, "sending the last spans failed"));
     this.logger.info("dtx stopped");
   }
 }

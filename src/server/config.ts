@@ -123,6 +123,17 @@ export interface MetricsConfig {
   refreshInterval: number;
 }
 
+/** OpenTelemetry traces. */
+export interface OtelConfig {
+  /**
+   * OTLP/HTTP endpoint traces are sent to (`http://collector:4318`; spans go to `<endpoint>/v1/traces`).
+   * Default `""`: the standard `OTEL_EXPORTER_OTLP_ENDPOINT` if set, else no traces.
+   */
+  endpoint: string;
+  /** The `service.name` of dtx's spans. Default `"dtx"`. */
+  serviceName: string;
+}
+
 /** Logging. */
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
@@ -144,6 +155,7 @@ export interface Config {
   limits: LimitsConfig;
   alert: AlertConfig;
   metrics: MetricsConfig;
+  otel: OtelConfig;
   log: LogConfig;
 }
 
@@ -159,6 +171,7 @@ export function defaultConfig(): Config {
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
     alert: { webhook: "", retryLimit: 3 },
     metrics: { enabled: true, refreshInterval: 15_000 },
+    otel: { endpoint: "", serviceName: "dtx" },
     log: { level: "info" },
   };
 }
@@ -393,6 +406,11 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["alert.retryLimit", positiveInt()],
   ["metrics.enabled", boolean()],
   ["metrics.refreshInterval", duration()],
+  [
+    "otel.endpoint",
+    string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
+  ],
+  ["otel.serviceName", string()],
   ["log.level", logLevel()],
 ]);
 

@@ -82,4 +82,12 @@ create table kv (
 );
 `,
   },
+  {
+    version: 4,
+    name: "trace context of a transaction",
+    sql: `
+-- the W3C trace context of the request that created it: later passes join that trace
+alter table trans_global add column trace_context varchar(1024) not null default '';
+`,
+  },
 ];

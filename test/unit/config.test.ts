@@ -48,6 +48,7 @@ describe("defaults", () => {
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
       alert: { webhook: "", retryLimit: 3 },
       metrics: { enabled: true, refreshInterval: 15_000 },
+      otel: { endpoint: "", serviceName: "dtx" },
       log: { level: "info" },
     });
   });

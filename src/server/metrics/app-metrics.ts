@@ -1,5 +1,4 @@
 import type { Interceptor } from "@connectrpc/connect";
-import type { DescService } from "@bufbuild/protobuf";
 import { Registry } from "prom-client";
 import type { Req, Res } from "../../api/http-io";
 import type { BranchCaller } from "../../core/branch-caller";
@@ -11,7 +10,7 @@ import type { Queryable } from "../../store/queryable";
 import { DtxMetrics } from "./dtx-metrics";
 import { meteredCaller } from "./metered-caller";
 import { processMetrics } from "./process-metrics";
-import { meteredHandler, rpcMetrics, rpcPathsOf } from "./request-metrics";
+import { meteredHandler, rpcMetrics } from "./request-metrics";
 import { StoreGauges } from "./store-gauges";
 
 /** What a coordinator's metrics need to know at start. */
@@ -22,8 +21,8 @@ export interface AppMetricsOptions {
   clock: Clock;
   /** The store gauges are re-read at most this often (ms). */
   refreshIntervalMs: number;
-  /** The RPC services served (their calls are recorded by the interceptor). */
-  services: DescService[];
+  /** The paths of the RPCs served (their calls are recorded by the interceptor; route-name.ts). */
+  rpcPaths: ReadonlySet<string>;
 }
 
 /**
@@ -36,12 +35,12 @@ export interface AppMetricsOptions {
 export class AppMetrics {
   readonly metrics: DtxMetrics;
   private readonly gauges: StoreGauges;
-  private readonly rpcPaths: Set<string>;
+  private readonly rpcPaths: ReadonlySet<string>;
 
   constructor(opts: AppMetricsOptions) {
     this.metrics = new DtxMetrics(opts.versions);
     this.gauges = new StoreGauges(this.metrics, opts.db, opts.clock, opts.refreshIntervalMs);
-    this.rpcPaths = rpcPathsOf(opts.services);
+    this.rpcPaths = opts.rpcPaths;
   }
 
   /**

@@ -1,4 +1,3 @@
-import type { DescService } from "@bufbuild/protobuf";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Req, Res } from "../../api/http-io";
 import { routeName } from "../../api/route-name";
@@ -54,11 +53,6 @@ export function rpcMetrics(metrics: DtxMetrics): Interceptor {
       metrics.serverDuration.observe({ type, api }, (performance.now() - started) / 1000);
     }
   };
-}
-
-/** The paths of every method of `services`, as gRPC and Connect clients call them. */
-export function rpcPathsOf(services: DescService[]): Set<string> {
-  return new Set(services.flatMap((s) => s.methods.map((m) => `/${s.typeName}/${m.name}`)));
 }
 
 function isGrpc(contentType: string | null): boolean {
