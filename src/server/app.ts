@@ -122,7 +122,7 @@ export class App {
       {
         maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
         maxBatch: 128,
-        gatherTick: store.kind === "pglite",
+        gatherTick: true,
         onBatch: metrics?.batch,
       },
       metrics?.statusChanged,
