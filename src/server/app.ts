@@ -34,6 +34,7 @@ import { tracedHandler, tracedRpcErrors } from "./tracing/traced-handler";
 import { metricsRoute } from "./metrics-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
+import { statusLog } from "./status-log";
 import { bindError, StartupError } from "./startup-error";
 import { dtxVersion, grpcVersion } from "./version";
 
@@ -91,7 +92,7 @@ export class App {
    * @throws StartupError naming the port, the store key or the directory at fault
    */
   static async start(config: Config, opts: AppOptions = {}): Promise<App> {
-    const logger = opts.logger ?? createLogger(config.log.level);
+    const logger = opts.logger ?? createLogger(config.log.level, undefined, config.log.format);
     let serve: Handler = answerStarting;
     const listeners = await bindAll(config, (req, res) => serve(req, res));
     let store: Store;
@@ -117,6 +118,7 @@ export class App {
         })
       : null;
     if (metrics) store.onStatement(metrics.statement);
+    const logStatus = statusLog(logger);
     const repository = new PgRepository(
       store,
       {
@@ -125,7 +127,10 @@ export class App {
         gatherTick: true,
         onBatch: metrics?.batch,
       },
-      metrics?.statusChanged,
+      (e) => {
+        metrics?.statusChanged(e);
+        logStatus(e);
+      },
     );
     try {
       await syncClock(repository, clock);

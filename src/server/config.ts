@@ -18,6 +18,12 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** How log lines are written (`log.format`): `auto` is `pretty` when stdout is a terminal, else `json`. */
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+
+/** One of {@link LOG_FORMATS}. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Every property optional, recursively; arrays are replaced whole, never merged element by element. */
 export type DeepPartial<T> = T extends readonly unknown[]
   ? T
@@ -138,6 +144,11 @@ export interface OtelConfig {
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
   level: LogLevel;
+  /**
+   * `json`: JSON lines (`timestamp`, `level`, `service`, `trace_id`, `message`, then the fields); `pretty`: one
+   * readable line per event; `auto`: pretty when stdout is a terminal, else JSON. Default `"auto"`.
+   */
+  format: LogFormat;
 }
 
 /** The coordinator's configuration. Every duration is in milliseconds. */
@@ -172,7 +183,7 @@ export function defaultConfig(): Config {
     alert: { webhook: "", retryLimit: 3 },
     metrics: { enabled: true, refreshInterval: 15_000 },
     otel: { endpoint: "", serviceName: "dtx" },
-    log: { level: "info" },
+    log: { level: "info", format: "auto" },
   };
 }
 
@@ -371,6 +382,16 @@ function logLevel(): Parser {
   };
 }
 
+function logFormat(): Parser {
+  return (raw, label) => {
+    const s = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
+    if (s !== undefined && (LOG_FORMATS as readonly string[]).includes(s)) return s;
+    throw new ConfigError(
+      `config ${label}: ${show(raw)} is not a log format (use ${LOG_FORMATS.join(", ")})`,
+    );
+  };
+}
+
 /** Every configurable key, by its dotted path. `version` is deliberately absent: it is not configurable. */
 const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.host", string()],
@@ -412,6 +433,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ],
   ["otel.serviceName", string()],
   ["log.level", logLevel()],
+  ["log.format", logFormat()],
 ]);
 
 /** Paths that are mappings of other keys (`server`, `store`, ...). */

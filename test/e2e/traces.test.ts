@@ -5,6 +5,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { Writable } from "node:stream";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SpanKind } from "@opentelemetry/api";
@@ -22,16 +23,26 @@ import { createLogger } from "../../src/server/logger";
 import { BranchServices } from "../support/branch-services";
 import { dropSchema, newSchemaName, TestCoordinator, testConfig } from "../support/coordinator";
 
+jest.setTimeout(90_000);
+
 const exporter = new InMemorySpanExporter();
 const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
 provider.register();
 
 let rm: BranchServices;
 let dtx: TestCoordinator;
+const logLines: Array<Record<string, string>> = [];
+const logSink = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
+    done();
+  },
+});
 
 beforeAll(async () => {
   rm = await BranchServices.start();
-  dtx = await TestCoordinator.start({}, newSchemaName(), { tracing: true });
+  const logger = createLogger("info", logSink, "json");
+  dtx = await TestCoordinator.start({}, newSchemaName(), { tracing: true, logger });
 });
 afterAll(async () => {
   await dtx?.close();
@@ -97,6 +108,10 @@ test("HTTP: the caller's trace → submit → pass → branch calls, whose trace
   expect(parentOf(insert)).toBe(server.spanContext().spanId);
   const write = await finished((s) => t(s) && s.name === "store savePass");
   expect(parentOf(write)).toBe(pass.spanContext().spanId);
+
+  // the log line of the status change carries the trace's id
+  const change = logLines.find((l) => l.gid === gid && l.to === "succeed");
+  expect(change!.trace_id).toBe(caller.traceId);
 
   // each branch got the traceparent of its own call's span
   const calls = rm.calls().filter((c) => c.gid === gid);

@@ -46,8 +46,8 @@ export class CoordinatorProcess {
       }, 30_000);
       createInterface({ input: child.stdout! }).on("line", (line) => {
         try {
-          const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
-          if (entry.msg === "dtx started" && entry.ports) {
+          const entry = JSON.parse(line) as { message?: string; ports?: number[] };
+          if (entry.message === "dtx started" && entry.ports) {
             clearTimeout(timer);
             resolve(entry.ports[0]!);
           }

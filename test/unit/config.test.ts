@@ -49,7 +49,7 @@ describe("defaults", () => {
       alert: { webhook: "", retryLimit: 3 },
       metrics: { enabled: true, refreshInterval: 15_000 },
       otel: { endpoint: "", serviceName: "dtx" },
-      log: { level: "info" },
+      log: { level: "info", format: "auto" },
     });
   });
 
@@ -471,7 +471,13 @@ describe("createLogger", () => {
     logger.debug("hidden");
     logger.child({ gid: "g1" }).error({ err: new Error("boom") }, "branch call failed");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ service: "dtx", gid: "g1", msg: "branch call failed", level: 50 });
+    expect(lines[0]).toMatchObject({
+      service: "dtx",
+      gid: "g1",
+      message: "branch call failed",
+      level: "error",
+    });
+    expect(lines[0].timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(lines[0].err).toMatchObject({ type: "Error", message: "boom" });
     expect(String((lines[0].err as { stack: string }).stack)).toContain("boom");
   });
