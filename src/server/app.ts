@@ -12,6 +12,7 @@ import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
+import { REST_SERVICES } from "../api/openapi";
 import { createRestGateway } from "../api/rest-gateway";
 import { rpcPathsOf } from "../api/route-name";
 import { TransportCaller } from "../branch/transport-caller";
@@ -19,11 +20,14 @@ import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
+import { TargetPolicy } from "../core/target-policy";
 import { createTopics } from "../core/topics";
 import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
+import { adminAuth, readAdminTokens } from "./admin-auth";
 import { AlertWebhook } from "./alert-webhook";
+import { isLoopback } from "./loopback";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { AppMetrics } from "./metrics/app-metrics";
@@ -32,6 +36,7 @@ import { statementSpans } from "./tracing/statement-spans";
 import { tracedCaller } from "./tracing/traced-caller";
 import { tracedHandler, tracedRpcErrors } from "./tracing/traced-handler";
 import { metricsRoute } from "./metrics-route";
+import { openApiRoute } from "./openapi-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { statusLog } from "./status-log";
@@ -93,6 +98,12 @@ export class App {
    */
   static async start(config: Config, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? createLogger(config.log.level, undefined, config.log.format);
+    const tokens = readAdminTokens(config.admin);
+    if (tokens.length === 0 && !isLoopback(config.server.host)) {
+      throw new StartupError(
+        `admin.token: server.host ${config.server.host} serves beyond this machine; set a token`,
+      );
+    }
     let serve: Handler = answerStarting;
     const listeners = await bindAll(config, (req, res) => serve(req, res));
     let store: Store;
@@ -164,6 +175,10 @@ export class App {
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,
+        targets:
+          config.branch.allowedTargets.length > 0
+            ? new TargetPolicy(config.branch.allowedTargets)
+            : undefined,
       },
       logger,
       lookups: topics,
@@ -171,16 +186,17 @@ export class App {
       observer: metrics?.passes,
     });
     const { maxGidLength } = config.limits;
-    const interceptors = opts.interceptors ?? [];
+    const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const impls: Record<string, object> = {
+      [CoordinatorService.typeName]: native,
+      [TopicService.typeName]: nativeTopics,
+      [AdminService.typeName]: admin,
+    };
     const gateway = createRestGateway(
-      [
-        { service: CoordinatorService, impl: native },
-        { service: TopicService, impl: nativeTopics },
-        { service: AdminService, impl: admin },
-      ],
+      REST_SERVICES.map((service) => ({ service, impl: impls[service.typeName]! })),
       {
         maxBodyBytes: config.server.maxBodyBytes,
         interceptors,
@@ -197,11 +213,13 @@ export class App {
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
     const metricsText = metricsRoute(metrics ? () => metrics.scrape() : null);
+    const openApi = openApiRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
           (await metricsText(req, res)) ||
+          openApi(req, res) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));
