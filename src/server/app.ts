@@ -14,7 +14,6 @@ import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
 import { REST_SERVICES } from "../api/openapi";
 import { createRestGateway } from "../api/rest-gateway";
-import { rpcPathsOf } from "../api/route-name";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
@@ -30,18 +29,15 @@ import { AlertWebhook } from "./alert-webhook";
 import { isLoopback } from "./loopback";
 import type { Config } from "./config";
 import { Listener } from "./listener";
-import { AppMetrics } from "./metrics/app-metrics";
-import { flushTracing, startTracing } from "./tracing/sdk";
-import { statementSpans } from "./tracing/statement-spans";
-import { tracedCaller } from "./tracing/traced-caller";
-import { tracedHandler, tracedRpcErrors } from "./tracing/traced-handler";
+import { flushTracing } from "./tracing/sdk";
 import { metricsRoute } from "./metrics-route";
 import { openApiRoute } from "./openapi-route";
+import { Observability } from "./observability";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
-import { statusLog } from "./status-log";
+import { RetentionWorker } from "./retention-worker";
 import { bindError, StartupError } from "./startup-error";
-import { dtxVersion, grpcVersion } from "./version";
+import { dtxVersion } from "./version";
 
 /** How often the clock re-anchors to the database's. */
 const CLOCK_SYNC_MS = 60_000;
@@ -82,6 +78,8 @@ export class App {
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
     private readonly alerts: AlertWebhook | null,
+    /** Deletes finished transactions past `retention.finished`; null when it is off. */
+    readonly retention: RetentionWorker | null,
   ) {}
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
@@ -114,34 +112,16 @@ export class App {
       throw new StartupError((err as Error).message, err);
     }
     const clock = opts.clock ?? new Clock();
-    const rpcPaths = rpcPathsOf([CoordinatorService, TopicService, AdminService, Dtm]);
-    const otelEndpoint = config.otel.endpoint || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || "";
-    if (otelEndpoint) await startTracing({ endpoint: otelEndpoint, serviceName: config.otel.serviceName });
-    const tracing = otelEndpoint !== "" || opts.tracing === true;
-    if (tracing) store.onStatement(statementSpans);
-    const metrics = config.metrics.enabled
-      ? new AppMetrics({
-          versions: { dtx: dtxVersion(), grpc: grpcVersion() },
-          db: store.sql,
-          clock,
-          refreshIntervalMs: config.metrics.refreshInterval,
-          rpcPaths,
-        })
-      : null;
-    if (metrics) store.onStatement(metrics.statement);
-    const logStatus = statusLog(logger);
+    const observed = await Observability.start(config, store, clock, logger, opts.tracing);
     const repository = new PgRepository(
       store,
       {
         maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
         maxBatch: 128,
         gatherTick: true,
-        onBatch: metrics?.batch,
+        onBatch: observed.onBatch,
       },
-      (e) => {
-        metrics?.statusChanged(e);
-        logStatus(e);
-      },
+      observed.statusChanged,
     );
     try {
       await syncClock(repository, clock);
@@ -160,11 +140,10 @@ export class App {
     const alerts = config.alert.webhook
       ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
       : null;
-    const metered = metrics ? metrics.wrapCaller(caller) : caller;
-    const traced = tracing ? tracedCaller(metered) : metered;
+    const observedCaller = observed.wrapCaller(caller);
     const engine = new Engine({
       repository,
-      caller: opts.wrapCaller?.(traced) ?? traced,
+      caller: opts.wrapCaller?.(observedCaller) ?? observedCaller,
       clock,
       settings: {
         retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
@@ -183,7 +162,7 @@ export class App {
       logger,
       lookups: topics,
       alerts: alerts?.send,
-      observer: metrics?.passes,
+      observer: observed.passes,
     });
     const { maxGidLength } = config.limits;
     const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
@@ -212,7 +191,7 @@ export class App {
     };
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
-    const metricsText = metricsRoute(metrics ? () => metrics.scrape() : null);
+    const metricsText = metricsRoute(observed.scrape);
     const openApi = openApiRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
@@ -237,16 +216,11 @@ export class App {
         router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
-      interceptors: [
-        ...(metrics ? [metrics.interceptor()] : []),
-        ...(tracing ? [tracedRpcErrors()] : []),
-        ...interceptors,
-      ],
+      interceptors: [...observed.interceptors(), ...interceptors],
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
-    const meteredHandler = metrics ? metrics.wrapHandler(handler) : handler;
-    serve = tracing ? tracedHandler(rpcPaths, meteredHandler) : meteredHandler;
+    serve = observed.wrapHandler(handler);
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
           engine,
@@ -258,7 +232,22 @@ export class App {
           logger,
         )
       : null;
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts);
+    const retention =
+      config.retention.finished > 0
+        ? new RetentionWorker(
+            store.sql,
+            clock,
+            {
+              finishedMs: config.retention.finished,
+              intervalMs: config.retention.interval,
+              batchSize: config.retention.batchSize,
+            },
+            logger,
+            observed.retentionRemoved,
+          )
+        : null;
+    retention?.start();
+    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts, retention);
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -275,6 +264,7 @@ export class App {
     clearInterval(this.clockTimer);
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
+    await this.retention?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
     await this.alerts?.close();
     await this.caller.close();

@@ -142,6 +142,20 @@ export interface MetricsConfig {
   refreshInterval: number;
 }
 
+/** Deleting finished transactions (dtm keeps them forever). */
+export interface RetentionConfig {
+  /**
+   * Succeeded and failed transactions last written longer ago than this are deleted with their branches,
+   * ms (`30d`). Default 0: kept forever. A deleted gid is unknown afterwards (`query` answers no transaction,
+   * and a new transaction may take the gid).
+   */
+  finished: number;
+  /** How often a coordinator looks for finished transactions to delete, ms. Default 1m. */
+  interval: number;
+  /** Transactions deleted per statement (one commit). Default `500`. */
+  batchSize: number;
+}
+
 /** OpenTelemetry traces. */
 export interface OtelConfig {
   /**
@@ -190,6 +204,7 @@ export interface Config {
   limits: LimitsConfig;
   alert: AlertConfig;
   metrics: MetricsConfig;
+  retention: RetentionConfig;
   otel: OtelConfig;
   admin: AdminConfig;
   log: LogConfig;
@@ -207,6 +222,7 @@ export function defaultConfig(): Config {
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
     alert: { webhook: "", retryLimit: 3 },
     metrics: { enabled: true, refreshInterval: 15_000 },
+    retention: { finished: 0, interval: 60_000, batchSize: 500 },
     otel: { endpoint: "", serviceName: "dtx" },
     admin: { token: "", tokenFile: "" },
     log: { level: "info", format: "auto" },
@@ -319,7 +335,8 @@ function show(raw: unknown): string {
     : String(raw);
 }
 
-function duration(opts: { allowZero?: boolean } = {}): Parser {
+/** A duration; `uncapped` for one that never ends up in a timer (an age). */
+function duration(opts: { allowZero?: boolean; uncapped?: boolean } = {}): Parser {
   return (raw, label, source) => {
     const bare = typeof raw === "number" || (typeof raw === "string" && /^\s*[\d.]+\s*$/.test(raw));
     if (source === "text" && bare && Number(raw) !== 0) {
@@ -330,7 +347,7 @@ function duration(opts: { allowZero?: boolean } = {}): Parser {
     }
     const ms = parseDuration(raw as string | number, label);
     if (ms === 0 && !opts.allowZero) throw new ConfigError(`config ${label}: must be greater than 0`);
-    if (ms > MAX_DURATION_MS) {
+    if (ms > MAX_DURATION_MS && !opts.uncapped) {
       throw new ConfigError(
         `config ${label}: ${show(raw)} is too long (at most ${formatDuration(MAX_DURATION_MS)})`,
       );
@@ -498,6 +515,9 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["alert.retryLimit", positiveInt()],
   ["metrics.enabled", boolean()],
   ["metrics.refreshInterval", duration()],
+  ["retention.finished", duration({ allowZero: true, uncapped: true })],
+  ["retention.interval", duration()],
+  ["retention.batchSize", positiveInt()],
   [
     "otel.endpoint",
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),

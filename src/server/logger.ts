@@ -9,8 +9,8 @@
  * site spelling it out. Errors go under `err` (`log.error({ err }, "branch call failed")`). Keep info
  * level to what an operator follows (a transaction's status changes); per-call detail is debug or trace.
  *
- * Values of credential headers (`authorization`, `cookie`, anything named like a token, secret, password
- * or API key) never reach the output, wherever they sit in a line: a transaction's `branch_headers` may
+ * Values of credential headers (`authorization`, `cookie`, `x-…-token`, anything named like a secret,
+ * password or API key) never reach the output, wherever they sit in a line: a transaction's `branch_headers` may
  * carry them.
  */
 import { isSpanContextValid, trace } from "@opentelemetry/api";
@@ -18,9 +18,12 @@ import pino from "pino";
 import pretty from "pino-pretty";
 import type { LogFormat } from "./config";
 
-/** A JSON key that names a credential, and its string value. */
+/**
+ * A JSON key that names a credential (`Authorization`, `Cookie`, `X-Api-Key`, `X-Auth-Token`, `client_secret`,
+ * …; not a bare `token`, which audit lines use for a token's name), and its string value.
+ */
 const CREDENTIAL =
-  /("[^"]*(?:authorization|cookie|token|secret|password|passwd|api[-_]?key)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+  /("[^"]*(?:authorization|cookie|secret|password|passwd|api[-_]?key|[-_]token)[^"]*"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
 
 /** A JSON line with the values of credential keys replaced by `[redacted]`. */
 export function redactCredentials(line: string): string {

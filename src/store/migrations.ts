@@ -90,4 +90,13 @@ create table kv (
 alter table trans_global add column trace_context varchar(1024) not null default '';
 `,
   },
+  {
+    version: 5,
+    name: "finished transactions by age (retention)",
+    sql: `
+-- retention.finished deletes the oldest finished transactions first, without scanning the history
+create index trans_global_finished on trans_global (update_time)
+  where status in ('succeed', 'failed');
+`,
+  },
 ];

@@ -3,8 +3,9 @@
  * per distinct answer (not once per retry), credential headers never written, pretty lines on request.
  */
 import { Writable } from "node:stream";
-import { createLogger } from "../../src/server/logger";
+import { createLogger, redactCredentials } from "../../src/server/logger";
 import { BranchServices } from "../support/branch-services";
+import { oneStepSaga } from "../support/one-step-saga";
 import { newSchemaName, TestCoordinator } from "../support/coordinator";
 
 const raw: string[] = [];
@@ -31,15 +32,8 @@ afterAll(async () => {
   await rm?.close();
 });
 
-function saga(gid: string, action: string, extra: Record<string, unknown> = {}) {
-  return {
-    gid,
-    trans_type: "saga",
-    steps: [{ action: rm.url(action), compensate: rm.url("TransOutRevert") }],
-    payloads: ["{}"],
-    ...extra,
-  };
-}
+const saga = (gid: string, action: string, extra: Record<string, unknown> = {}) =>
+  oneStepSaga(rm, gid, action, extra);
 
 test("a branch answering 500 three times logs one warn line with that answer; each status change at info", async () => {
   const gid = "logs-flaky";
@@ -126,4 +120,15 @@ test("log.format pretty writes one readable line per event", () => {
   expect(text).toContain('"gid":"g1"');
   expect(text).not.toContain("zzz-4711");
   expect(() => JSON.parse(text)).toThrow();
+});
+
+test("credential keys are redacted wherever they sit; a token's name (audit lines) is not", () => {
+  const line = JSON.stringify({
+    headers: { "X-Auth-Token": "t-4711", "x-api-key": "k-4711", "Proxy-Authorization": "Basic p-4711" },
+    client_secret: "s-4711",
+    token: "alice",
+  });
+  const out = redactCredentials(line);
+  expect(out).not.toMatch(/4711/);
+  expect(JSON.parse(out)).toMatchObject({ client_secret: "[redacted]", token: "alice" });
 });

@@ -48,6 +48,7 @@ describe("defaults", () => {
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
       alert: { webhook: "", retryLimit: 3 },
       metrics: { enabled: true, refreshInterval: 15_000 },
+      retention: { finished: 0, interval: 60_000, batchSize: 500 },
       otel: { endpoint: "", serviceName: "dtx" },
       admin: { token: "", tokenFile: "" },
       log: { level: "info", format: "auto" },
@@ -125,6 +126,7 @@ describe("durations", () => {
     ["1h", 3_600_000],
     ["1h30m", 5_400_000],
     ["1m30s250ms", 90_250],
+    ["30d", 2_592_000_000],
     [" 10s ", 10_000],
     ["250", 250],
     ["0", 0],
@@ -134,7 +136,7 @@ describe("durations", () => {
     expect(parseDuration(text, "k")).toBe(ms);
   });
 
-  test.each(["10 parsecs", "", "s", "-5s", "1d", "10S", "1h 30m", "1e3"])(
+  test.each(["10 parsecs", "", "s", "-5s", "1w", "10S", "1h 30m", "1e3"])(
     "parseDuration(%p) throws naming the key",
     (text) => {
       expect(configError(() => parseDuration(text, "retry.interval"))).toBe(

@@ -7,6 +7,7 @@ import type { PassObserver, StatusChangeEvent } from "../../core/observer";
 import { isFinal } from "../../core/model";
 import type { StatementEvent } from "../../store/store";
 import type { Queryable } from "../../store/queryable";
+import type { Removed } from "../retention-worker";
 import { DtxMetrics } from "./dtx-metrics";
 import { meteredCaller } from "./metered-caller";
 import { processMetrics } from "./process-metrics";
@@ -90,6 +91,12 @@ export class AppMetrics {
   readonly statement = (e: StatementEvent): void => {
     const outcome = e.error === undefined ? "ok" : "error";
     this.metrics.statementDuration.observe({ statement: e.name, outcome }, e.durationMs / 1000);
+  };
+
+  /** The retention worker's report of each batch. */
+  readonly retention = (removed: Removed): void => {
+    this.metrics.retentionRemoved.inc({ table: "trans_global" }, removed.transactions);
+    this.metrics.retentionRemoved.inc({ table: "trans_branch_op" }, removed.branches);
   };
 
   /** The group commit's batch hook. */

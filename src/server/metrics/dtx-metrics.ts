@@ -89,6 +89,14 @@ export class DtxMetrics {
     registers: [this.registry],
   });
 
+  /** Rows deleted by the retention of finished transactions, by table. */
+  readonly retentionRemoved = new Counter({
+    name: "dtx_retention_removed_total",
+    help: "Rows deleted by retention.finished, by table (trans_global: transactions; trans_branch_op: their branches).",
+    labelNames: ["table"] as const,
+    registers: [this.registry],
+  });
+
   /** Unfinished transactions by kind and status, read periodically from the store. */
   readonly unfinished = new Gauge({
     name: "dtx_transactions_unfinished",
