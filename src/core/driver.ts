@@ -53,6 +53,11 @@ export class Driver {
     private readonly observer?: PassObserver,
   ) {}
 
+  /** This process's id: the first part of every owner token it hands out (`<id>-<n>`). */
+  get coordinatorId(): string {
+    return this.processId;
+  }
+
   /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
   newOwner(): string {
     return `${this.processId}-${++this.ownerSeq}`;

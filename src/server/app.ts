@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -8,7 +9,9 @@ import { TopicService } from "../../gen/dtx/v1/topics_pb";
 import { adminService } from "../api/admin-service";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
+import { hideInternalErrors } from "../api/internal-errors";
 import { createJsonRpcRoute } from "../api/json-rpc";
+import { refuseNulStrings } from "../api/message-strings";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
@@ -34,6 +37,7 @@ import { metricsRoute } from "./metrics-route";
 import { openApiRoute } from "./openapi-route";
 import { Observability } from "./observability";
 import { createLogger } from "./logger";
+import { Heartbeat } from "./heartbeat";
 import { RecoveryWorker } from "./recovery-worker";
 import { RetentionWorker } from "./retention-worker";
 import { bindError, StartupError } from "./startup-error";
@@ -78,6 +82,7 @@ export class App {
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
     private readonly alerts: AlertWebhook | null,
+    private readonly heartbeat: Heartbeat,
     /** Deletes finished transactions past `retention.finished`; null when it is off. */
     readonly retention: RetentionWorker | null,
   ) {}
@@ -151,6 +156,12 @@ export class App {
         timeoutToFailMs: config.timeoutToFail,
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
+        maxPayloadBytes: config.limits.maxPayloadBytes,
+        admission: {
+          maxInFlight: config.admission.maxInFlight,
+          maxQueued: config.admission.maxQueued,
+          maxWaitMs: config.admission.maxWait,
+        },
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,
@@ -165,7 +176,12 @@ export class App {
       observer: observed.passes,
     });
     const { maxGidLength } = config.limits;
-    const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
+    const interceptors = [
+      hideInternalErrors(logger),
+      refuseNulStrings(),
+      ...(opts.interceptors ?? []),
+      adminAuth(tokens, logger),
+    ];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
@@ -188,6 +204,7 @@ export class App {
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
       timeoutToFailMs: config.timeoutToFail,
+      logger,
     };
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
@@ -246,8 +263,41 @@ export class App {
             observed.retentionRemoved,
           )
         : null;
+    let heartbeat: Heartbeat;
+    try {
+      heartbeat = await Heartbeat.start(
+        store.sql,
+        engine.coordinatorId,
+        clock,
+        {
+          intervalMs: config.recovery.heartbeat,
+          deadAfterMs: config.recovery.deadAfter,
+          node: `${hostname()}:${listeners.map((l) => l.port).join(",")}`,
+          exclusive: store.kind === "pglite",
+        },
+        logger,
+        () => recovery?.wake(),
+      );
+    } catch (err) {
+      await recovery?.close();
+      await Promise.all(listeners.map((l) => l.close()));
+      await store.close();
+      throw new StartupError(`store: cannot register the coordinator (${(err as Error).message})`, err);
+    }
+    const app = new App(
+      config,
+      logger,
+      store,
+      clock,
+      engine,
+      caller,
+      listeners,
+      recovery,
+      alerts,
+      heartbeat,
+      retention,
+    );
     retention?.start();
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts, retention);
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -266,6 +316,7 @@ export class App {
     await this.recovery?.close();
     await this.retention?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
+    await this.heartbeat.close();
     await this.alerts?.close();
     await this.caller.close();
     await this.store.close();
@@ -294,6 +345,7 @@ async function bindAll(config: Config, handler: Handler): Promise<Listener[]> {
           port,
           handler,
           drainTimeoutMs: config.server.shutdownTimeout,
+          maxHeaderBytes: config.server.maxHeaderBytes,
         }),
       );
     } catch (err) {

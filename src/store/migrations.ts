@@ -84,6 +84,20 @@ create table kv (
   },
   {
     version: 4,
+    name: "coordinators and their heartbeats",
+    sql: `
+-- every running coordinator, beating; the leases of one that stopped beating are taken over
+-- (src/server/heartbeat.ts). id is the first part of its owner tokens (<id>-<n>).
+create table coordinator (
+  id varchar(64) primary key,
+  node varchar(255) not null default '',
+  start_time timestamptz(3) not null,
+  heartbeat_time timestamptz(3) not null
+);
+`,
+  },
+  {
+    version: 5,
     name: "trace context of a transaction",
     sql: `
 -- the W3C trace context of the request that created it: later passes join that trace
@@ -91,7 +105,7 @@ alter table trans_global add column trace_context varchar(1024) not null default
 `,
   },
   {
-    version: 5,
+    version: 6,
     name: "finished transactions by age (retention)",
     sql: `
 -- retention.finished deletes the oldest finished transactions first, without scanning the history
