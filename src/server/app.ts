@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -31,6 +32,8 @@ import type { Config } from "./config";
 import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
 import { openApiRoute } from "./openapi-route";
+import { adminPageRoute } from "./admin-page-route";
+import { packageRoot } from "./package-root";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { bindError, StartupError } from "./startup-error";
@@ -49,6 +52,8 @@ export interface AppOptions {
    * included (metrics, tracing, auth).
    */
   interceptors?: Interceptor[];
+  /** Where the admin page's built files are. Default: `dist/admin` of the package (`npm run build`). */
+  adminPageDir?: string;
   /** Wraps the network branch caller (a metrics or tracing wrapper); the App still closes the original. */
   wrapCaller?: (caller: BranchCaller) => BranchCaller;
 }
@@ -150,7 +155,16 @@ export class App {
     const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
-    const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const admin = adminService({
+      engine,
+      timeoutToFailMs: config.timeoutToFail,
+      process: {
+        version: dtxVersion(),
+        store: store.kind,
+        recoveryEnabled: config.recovery.enabled,
+        workers: config.recovery.enabled ? config.recovery.concurrency : 0,
+      },
+    });
     const impls: Record<string, object> = {
       [CoordinatorService.typeName]: native,
       [TopicService.typeName]: nativeTopics,
@@ -175,12 +189,14 @@ export class App {
     const jsonRpc = createJsonRpcRoute(dtmDeps);
     const metrics = metricsRoute(dtxVersion());
     const openApi = openApiRoute(dtxVersion());
+    const adminPage = adminPageRoute(opts.adminPageDir ?? join(packageRoot(), "dist", "admin"));
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
           metrics(req, res) ||
           openApi(req, res) ||
+          adminPage(req, res) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));
