@@ -10,6 +10,9 @@ import { TopicService } from "../gen/dtx/v1/topics_pb";
 
 const TOKEN_KEY = "dtx-admin-token";
 
+/** The window event an operator action fires: what is shown elsewhere may have changed. */
+export const CHANGED = "dtx-changed";
+
 export function token(): string {
   return sessionStorage.getItem(TOKEN_KEY) ?? "";
 }

@@ -2,7 +2,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { timestampDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { useEffect, useState } from "preact/hooks";
 import { TransactionOptionsSchema, type Transaction } from "../gen/dtx/v1/types_pb";
-import { admin, errorText } from "./api";
+import { admin, CHANGED, errorText } from "./api";
 import {
   branchStatusName,
   isFinished,
@@ -47,6 +47,7 @@ export function TransactionDetail({ gid, onError }: { gid: string; onError: (err
           : "Due now: the recovery worker takes it at its next poll.",
       );
       await load();
+      dispatchEvent(new Event(CHANGED)); // the health strip counts again
     } catch (err) {
       setResult(`Refused: ${errorText(err)}`);
       onError(err);

@@ -5,7 +5,7 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { GetHealthResponse } from "../gen/dtx/v1/admin_pb";
-import { admin, errorText, needsToken, setToken, token } from "./api";
+import { admin, CHANGED, errorText, needsToken, setToken, token } from "./api";
 import { TransactionDetail } from "./detail";
 import { HealthStrip } from "./health";
 import { TransactionList } from "./list";
@@ -76,9 +76,12 @@ function App() {
       );
     void load();
     const timer = setInterval(() => void load(), HEALTH_MS);
+    const onChange = () => void load();
+    addEventListener(CHANGED, onChange);
     return () => {
       stopped = true;
       clearInterval(timer);
+      removeEventListener(CHANGED, onChange);
     };
   }, [generation]);
 

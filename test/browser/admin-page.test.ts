@@ -88,6 +88,7 @@ test("force-stop asks first, moves the saga to failed in place, and the list upd
   await page.waitForSelector("[data-field=status]:text-is('failed')");
   expect(await page.textContent("[data-field=reason]")).toBe("force stopped by operator admin");
   expect(await dtx.status("page-stuck-1")).toBe("failed");
+  await page.waitForSelector("[data-health=unfinished] b:text-is('0')");
   await shot("4-force-stopped");
 
   await page.click("header nav a[href='#/']");
