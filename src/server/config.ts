@@ -51,6 +51,11 @@ export interface ServerConfig {
    * handed back, due at once). Default 10s.
    */
   shutdownTimeout: number;
+  /**
+   * Coordinator processes on this machine (node:cluster): they share the ports — each connection is
+   * served by one of them — and the store. More than 1 needs Postgres (`store.url`). Default `1`.
+   */
+  workers: number;
 }
 
 /** Where transactions are stored. */
@@ -195,6 +200,7 @@ export function defaultConfig(): Config {
       maxBodyBytes: 1_048_576,
       maxHeaderBytes: 16_384,
       shutdownTimeout: 10_000,
+      workers: 1,
     },
     store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
     retry: { interval: 10_000, maxInterval: 3_600_000 },
@@ -463,6 +469,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.maxBodyBytes", positiveInt()],
   ["server.maxHeaderBytes", positiveInt()],
   ["server.shutdownTimeout", duration({ allowZero: true })],
+  ["server.workers", positiveInt()],
   ["store.url", storeUrl()],
   ["store.dataDir", string()],
   [
@@ -597,6 +604,12 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     const origin = origins.get(path);
     return origin === undefined ? path : label(path, origin);
   };
+  if (config.server.workers > 1 && config.store.url === "") {
+    throw new ConfigError(
+      `config ${where("server.workers")}: ${config.server.workers} workers need Postgres (store.url); ` +
+        `the embedded store (store.dataDir) is open in one process only`,
+    );
+  }
   const { host } = config.server;
   if (!isLoopback(host) && config.admin.token === "" && config.admin.tokenFile === "") {
     throw new ConfigError(

@@ -45,6 +45,7 @@ describe("defaults", () => {
         maxBodyBytes: 1048576,
         maxHeaderBytes: 16384,
         shutdownTimeout: 10_000,
+        workers: 1,
       },
       store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
       retry: { interval: 10_000, maxInterval: 3_600_000 },
@@ -65,6 +66,18 @@ describe("defaults", () => {
       admin: { token: "", tokenFile: "" },
       log: { level: "info" },
     });
+  });
+
+  test("server.workers: a positive integer; more than 1 only with Postgres", () => {
+    const url = "postgres://dtx@db:5432/dtx";
+    expect(loadConfig({ env: { DTX_SERVER_WORKERS: "2", DTX_STORE_URL: url } }).server.workers).toBe(2);
+    expect(() => loadConfig({ env: { DTX_SERVER_WORKERS: "2" } })).toThrow(
+      "config server.workers (env DTX_SERVER_WORKERS): 2 workers need Postgres (store.url); " +
+        "the embedded store (store.dataDir) is open in one process only",
+    );
+    expect(() => loadConfig({ env: { DTX_SERVER_WORKERS: "0", DTX_STORE_URL: url } })).toThrow(
+      "server.workers (env DTX_SERVER_WORKERS)",
+    );
   });
 
   test("alert.webhook must be an http(s) URL or empty; alert.retryLimit a positive integer", () => {
