@@ -42,6 +42,11 @@ export class Driver {
   private ownerSeq = 0;
   private closing = false;
 
+  /** How many passes this process runs now. */
+  get runningPasses(): number {
+    return this.running.size;
+  }
+
   constructor(
     private readonly repository: TransRepository,
     private readonly caller: BranchCaller,

@@ -22,7 +22,7 @@ import type {
 import type { PassObserver } from "./observer";
 import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
-import type { DelayedDue, TransPage, TransRepository } from "./repository";
+import type { DelayedDue, TransPage, TransRepository, UnfinishedSummary } from "./repository";
 import { checkTargets, type TargetPolicy } from "./target-policy";
 import type { ResolveContext, TransKind } from "./trans-kind";
 import { checkPayloads, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload-check";
@@ -354,6 +354,12 @@ export class Engine {
   /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */
   list(q: ListQuery): Promise<TransPage> {
     return this.repository.list(listFilter(q, this.settings.maxPageSize));
+  }
+
+  /** The unfinished transactions at a glance, and how many passes this process runs now. */
+  async summary(): Promise<UnfinishedSummary & { runningPasses: number }> {
+    const summary = await this.repository.unfinishedSummary(this.clock.now());
+    return { ...summary, runningPasses: this.driver.runningPasses };
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */

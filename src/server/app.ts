@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -36,6 +37,8 @@ import { flushTracing } from "./tracing/sdk";
 import { metricsRoute } from "./metrics-route";
 import { openApiRoute } from "./openapi-route";
 import { Observability } from "./observability";
+import { adminPageRoute } from "./admin-page-route";
+import { packageRoot } from "./package-root";
 import { createLogger } from "./logger";
 import { Heartbeat } from "./heartbeat";
 import { RecoveryWorker } from "./recovery-worker";
@@ -56,6 +59,8 @@ export interface AppOptions {
    * included (metrics, tracing, auth).
    */
   interceptors?: Interceptor[];
+  /** Where the admin page's built files are. Default: `dist/admin` of the package (`npm run build`). */
+  adminPageDir?: string;
   /** Wraps the network branch caller (a metrics or tracing wrapper); the App still closes the original. */
   wrapCaller?: (caller: BranchCaller) => BranchCaller;
   /**
@@ -184,7 +189,16 @@ export class App {
     ];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
-    const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const admin = adminService({
+      engine,
+      timeoutToFailMs: config.timeoutToFail,
+      process: {
+        version: dtxVersion(),
+        store: store.kind,
+        recoveryEnabled: config.recovery.enabled,
+        workers: config.recovery.enabled ? config.recovery.concurrency : 0,
+      },
+    });
     const impls: Record<string, object> = {
       [CoordinatorService.typeName]: native,
       [TopicService.typeName]: nativeTopics,
@@ -210,12 +224,14 @@ export class App {
     const jsonRpc = createJsonRpcRoute(dtmDeps);
     const metricsText = metricsRoute(observed.scrape);
     const openApi = openApiRoute(dtxVersion());
+    const adminPage = adminPageRoute(opts.adminPageDir ?? join(packageRoot(), "dist", "admin"));
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
           (await metricsText(req, res)) ||
           openApi(req, res) ||
+          adminPage(req, res) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));

@@ -11,9 +11,11 @@ import type {
   StatusChange,
   TransPage,
   TransRepository,
+  UnfinishedSummary,
 } from "../core/repository";
 import { addBranches, findBranches } from "./branch-statements";
 import { listTrans } from "./list-statements";
+import { unfinishedSummary } from "./summary-statements";
 import type { Store } from "./store";
 import * as sql from "./trans-statements";
 import { TransWriter, type GroupCommitSettings } from "./trans-writer";
@@ -105,6 +107,10 @@ export class PgRepository implements TransRepository {
 
   list(filter: ListFilter): Promise<TransPage> {
     return listTrans(this.store.sql, filter);
+  }
+
+  unfinishedSummary(now: Date): Promise<UnfinishedSummary> {
+    return unfinishedSummary(this.store.sql, now);
   }
 
   now(): Promise<Date> {
