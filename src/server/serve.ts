@@ -25,7 +25,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, config.log.format);
   // with server.workers > 1 the supervisor has said it already
   if (!cluster.isWorker) for (const warning of warnings) logger.warn(warning);
   if (config.server.workers > 1 && cluster.isPrimary) {

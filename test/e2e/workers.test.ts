@@ -91,7 +91,7 @@ maybe("server.workers on Postgres", () => {
       DTX_STORE_URL: url,
       DTX_STORE_SCHEMA: schema,
     });
-    const started = await logLine((l) => l.msg === "dtx started" && Array.isArray(l.workers));
+    const started = await logLine((l) => l.message === "dtx started" && Array.isArray(l.workers));
     const workers = started.workers as number[];
     const port = (started.ports as number[])[0]!;
     expect(workers).toHaveLength(2);
@@ -106,11 +106,11 @@ maybe("server.workers on Postgres", () => {
     // a worker crashes: the other keeps serving the port, and the primary starts a replacement
     process.kill(workers[0]!, "SIGKILL");
     // (a connection handed to the worker in the instant of its death would be lost with it)
-    await logLine((l) => l.msg === "worker died; starting another" && l.pid === workers[0]);
+    await logLine((l) => l.message === "worker died; starting another" && l.pid === workers[0]);
     const after = Array.from({ length: 5 }, (_, i) => `workers-${schema}-after-${i}`);
     for (const g of after) expect((await submit(port, g)).status).toBe(200);
     for (const g of after) expect(await statusOf(port, g)).toBe("succeed");
-    const replaced = await logLine((l) => l.msg === "worker replaced");
+    const replaced = await logLine((l) => l.message === "worker replaced");
     const fresh = replaced.pid as number;
     expect(workers).not.toContain(fresh);
     expect(alive(fresh)).toBe(true);
