@@ -30,17 +30,26 @@ export interface BranchCallRequest {
   payload: Uint8Array;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** An XA action's own URL, where the coordinator calls phase 2 (sent as `phase2_url`). */
+  phase2Url?: string;
 }
 
 /**
  * Calls a branch the way the coordinator does (§4.2, §4.4 of the protocol): an http(s) URL gets the
- * query parameters `dtm`, `gid`, `trans_type`, `branch_id`, `op` (POST with the payload, GET when
+ * query parameters `dtm`, `gid`, `trans_type`, `branch_id`, `op` (and an XA action's `phase2_url`; POST with the payload, GET when
  * there is none); `host:port/pkg.Service/Method` gets the same as `dtm-*` metadata. FAILURE and
  * ONGOING answers throw {@link BranchFailure} and {@link BranchOngoing}, anything else but success
  * {@link BranchCallError}.
  */
 export async function callBranch(channels: GrpcChannels, r: BranchCallRequest): Promise<BranchReply> {
-  const context = { dtm: r.dtm, gid: r.gid, trans_type: r.transType, branch_id: r.branchId, op: r.op };
+  const context: Record<string, string> = {
+    dtm: r.dtm,
+    gid: r.gid,
+    trans_type: r.transType,
+    branch_id: r.branchId,
+    op: r.op,
+  };
+  if (r.phase2Url !== undefined) context.phase2_url = r.phase2Url;
   if (/^https?:\/\//.test(r.url)) {
     const url = new URL(r.url);
     for (const [k, v] of Object.entries(context)) url.searchParams.set(k, v);

@@ -17,9 +17,18 @@ export interface BranchContext {
   op: string;
   /** The coordinator's address when an application calls (a TCC try); empty when the coordinator calls. */
   dtm: string;
+  /** An XA action's phase-2 URL (where the coordinator commits or rolls the branch back); else empty. */
+  phase2Url?: string;
 }
 
-const KEYS = { gid: "gid", transType: "trans_type", branchId: "branch_id", op: "op", dtm: "dtm" } as const;
+const KEYS = {
+  gid: "gid",
+  transType: "trans_type",
+  branchId: "branch_id",
+  op: "op",
+  dtm: "dtm",
+  phase2Url: "phase2_url",
+} as const;
 
 /**
  * The context of an HTTP branch call, from its query parameters (absent ones are empty).

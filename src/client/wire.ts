@@ -1,7 +1,7 @@
 import type { WireOptions } from "./options";
 
 /** A global transaction's kind, as dtm names it. */
-export type TransType = "saga" | "tcc" | "msg";
+export type TransType = "saga" | "tcc" | "xa" | "msg" | "workflow";
 
 /**
  * One prepare / submit / abort request, independent of the transport: the HTTP transport turns it
