@@ -73,7 +73,10 @@ async function start(
 ): Promise<Coordinator> {
   const port = await freePort();
   const pgAppName = `dtx-bench-${runId}-${kind}`;
-  const child = Child.spawn(kind, process.execPath, [path.join(DIST, script)], {
+  // BENCH_PROFILE_DIR: each coordinator writes a V8 CPU profile there when it stops (bench/README.md)
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : [];
+  const child = Child.spawn(kind, process.execPath, [...profile, path.join(DIST, script)], {
     ...process.env,
     ...env(port),
     PGAPPNAME: pgAppName,

@@ -93,6 +93,7 @@ export class App {
     const repository = new PgRepository(store, {
       maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
       maxBatch: 128,
+      gatherTick: store.kind === "pglite",
     });
     const clock = opts.clock ?? new Clock();
     try {

@@ -9,6 +9,12 @@ export interface BatcherOptions<I> {
   maxBatch: number;
   /** Items with equal keys never share a batch (a statement must not touch one row twice). */
   key?: (item: I) => string;
+  /**
+   * Start a batch only after the current turn of the event loop, so every call made in it joins.
+   * For a database that runs in this thread (PGlite): its statements run synchronously, so no call
+   * could arrive while one is in flight and every batch would carry one item.
+   */
+  gatherTick?: boolean;
 }
 
 interface Waiting<I, O> {
@@ -20,6 +26,7 @@ interface Waiting<I, O> {
 export class Batcher<I, O> {
   private queue: Waiting<I, O>[] = [];
   private inFlight = 0;
+  private gathering = false;
 
   /** `run` answers one output per item, in order. */
   constructor(
@@ -36,6 +43,19 @@ export class Batcher<I, O> {
   }
 
   private pump(): void {
+    if (this.opts.gatherTick) {
+      if (this.gathering || this.inFlight >= this.opts.maxInFlight || this.queue.length === 0) return;
+      this.gathering = true;
+      setImmediate(() => {
+        this.gathering = false;
+        this.startBatches();
+      });
+      return;
+    }
+    this.startBatches();
+  }
+
+  private startBatches(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const batch = this.take();
       this.inFlight++;

@@ -8,6 +8,8 @@ import { insertTrans, savePass } from "./trans-statements";
 export interface GroupCommitSettings {
   maxInFlight: number;
   maxBatch: number;
+  /** Gather each batch over one event-loop turn (a database in this thread: PGlite; see Batcher). */
+  gatherTick?: boolean;
 }
 
 /**

@@ -61,3 +61,19 @@ test("a failing batch is retried item by item, so only the bad item fails", asyn
   expect(await good).toBe("done good");
   await expect(bad).rejects.toThrow("bad item");
 });
+
+test("with gatherTick, calls made in one turn of the event loop share the first batch", async () => {
+  const r = recorder();
+  const b = new Batcher(r.run, { maxInFlight: 1, maxBatch: 10, gatherTick: true });
+  const all = ["a", "b", "c"].map((i) => b.submit(i));
+  expect(r.batches).toHaveLength(0); // gathered until the turn ends
+  await tick();
+  expect(r.batches).toEqual([["a", "b", "c"]]);
+  const later = b.submit("d"); // while the batch runs
+  r.finish[0]!();
+  expect(await Promise.all(all)).toEqual(["done a", "done b", "done c"]);
+  await tick();
+  expect(r.batches[1]).toEqual(["d"]);
+  r.finish[1]!();
+  expect(await later).toBe("done d");
+});
