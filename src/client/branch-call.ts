@@ -68,14 +68,14 @@ export async function callBranch(channels: GrpcChannels, r: BranchCallRequest): 
       throw new BranchCallError(r.url, undefined, (err as Error).message);
     }
     const text = Buffer.from(body).toString();
-    if (status === 200 && httpVerdict(status, text) === undefined) return reply(body);
+    if (status === 200 && httpVerdict(status, text) === undefined) return branchReply(body);
     throw answerError(r.url, status, httpVerdict(status, text), envelopeMessage(text));
   }
   const { target, method } = splitGrpcUrl(r.url);
   const metadata: Record<string, string> = { ...r.headers };
   for (const [k, v] of Object.entries(context)) metadata[`dtm-${k}`] = v;
   const answer = await channels.call(target, method, r.payload, metadata, r.timeoutMs);
-  if (answer.ok) return reply(answer.reply);
+  if (answer.ok) return branchReply(answer.reply);
   throw answerError(r.url, answer.code, grpcVerdict(answer.code, answer.message), answer.message);
 }
 
@@ -86,7 +86,8 @@ function answerError(url: string, status: number | string, verdict: Verdict, mes
   return new BranchCallError(url, status, message);
 }
 
-function reply(body: Uint8Array): BranchReply {
+/** A success answer's body as a {@link BranchReply}. */
+export function branchReply(body: Uint8Array): BranchReply {
   return {
     body,
     text: () => Buffer.from(body).toString(),

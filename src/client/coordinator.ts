@@ -10,6 +10,7 @@ import { Saga, type SagaOptions } from "./saga";
 import { runTcc, Tcc, type TccResult } from "./tcc";
 import type { CoordinatorTransport } from "./wire";
 import { runXa, Xa, type XaResult } from "./xa";
+import { Workflows } from "./workflows";
 
 /**
  * How the SDK talks to the coordinator.
@@ -160,6 +161,17 @@ export class Coordinator {
    */
   xa<T>(fn: (xa: Xa) => Promise<T>, options: TransOptions = {}): Promise<XaResult<T>> {
     return runXa(this, fn, options);
+  }
+
+  /**
+   * Code-first workflows run through this coordinator (HTTP), resumed at `callback` (an HTTP route
+   * served with {@link Workflows.resumeHandler}).
+   *
+   * @example
+   * const workflows = dtx.workflows("http://127.0.0.1:8081/api/workflow/resume");
+   */
+  workflows(callback: string): Workflows {
+    return new Workflows(this, callback);
   }
 
   /**

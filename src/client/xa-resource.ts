@@ -87,10 +87,24 @@ export class XaResource {
    * await xa.action(ctx, (tx) => tx.query("update account set balance = balance - 30 where name = 'alice'"));
    */
   async action<R>(ctx: BranchContext, business: (tx: ClientBase) => Promise<R>): Promise<R | undefined> {
-    const id = this.idOf(ctx);
     if (!ctx.dtm || !ctx.phase2Url) {
       throw new BranchFailure("xa: an action needs the coordinator (dtm) and its phase2_url");
     }
+    return this.prepareLocal(ctx, business, () => this.register(ctx));
+  }
+
+  /**
+   * The action's local transaction up to `PREPARE TRANSACTION`, with `register` run just before
+   * the prepare (a failed registration rolls the transaction back).
+   *
+   * @internal a workflow's XA step records its progress instead of registering
+   */
+  async prepareLocal<R>(
+    ctx: BranchContext,
+    business: (tx: ClientBase) => Promise<R>,
+    register: () => Promise<void>,
+  ): Promise<R | undefined> {
+    const id = this.idOf(ctx);
     await this.checkSupported();
     if (await isPrepared(this.pool, id)) return undefined; // a repeat: prepared and registered already
     return inTransaction(this.pool, async (client) => {
@@ -99,7 +113,7 @@ export class XaResource {
         return this.repeatedAction(ctx);
       }
       const result = await business(client);
-      await this.register(ctx);
+      await register();
       await prepareTransaction(client, id);
       return result;
     });
