@@ -10,6 +10,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# inside a container, 127.0.0.1 is the container alone: serve its network interfaces
+ENV DTX_SERVER_HOST=0.0.0.0
 EXPOSE 36789 36790
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/src/server/main.js"]

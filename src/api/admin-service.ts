@@ -12,6 +12,7 @@ import {
 import type { Engine } from "../core/engine";
 import { codeOf, invalidField } from "../core/errors";
 import type { TransStatus } from "../core/model";
+import { OPERATOR } from "./operator";
 import { nativeSpelling, spelledError } from "./field-spelling";
 import { filterFromProto, kindToProto, statusToProto, transactionToProto } from "./native-convert";
 
@@ -58,10 +59,10 @@ export function adminService(deps: AdminDeps): ServiceImpl<typeof AdminService> 
         });
       }),
 
-    forceStop: (req) =>
+    forceStop: (req, ctx) =>
       answer(async () =>
         create(ForceStopResponseSchema, {
-          transaction: transactionToProto(await engine.forceStop(req.gid), null),
+          transaction: transactionToProto(await engine.forceStop(req.gid, ctx.values.get(OPERATOR)), null),
         }),
       ),
 

@@ -107,11 +107,13 @@ export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
     all: { path: "/api/dtmsvr/all", method: "GET", handle: (call) => all(deps, call.query) },
     ...dtmTopicRoutes(deps.topics),
     ping: { path: "/api/ping", method: "*", handle: async () => ({ msg: "pong" }) },
+    // the health check dtm's tutorials and compose files use
+    health: { path: "/api/health", method: "GET", handle: async () => ({ result: "success" }) },
   };
 }
 
 /**
- * dtm's HTTP API under `/api/dtmsvr` plus `/api/ping`, with dtm's envelopes: a value is answered
+ * dtm's HTTP API under `/api/dtmsvr` plus `/api/ping` and `/api/health`, with dtm's envelopes: a value is answered
  * 200 as JSON, success without a value as `{"dtm_result":"SUCCESS"}`, errors per dtm-errors.ts.
  * Resolves false for paths it does not serve.
  */

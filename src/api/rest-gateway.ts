@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { fromJson, getOption, ScalarType, toJson } from "@bufbuild/protobuf";
+import { fromJson, ScalarType, toJson } from "@bufbuild/protobuf";
 import type {
   DescField,
   DescMessage,
@@ -11,8 +11,7 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
-import { http } from "../../gen/google/api/annotations_pb";
-import type { HttpRule } from "../../gen/google/api/http_pb";
+import { httpBindings, templateSegments, type HttpBinding } from "./http-bindings";
 import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, utf8Text, type Res as NodeRes } from "./http-io";
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -104,13 +103,10 @@ export function createRestGateway(
   for (const { service } of services) {
     const client = createClient(service, transport) as unknown as Record<string, Unary>;
     for (const method of service.methods) {
-      if (method.methodKind !== "unary") continue; // streaming has no JSON mapping here
-      const rule = getOption(method, http);
+      const bindings = httpBindings(method);
+      if (bindings.length === 0) continue;
       const call = client[method.localName].bind(client);
-      for (const binding of [rule, ...rule.additionalBindings]) {
-        const route = compileRule(method, binding, call);
-        if (route) routes.push(route);
-      }
+      for (const binding of bindings) routes.push(compileRule(method, binding, call));
     }
   }
   // Prefer literal segments over variables, whatever order the protos declare them in.
@@ -137,27 +133,13 @@ export function createRestGateway(
   };
 }
 
-function compileRule(method: DescMethod, rule: HttpRule, call: Unary): Route | undefined {
-  const { pattern } = rule;
-  if (pattern.case === undefined) return undefined;
-  const [httpMethod, template] =
-    pattern.case === "custom"
-      ? [pattern.value.kind.toUpperCase(), pattern.value.path]
-      : [pattern.case.toUpperCase(), pattern.value];
+function compileRule(method: DescMethod, rule: HttpBinding, call: Unary): Route {
+  const { httpMethod, template, path, verb } = rule;
   const where = `${method.parent.typeName}.${method.name} "${template}"`;
-  if (!template.startsWith("/")) throw new Error(`${where}: template must start with "/"`);
-  // The verb is a ":literal" after the last segment; colons inside {var=...} are not verbs.
-  let path = template;
-  let verb = "";
-  const colon = template.lastIndexOf(":");
-  if (colon > template.lastIndexOf("/") && colon > template.lastIndexOf("}")) {
-    path = template.slice(0, colon);
-    verb = template.slice(colon + 1);
-  }
   const vars: Route["vars"] = [];
   let source = "^";
   let specificity = verb ? 1 : 0;
-  for (const segment of path.slice(1).match(/\{[^}]*\}|[^/]+/g) ?? []) {
+  for (const segment of templateSegments(path)) {
     source += "/";
     const variable = /^\{([^=}]+)(?:=(.*))?\}$/.exec(segment);
     if (variable) {

@@ -22,6 +22,7 @@ import type {
 import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { DelayedDue, TransPage, TransRepository } from "./repository";
+import { checkTargets, type TargetPolicy } from "./target-policy";
 import type { ResolveContext, TransKind } from "./trans-kind";
 
 /** Server settings of the engine (ms). */
@@ -29,6 +30,8 @@ export interface EngineSettings extends DriverSettings {
   maxSteps: number;
   maxGidLength: number;
   maxPageSize: number;
+  /** Where branch URLs may point (`branch.allowedTargets`); absent: anywhere, as in dtm. */
+  targets?: TargetPolicy;
 }
 
 /** What the engine is built from: its ports, its clock and settings, and its kinds. */
@@ -116,7 +119,10 @@ export class Engine {
       clock: deps.clock,
       maxGidLength: deps.settings.maxGidLength,
       validated: (t) => checkedKind(this.creation, t, "prepare"),
-      newRecord: (t, kind) => this.newRecord(t, kind, "prepared", ""),
+      newRecord: (t, kind) => {
+        checkTargets(deps.settings.targets, t.queryPrepared, []);
+        return this.newRecord(t, kind, "prepared", "");
+      },
       get: (gid) => this.get(gid),
     };
   }
@@ -130,7 +136,9 @@ export class Engine {
     const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "prepared", "");
-      const inserted = await this.repository.insert(fresh, kind.branchesOf(t.definition));
+      const branches = kind.branchesOf(t.definition);
+      checkTargets(this.settings.targets, t.queryPrepared, branches);
+      const inserted = await this.repository.insert(fresh, branches);
       if (inserted) return { trans: { ...fresh, id: inserted.id } };
     }
     const stored = await this.repository.find(request.gid);
@@ -154,6 +162,7 @@ export class Engine {
     if (t) {
       const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
       const branches = kind.branchesOf(t.definition);
+      checkTargets(this.settings.targets, t.queryPrepared, branches);
       const inserted = await this.repository.insert(fresh, branches);
       if (inserted) {
         const trans = { ...fresh, id: inserted.id };
@@ -270,6 +279,7 @@ export class Engine {
       throw invalidField(["trans_type"], `${r.gid} is a ${stored.transType} transaction, not ${r.transType}`);
     }
     const rows = kind.registration(r, stored);
+    checkTargets(this.settings.targets, "", rows);
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());
     if (added === "wrong-status") throw notPrepared();
     if (added === "duplicate") {
@@ -296,8 +306,8 @@ export class Engine {
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
-  forceStop(gid: string): Promise<TransRecord> {
-    return forceStop(this.operator, gid);
+  forceStop(gid: string, operator?: string): Promise<TransRecord> {
+    return forceStop(this.operator, gid, operator);
   }
 
   /** Makes an unfinished transaction due now (operator-verbs.ts). */

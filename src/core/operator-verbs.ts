@@ -18,12 +18,22 @@ export interface OperatorContext {
 export const FORCE_STOP_REASON = "force stopped";
 
 /**
+ * The rollback reason of a force-stop by a named operator (the admin service), keeping the reason the
+ * transaction was rolling back for, if any.
+ */
+export function operatorStopReason(operator: string, before: string): string {
+  const reason = `force stopped by operator ${operator}`;
+  return before === "" ? reason : `${reason} (it was rolling back: ${before})`;
+}
+
+/**
  * Fails an unfinished transaction at once (dtm's forceStop): a compare-and-set to `failed` that
  * takes the lease from whoever held it, so a pass still running loses its next write — a saga's
  * move to `aborting` before compensating included, so no compensation runs — and this process's
- * own pass of it makes no further branch call. A finished one is a FAILURE with dtm's text.
+ * own pass of it makes no further branch call. A finished one is a FAILURE with dtm's text. With an
+ * `operator` (the admin service's caller) the rollback reason says who stopped it.
  */
-export async function forceStop(ctx: OperatorContext, gid: string): Promise<TransRecord> {
+export async function forceStop(ctx: OperatorContext, gid: string, operator?: string): Promise<TransRecord> {
   for (;;) {
     const stored = await found(ctx, gid);
     if (isFinal(stored.status)) {
@@ -33,7 +43,12 @@ export async function forceStop(ctx: OperatorContext, gid: string): Promise<Tran
       gid,
       from: [...UNFINISHED],
       to: "failed",
-      rollbackReason: stored.rollbackReason === "" ? FORCE_STOP_REASON : "",
+      rollbackReason:
+        operator !== undefined
+          ? operatorStopReason(operator, stored.rollbackReason)
+          : stored.rollbackReason === ""
+            ? FORCE_STOP_REASON
+            : "",
       now: ctx.clock.now(),
     });
     if (!stopped) continue; // it finished meanwhile: report how

@@ -12,20 +12,25 @@ import { createJsonRpcRoute } from "../api/json-rpc";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
+import { REST_SERVICES } from "../api/openapi";
 import { createRestGateway } from "../api/rest-gateway";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
 import type { TransRepository } from "../core/repository";
+import { TargetPolicy } from "../core/target-policy";
 import { createTopics } from "../core/topics";
 import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
+import { adminAuth, readAdminTokens } from "./admin-auth";
 import { AlertWebhook } from "./alert-webhook";
+import { isLoopback } from "./loopback";
 import type { Config } from "./config";
 import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
+import { openApiRoute } from "./openapi-route";
 import { createLogger } from "./logger";
 import { RecoveryWorker } from "./recovery-worker";
 import { bindError, StartupError } from "./startup-error";
@@ -81,6 +86,12 @@ export class App {
    */
   static async start(config: Config, opts: AppOptions = {}): Promise<App> {
     const logger = opts.logger ?? createLogger(config.log.level);
+    const tokens = readAdminTokens(config.admin);
+    if (tokens.length === 0 && !isLoopback(config.server.host)) {
+      throw new StartupError(
+        `admin.token: server.host ${config.server.host} serves beyond this machine; set a token`,
+      );
+    }
     let serve: Handler = answerStarting;
     const listeners = await bindAll(config, (req, res) => serve(req, res));
     let store: Store;
@@ -93,7 +104,7 @@ export class App {
     const repository = new PgRepository(store, {
       maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
       maxBatch: 128,
-      gatherTick: store.kind === "pglite",
+      gatherTick: true,
     });
     const clock = opts.clock ?? new Clock();
     try {
@@ -126,22 +137,27 @@ export class App {
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,
+        targets:
+          config.branch.allowedTargets.length > 0
+            ? new TargetPolicy(config.branch.allowedTargets)
+            : undefined,
       },
       logger,
       lookups: topics,
       alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
-    const interceptors = opts.interceptors ?? [];
+    const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const impls: Record<string, object> = {
+      [CoordinatorService.typeName]: native,
+      [TopicService.typeName]: nativeTopics,
+      [AdminService.typeName]: admin,
+    };
     const gateway = createRestGateway(
-      [
-        { service: CoordinatorService, impl: native },
-        { service: TopicService, impl: nativeTopics },
-        { service: AdminService, impl: admin },
-      ],
+      REST_SERVICES.map((service) => ({ service, impl: impls[service.typeName]! })),
       {
         maxBodyBytes: config.server.maxBodyBytes,
         interceptors,
@@ -158,11 +174,13 @@ export class App {
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
     const metrics = metricsRoute(dtxVersion());
+    const openApi = openApiRoute(dtxVersion());
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
           metrics(req, res) ||
+          openApi(req, res) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));

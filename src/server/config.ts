@@ -8,7 +8,11 @@
  */
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { TargetPolicy } from "../core/target-policy";
+import { dtmSettings, isDtmTree, type DtmSetting } from "./dtm-config";
 import { ConfigError, formatDuration, parseDuration } from "./duration";
+import { didYouMean } from "./nearest";
+import { isLoopback } from "./loopback";
 
 export { ConfigError } from "./duration";
 
@@ -27,7 +31,10 @@ export type DeepPartial<T> = T extends readonly unknown[]
 
 /** Listeners and request handling. */
 export interface ServerConfig {
-  /** Address every listener binds. Default `"0.0.0.0"`. */
+  /**
+   * Address every listener binds. Default `"127.0.0.1"` (this machine only, as Postgres and Redis do);
+   * `0.0.0.0` serves every interface and then needs `admin.token`.
+   */
   host: string;
   /**
    * Ports to listen on; every port serves every protocol (dtm's HTTP and gRPC APIs, the native API, admin).
@@ -74,6 +81,12 @@ export interface RetryConfig {
 export interface BranchConfig {
   /** Timeout of one branch call (HTTP or gRPC), ms. Default 3s. */
   requestTimeout: number;
+  /**
+   * Hosts branch URLs may point at: host patterns (`bank`, `*.svc.cluster.local`, `api.example.com:8443`)
+   * and CIDRs (`10.0.0.0/8`). A transaction with a URL elsewhere is refused at submit (400 naming the
+   * URL). Default `[]`: any host, as in dtm.
+   */
+  allowedTargets: string[];
 }
 
 /** The background worker that picks up due transactions (retries, timeouts, crash recovery). */
@@ -112,6 +125,17 @@ export interface AlertConfig {
   retryLimit: number;
 }
 
+/** The admin service and page (operators). */
+export interface AdminConfig {
+  /**
+   * Bearer token the admin service and page require (its audit name: `admin`). Required, here or in
+   * `tokenFile`, when `server.host` is not a loopback address. Default `""`: open on loopback.
+   */
+  token: string;
+  /** File of tokens, one a line: `NAME TOKEN` (audit lines name the operator) or `TOKEN`. Default `""`. */
+  tokenFile: string;
+}
+
 /** Logging. */
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
@@ -132,20 +156,22 @@ export interface Config {
   recovery: RecoveryConfig;
   limits: LimitsConfig;
   alert: AlertConfig;
+  admin: AdminConfig;
   log: LogConfig;
 }
 
 /** The built-in defaults; a fresh object on every call. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "0.0.0.0", ports: [36789, 36790], maxBodyBytes: 1_048_576, shutdownTimeout: 10_000 },
+    server: { host: "127.0.0.1", ports: [36789, 36790], maxBodyBytes: 1_048_576, shutdownTimeout: 10_000 },
     store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
     retry: { interval: 10_000, maxInterval: 3_600_000 },
-    branch: { requestTimeout: 3_000 },
+    branch: { requestTimeout: 3_000, allowedTargets: [] },
     timeoutToFail: 35_000,
     recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
     alert: { webhook: "", retryLimit: 3 },
+    admin: { token: "", tokenFile: "" },
     log: { level: "info" },
   };
 }
@@ -158,6 +184,10 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Applied last, over the file and the environment (tests). Durations in ms. */
   overrides?: DeepPartial<Config>;
+  /** Read dtm's environment names (`STORE_DRIVER`, `HTTP_PORT`, …) too, under the file (`--dtm-env`). */
+  dtmEnv?: boolean;
+  /** Told once about the dtm keys of the file or the dtm environment that dtx does not use. */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -175,7 +205,16 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const origins = new Map<string, string>();
 
   const file = opts.file ?? (env.DTX_CONFIG || undefined);
-  if (file !== undefined) mergeTree(config, origins, readYaml(file), `file ${file}`, "");
+  const tree = file === undefined ? undefined : readYaml(file);
+  const dtmFile = file !== undefined && isDtmTree(tree, `file ${file}`);
+  if (opts.dtmEnv || dtmFile) {
+    const dtm = dtmSettings(opts.dtmEnv ? env : {}, dtmFile ? { tree, file: file! } : undefined);
+    for (const setting of dtm.settings) apply(config, origins, setting);
+    if (dtm.unused.length > 0) {
+      opts.warn?.(`dtm configuration keys dtx does not use (ignored): ${dtm.unused.join(", ")}`);
+    }
+  }
+  if (file !== undefined && !dtmFile) mergeTree(config, origins, tree, `file ${file}`, "", "text");
 
   checkEnvNames(env);
   for (const [path, parse] of KEYS) {
@@ -183,11 +222,11 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     const raw = env[name];
     if (raw === undefined) continue;
     const origin = `env ${name}`;
-    setPath(config, path, parse(raw, label(path, origin)));
+    setPath(config, path, parse(raw, label(path, origin), "text"));
     origins.set(path, origin);
   }
 
-  if (opts.overrides !== undefined) mergeTree(config, origins, opts.overrides, "overrides", "");
+  if (opts.overrides !== undefined) mergeTree(config, origins, opts.overrides, "overrides", "", "code");
 
   checkCrossKeys(config, origins);
   return config;
@@ -219,7 +258,9 @@ function checkEnvNames(env: NodeJS.ProcessEnv): void {
   const known = new Set([...KEYS.keys()].map(envVarName));
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith("DTX_") || known.has(name) || NON_CONFIG_ENV.some((re) => re.test(name))) continue;
-    throw new ConfigError(`config env ${name}: unknown variable (no configuration key is called that)`);
+    throw new ConfigError(
+      `config env ${name}: unknown variable (no configuration key is called that)${didYouMean(name, known)}`,
+    );
   }
 }
 
@@ -227,7 +268,10 @@ function checkEnvNames(env: NodeJS.ProcessEnv): void {
 // Value parsers. Each takes a raw value from YAML, the environment (always a string) or overrides, and a
 // label naming the key and its source, and returns the typed value or throws a ConfigError.
 
-type Parser = (raw: unknown, label: string) => unknown;
+/** `text`: from a file or the environment, where a duration needs a unit; `code`: overrides, in ms. */
+type Source = "text" | "code";
+
+type Parser = (raw: unknown, label: string, source: Source) => unknown;
 
 /** `setTimeout` overflows above this and fires at once; durations may end up in timers, so cap them. */
 const MAX_DURATION_MS = 2 ** 31 - 1;
@@ -239,7 +283,14 @@ function show(raw: unknown): string {
 }
 
 function duration(opts: { allowZero?: boolean } = {}): Parser {
-  return (raw, label) => {
+  return (raw, label, source) => {
+    const bare = typeof raw === "number" || (typeof raw === "string" && /^\s*[\d.]+\s*$/.test(raw));
+    if (source === "text" && bare && Number(raw) !== 0) {
+      throw new ConfigError(
+        `config ${label}: ${show(raw)} has no unit; write it with one, e.g. ${String(raw).trim()}s or ` +
+          `${String(raw).trim()}ms (dtx would read a bare number as milliseconds, dtm as seconds)`,
+      );
+    }
     const ms = parseDuration(raw as string | number, label);
     if (ms === 0 && !opts.allowZero) throw new ConfigError(`config ${label}: must be greater than 0`);
     if (ms > MAX_DURATION_MS) {
@@ -337,6 +388,25 @@ function boolean(): Parser {
   };
 }
 
+/** A list: a YAML sequence, or comma-separated text; each item checked by `problem`. */
+function list(problem: (item: string) => string | null): Parser {
+  return (raw, label) => {
+    const items =
+      typeof raw === "string"
+        ? raw
+            .split(",")
+            .map((s) => s.trim())
+            .filter((s) => s !== "")
+        : raw;
+    if (!Array.isArray(items)) throw new ConfigError(`config ${label}: ${show(raw)} is not a list`);
+    for (const item of items) {
+      const why = typeof item === "string" ? problem(item) : "is not a string";
+      if (why !== null) throw new ConfigError(`config ${label}: ${show(item)} ${why}`);
+    }
+    return items as string[];
+  };
+}
+
 function logLevel(): Parser {
   return (raw, label) => {
     const s = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
@@ -364,6 +434,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["retry.interval", duration()],
   ["retry.maxInterval", duration()],
   ["branch.requestTimeout", duration()],
+  ["branch.allowedTargets", list((item) => TargetPolicy.problem(item))],
   ["timeoutToFail", duration()],
   ["recovery.enabled", boolean()],
   ["recovery.pollInterval", duration()],
@@ -378,6 +449,15 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
   ],
   ["alert.retryLimit", positiveInt()],
+  [
+    "admin.token",
+    string({
+      allowEmpty: true,
+      pattern: /^(\S{16,})?$/,
+      hint: "must be 16 or more characters without spaces",
+    }),
+  ],
+  ["admin.tokenFile", string({ allowEmpty: true })],
   ["log.level", logLevel()],
 ]);
 
@@ -424,6 +504,7 @@ function mergeTree(
   tree: unknown,
   origin: string,
   prefix: string,
+  source: Source,
 ): void {
   if (tree === null || tree === undefined) return;
   if (!isMapping(tree)) {
@@ -435,16 +516,24 @@ function mergeTree(
     const parse = KEYS.get(path);
     if (parse !== undefined) {
       if (value === null || value === undefined) continue;
-      setPath(config, path, parse(value, label(path, origin)));
+      setPath(config, path, parse(value, label(path, origin), source));
       origins.set(path, origin);
     } else if (SECTIONS.has(path)) {
-      mergeTree(config, origins, value, origin, path);
+      mergeTree(config, origins, value, origin, path, source);
     } else if (path === "version") {
       throw new ConfigError(`config ${origin}: "version" is not configurable`);
     } else {
-      throw new ConfigError(`config ${origin}: unknown key "${path}"`);
+      const known = [...KEYS.keys(), ...SECTIONS];
+      throw new ConfigError(`config ${origin}: unknown key "${path}"${didYouMean(path, known)}`);
     }
   }
+}
+
+/** One key from dtm's configuration, already in dtx's units (`10s`), parsed as file text is. */
+function apply(config: Config, origins: Map<string, string>, setting: DtmSetting): void {
+  const parse = KEYS.get(setting.path)!;
+  setPath(config, setting.path, parse(setting.value, label(setting.path, setting.origin), "text"));
+  origins.set(setting.path, setting.origin);
 }
 
 function setPath(config: Config, path: string, value: unknown): void {
@@ -460,6 +549,13 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     const origin = origins.get(path);
     return origin === undefined ? path : label(path, origin);
   };
+  const { host } = config.server;
+  if (!isLoopback(host) && config.admin.token === "" && config.admin.tokenFile === "") {
+    throw new ConfigError(
+      `config ${where("server.host")}: ${host} serves beyond this machine, so the admin API needs a token: ` +
+        "set admin.token (DTX_ADMIN_TOKEN, e.g. openssl rand -hex 32) or admin.tokenFile, or listen on 127.0.0.1",
+    );
+  }
   const { interval, maxInterval } = config.retry;
   if (maxInterval < interval) {
     throw new ConfigError(

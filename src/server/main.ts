@@ -1,59 +1,18 @@
-import { App } from "./app";
-import { ConfigError, loadConfig } from "./config";
+import { failUnexpected, serve } from "./serve";
 
 /**
- * `dtx [--config dtx.yaml]`: starts the coordinator. Without `store.url` (DTX_STORE_URL) it keeps
- * its data in the embedded PGlite store under `store.dataDir`. SIGTERM/SIGINT stop it gracefully.
+ * `node dist/src/server/main.js [--config dtx.yaml | -c conf.yml] [--dtm-env]` (what `npm start` runs):
+ * the coordinator, as `dtx serve` starts it. The file is dtx's YAML or dtm's (recognized by its
+ * capitalized keys); `--dtm-env` also reads dtm's environment names.
  */
-async function main(argv: string[]): Promise<void> {
+const argv = process.argv.slice(2);
+if (argv.includes("--help") || argv.includes("-h")) {
+  process.stdout.write(
+    "usage: main.js [--config dtx.yaml | -c dtm-conf.yml] [--dtm-env]   (or: dtx serve --help)\n",
+  );
+} else {
   const i = argv.findIndex((a) => a === "--config" || a === "-c");
-  const file = i >= 0 ? argv[i + 1] : undefined;
-  if (argv.includes("--help") || argv.includes("-h")) {
-    process.stdout.write(
-      "usage: dtx [--config dtx.yaml]   (every key also as DTX_* env, see dtx.example.yaml)\n",
-    );
-    return;
-  }
-  let config;
-  try {
-    config = loadConfig({ file });
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message, 2);
-    throw err;
-  }
-  let app: App;
-  try {
-    app = await App.start(config);
-  } catch (err) {
-    if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
-    throw err;
-  }
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    app.logger.info({ signal }, "stopping");
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        app.logger.error({ err }, "unclean stop");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  serve({ config: i >= 0 ? argv[i + 1] : undefined, dtmEnv: argv.includes("--dtm-env") }).catch(
+    failUnexpected,
+  );
 }
-
-/** One line on stderr and the exit: what an operator needs to fix, no stack trace. */
-function fail(message: string, code: number): never {
-  process.stderr.write(`dtx: ${message}\n`);
-  process.exit(code);
-}
-
-main(process.argv.slice(2)).catch((err) => {
-  // not one of the foreseen causes: still one line, the stack only when asked for (DTX_LOG_LEVEL=debug)
-  const verbose = /^(debug|trace)$/i.test(process.env.DTX_LOG_LEVEL ?? "");
-  const text = verbose ? ((err as Error).stack ?? String(err)) : String((err as Error).message ?? err);
-  fail(`cannot start: ${text}`, 1);
-});

@@ -4,6 +4,24 @@ import { migrations } from "./migrations";
 /** Serializes concurrent starts of several coordinators on one database. */
 const MIGRATION_LOCK = 7_306_581_207;
 
+/** The migrations this build knows that the database has not applied yet (all of them on a fresh one). */
+export async function pendingMigrations(pool: Pool): Promise<{ version: number; name: string }[]> {
+  const current = (await hasMigrationsTable(pool)) ? await appliedVersion(pool) : 0;
+  return migrations.filter((m) => m.version > current).map(({ version, name }) => ({ version, name }));
+}
+
+async function hasMigrationsTable(pool: Pool): Promise<boolean> {
+  const { rows } = await pool.query<{ found: boolean }>(
+    "select to_regclass('dtx_migrations') is not null as found",
+  );
+  return rows[0]?.found === true;
+}
+
+async function appliedVersion(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ v: number | null }>("select max(version) as v from dtx_migrations");
+  return rows[0]?.v ?? 0;
+}
+
 /**
  * Applies every migration newer than the database's version, all in one transaction (a failing
  * migration leaves the schema as it was), under an advisory lock so that coordinators starting

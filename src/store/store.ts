@@ -16,6 +16,8 @@ export interface StoreOptions {
   schema: string;
   /** Connections to Postgres (PGlite has exactly one). */
   poolSize: number;
+  /** Apply pending migrations (default true); `false` only looks (`dtx migrate --check`, `dtx doctor`). */
+  migrate?: boolean;
 }
 
 /** One statement as the store ran it (for metrics, tracing, and tests that count statements). */
@@ -86,7 +88,9 @@ export class Store {
         // PGlite has one connection for the life of the pool: choose the schema once
         if (kind === "pglite") await pool.query(`set search_path to ${quoteIdent(opts.schema)}`);
       }
-      const applied = await migrate(pool);
+      // without migrating, one statement still proves the database reachable
+      if (opts.migrate === false) await pool.query("select 1");
+      const applied = opts.migrate === false ? 0 : await migrate(pool);
       logger?.info({ kind, applied }, "store ready");
     } catch (err) {
       await store.close().catch(() => undefined);

@@ -104,7 +104,7 @@ test("a saga survives a killed coordinator and completes on the next one", async
     ["/api/busi/TransIn", "action", gid],
   ]);
   expect(await second.stop()).toBe(0);
-}, 60_000);
+}, 180_000);
 
 test("a saga killed while compensating goes on compensating and never runs an action again", async () => {
   const first = await startCoordinator();
@@ -134,4 +134,4 @@ test("a saga killed while compensating goes on compensating and never runs an ac
     ["TransOutRevert", "compensate"],
   ]);
   expect(await second.stop()).toBe(0);
-}, 60_000);
+}, 180_000);

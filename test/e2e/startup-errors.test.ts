@@ -2,14 +2,12 @@
  * The real entry point refuses to start with one line on stderr naming what is wrong — the port, the
  * store URL, the variable, the locked directory and its holder — and no stack trace.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { request } from "undici";
-import { CoordinatorProcess } from "../support/coordinator-process";
+import { CoordinatorProcess, runToExit } from "../support/coordinator-process";
 
-const ROOT = join(__dirname, "..", "..");
 let dir: string;
 const procs: CoordinatorProcess[] = [];
 
@@ -20,28 +18,6 @@ afterAll(async () => {
   for (const p of procs) await p.kill().catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Runs src/server/main.ts with `env` until it exits; its exit code and stderr. */
-function runToExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(
-    process.execPath,
-    ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts")],
-    {
-      cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: "", DTX_SERVER_HOST: "127.0.0.1", DTX_SERVER_PORTS: "0", ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    },
-  );
-  let stderr = "";
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  return new Promise((resolve) =>
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    }),
-  );
-}
 
 async function start(env: Record<string, string>): Promise<CoordinatorProcess> {
   const p = await CoordinatorProcess.start({ DTX_STORE_URL: "", ...env });
@@ -61,7 +37,7 @@ describe("beside a running coordinator", () => {
   beforeAll(async () => {
     dataDir = join(dir, "shared");
     first = await start({ DTX_STORE_DATA_DIR: dataDir });
-  }, 60_000);
+  }, 180_000);
 
   test("a second process on the same embedded store stops at start, naming the directory and the holder", async () => {
     const second = await runToExit({ DTX_STORE_URL: "", DTX_STORE_DATA_DIR: dataDir });
@@ -73,7 +49,7 @@ describe("beside a running coordinator", () => {
       ),
     );
     expect(await ping(first)).toBe(200);
-  }, 60_000);
+  }, 180_000);
 
   test("a port in use stops the start before the store is opened", async () => {
     const other = join(dir, "other");
@@ -89,7 +65,7 @@ describe("beside a running coordinator", () => {
         "another dtx or another program listens there\n",
     });
     expect(existsSync(other)).toBe(false);
-  }, 60_000);
+  }, 180_000);
 
   test("the stale lock of a killed process is taken over by the next start", async () => {
     await first.kill();
@@ -98,7 +74,7 @@ describe("beside a running coordinator", () => {
     expect(await ping(next)).toBe(200);
     expect(await next.stop()).toBe(0);
     expect(existsSync(join(dataDir, "dtx.lock"))).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });
 
 test.each([
@@ -113,7 +89,8 @@ test.each([
     "an unknown DTX_ variable",
     { DTX_RETRY_INTERVALL: "5s" },
     2,
-    "dtx: config env DTX_RETRY_INTERVALL: unknown variable (no configuration key is called that)\n",
+    "dtx: config env DTX_RETRY_INTERVALL: unknown variable (no configuration key is called that); " +
+      "did you mean DTX_RETRY_INTERVAL?\n",
   ],
   [
     "an unreachable Postgres",
@@ -126,5 +103,5 @@ test.each([
   async (_name, env, code, stderr) => {
     expect(await runToExit(env)).toEqual({ code, stderr });
   },
-  60_000,
+  180_000,
 );

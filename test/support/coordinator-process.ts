@@ -13,16 +13,19 @@ export class CoordinatorProcess {
     readonly child: ChildProcess,
     readonly port: number,
     private readonly exited: Promise<number | null>,
+    /** Its log lines so far (pino JSON). */
+    readonly logs: Record<string, unknown>[],
   ) {}
 
   get base(): string {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(env: Record<string, string>): Promise<CoordinatorProcess> {
+  static async start(env: Record<string, string>, args: string[] = []): Promise<CoordinatorProcess> {
+    const logs: Record<string, unknown>[] = [];
     const child = spawn(
       process.execPath,
-      ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts")],
+      ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts"), ...args],
       {
         cwd: ROOT,
         env: {
@@ -43,10 +46,11 @@ export class CoordinatorProcess {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
         reject(new Error(`coordinator did not start: ${stderr}`));
-      }, 30_000);
+      }, 120_000);
       createInterface({ input: child.stdout! }).on("line", (line) => {
         try {
           const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
+          logs.push(entry);
           if (entry.msg === "dtx started" && entry.ports) {
             clearTimeout(timer);
             resolve(entry.ports[0]!);
@@ -60,7 +64,7 @@ export class CoordinatorProcess {
         reject(new Error(`coordinator exited with ${code}: ${stderr}`));
       });
     });
-    return new CoordinatorProcess(child, port, exited);
+    return new CoordinatorProcess(child, port, exited, logs);
   }
 
   /** Kills the process without any chance to clean up (a crash). */
@@ -74,4 +78,32 @@ export class CoordinatorProcess {
     this.child.kill("SIGTERM");
     return this.exited;
   }
+}
+
+/**
+ * Runs src/server/main.ts with `env` (and `args`) until it exits; its exit code and stderr. Loopback
+ * and port 0 unless `env` says otherwise.
+ */
+export function runToExit(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts"), ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: "", DTX_SERVER_HOST: "127.0.0.1", DTX_SERVER_PORTS: "0", ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  return new Promise((resolve) =>
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    }),
+  );
 }

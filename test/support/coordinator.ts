@@ -45,11 +45,13 @@ export class TestCoordinator {
    * with the clock moved `forwardMs` ahead, drives them and waits for their passes.
    */
   async cron(opts: { forwardMs?: number; lookAheadMs?: number } = {}): Promise<string[]> {
-    this.app.clock.advance(opts.forwardMs ?? 0);
+    const forwardMs = opts.forwardMs ?? 0;
+    this.app.clock.advance(forwardMs);
     try {
       return await this.app.engine.recoverOnce(100, opts.lookAheadMs ?? 180_000);
     } finally {
-      this.app.clock.resetOffset();
+      // undo this step's shift only: a concurrent cron's passes still run in its shifted time
+      this.app.clock.advance(-forwardMs);
     }
   }
 

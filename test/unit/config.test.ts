@@ -39,14 +39,15 @@ function configError(fn: () => unknown): string {
 describe("defaults", () => {
   test("defaultConfig has the documented values", () => {
     expect(defaultConfig()).toEqual({
-      server: { host: "0.0.0.0", ports: [36789, 36790], maxBodyBytes: 1048576, shutdownTimeout: 10_000 },
+      server: { host: "127.0.0.1", ports: [36789, 36790], maxBodyBytes: 1048576, shutdownTimeout: 10_000 },
       store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
       retry: { interval: 10_000, maxInterval: 3_600_000 },
-      branch: { requestTimeout: 3_000 },
+      branch: { requestTimeout: 3_000, allowedTargets: [] },
       timeoutToFail: 35_000,
       recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
       alert: { webhook: "", retryLimit: 3 },
+      admin: { token: "", tokenFile: "" },
       log: { level: "info" },
     });
   });
@@ -84,9 +85,10 @@ describe("defaults", () => {
     expect(loadConfig({ env })).toEqual(defaultConfig());
   });
 
-  test("an unknown DTX_ variable is an error naming it", () => {
+  test("an unknown DTX_ variable is an error naming it and the nearest known one", () => {
     expect(configError(() => loadConfig({ env: { DTX_RETRY_INTERVALL: "5s" } }))).toBe(
-      "config env DTX_RETRY_INTERVALL: unknown variable (no configuration key is called that)",
+      "config env DTX_RETRY_INTERVALL: unknown variable (no configuration key is called that); " +
+        "did you mean DTX_RETRY_INTERVAL?",
     );
     expect(configError(() => loadConfig({ env: { DTX_STORE: "x", DTX_PORT: "1" } }))).toBe(
       "config env DTX_PORT: unknown variable (no configuration key is called that)",
@@ -161,8 +163,10 @@ describe("durations", () => {
     expect(parseDuration(text, "k")).toBe(ms);
   });
 
-  test("durations with units from YAML and env; a bare YAML number is milliseconds", () => {
-    const file = yamlFile("retry:\n  interval: 1.5s\n  maxInterval: 1h30m\nbranch:\n  requestTimeout: 750\n");
+  test("durations with units from YAML and env", () => {
+    const file = yamlFile(
+      "retry:\n  interval: 1.5s\n  maxInterval: 1h30m\nbranch:\n  requestTimeout: 750ms\n",
+    );
     const config = loadConfig({ file, env: { DTX_RECOVERY_LEASE: "2m", DTX_TIMEOUT_TO_FAIL: "500ms" } });
     expect(config.retry).toEqual({ interval: 1_500, maxInterval: 5_400_000 });
     expect(config.branch.requestTimeout).toBe(750);
@@ -297,18 +301,18 @@ describe("validation errors name their key", () => {
   test("unknown key in YAML", () => {
     const file = yamlFile("retry:\n  intervall: 10s\n");
     expect(configError(() => loadConfig({ file, env: {} }))).toBe(
-      `config file ${file}: unknown key "retry.intervall"`,
+      `config file ${file}: unknown key "retry.intervall"; did you mean retry.interval?`,
     );
   });
 
   test("unknown top-level key and unknown section in YAML", () => {
     const top = yamlFile("timeoutToFial: 10s\n");
     expect(configError(() => loadConfig({ file: top, env: {} }))).toBe(
-      `config file ${top}: unknown key "timeoutToFial"`,
+      `config file ${top}: unknown key "timeoutToFial"; did you mean timeoutToFail?`,
     );
     const section = yamlFile("stores:\n  url: x\n");
     expect(configError(() => loadConfig({ file: section, env: {} }))).toBe(
-      `config file ${section}: unknown key "stores"`,
+      `config file ${section}: unknown key "stores"; did you mean store?`,
     );
   });
 
@@ -329,7 +333,7 @@ describe("validation errors name their key", () => {
   test("unknown key in overrides", () => {
     const overrides = { retry: { intervall: 5 } } as never;
     expect(configError(() => loadConfig({ env: {}, overrides }))).toBe(
-      'config overrides: unknown key "retry.intervall"',
+      'config overrides: unknown key "retry.intervall"; did you mean retry.interval?',
     );
   });
 

@@ -1,0 +1,62 @@
+import { App } from "./app";
+import { ConfigError, loadConfig } from "./config";
+import { createLogger } from "./logger";
+
+/** How the coordinator is started: the configuration file (dtx's or dtm's) and dtm's environment names. */
+export interface ServeOptions {
+  config?: string;
+  dtmEnv?: boolean;
+}
+
+/**
+ * Starts the coordinator until SIGTERM/SIGINT, which stop it gracefully. A start that cannot work ends
+ * the process with one line on stderr: exit 2 for a configuration mistake, 1 for a port, store or
+ * directory at fault.
+ */
+export async function serve(opts: ServeOptions): Promise<void> {
+  const warnings: string[] = [];
+  let config;
+  try {
+    config = loadConfig({ file: opts.config, dtmEnv: opts.dtmEnv, warn: (m) => warnings.push(m) });
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message, 2);
+    throw err;
+  }
+  const logger = createLogger(config.log.level);
+  for (const warning of warnings) logger.warn(warning);
+  let app: App;
+  try {
+    app = await App.start(config, { logger });
+  } catch (err) {
+    if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
+    throw err;
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    app.logger.info({ signal }, "stopping");
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        app.logger.error({ err }, "unclean stop");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+/** One line on stderr and the exit: what an operator needs to fix, no stack trace. */
+export function fail(message: string, code: number): never {
+  process.stderr.write(`dtx: ${message}\n`);
+  process.exit(code);
+}
+
+/** An unforeseen start failure: still one line, the stack only when asked for (DTX_LOG_LEVEL=debug). */
+export function failUnexpected(err: unknown): never {
+  const verbose = /^(debug|trace)$/i.test(process.env.DTX_LOG_LEVEL ?? "");
+  const text = verbose ? ((err as Error).stack ?? String(err)) : String((err as Error).message ?? err);
+  fail(`cannot start: ${text}`, 1);
+}
