@@ -26,11 +26,7 @@ import { listenHttp, type Listening } from "../support/listen";
 import { openTestDb, type TestDb } from "../support/test-db";
 import { callsOf, dropLeftoverScripts, freshGid, summary } from "../e2e/saga-helpers";
 import { progressRows, RESUME } from "../e2e/workflow-helpers";
-
-const onPostgres = Boolean(process.env.DTX_TEST_DATABASE_URL);
-/** A test that needs prepared transactions: skipped on PGlite, which has none. */
-const pgTest = onPostgres ? test : test.skip;
-const SKIP = "(skipped on PGlite: it has no prepared transactions)";
+import { SKIP, pgTest } from "../support/prepared-transactions";
 
 let dtx: TestCoordinator;
 let rm: BranchServices;

@@ -22,11 +22,7 @@ import {
 import { TestCoordinator } from "../support/coordinator";
 import { openTestDb, type TestDb } from "../support/test-db";
 import { freshGid } from "../e2e/saga-helpers";
-
-const onPostgres = Boolean(process.env.DTX_TEST_DATABASE_URL);
-/** A test that needs prepared transactions: skipped on PGlite, which has none. */
-const pgTest = onPostgres ? test : test.skip;
-const SKIP = "(skipped on PGlite: it has no prepared transactions)";
+import { SKIP, pgTest, pgliteTest } from "../support/prepared-transactions";
 
 let dtx: TestCoordinator;
 let http: Coordinator;
@@ -285,16 +281,13 @@ pgTest(
   },
 );
 
-(onPostgres ? test.skip : test)(
-  "XA on PGlite: the action fails for good, naming max_prepared_transactions",
-  async () => {
-    const [a, b] = await accounts();
-    const err = await http.xa(transfer(a, b, 30)).catch((e: unknown) => e);
-    expect(isBranchFailure(err)).toBe(true);
-    expect((err as Error).message).toContain("max_prepared_transactions > 0");
-    expect(await balances(a, b)).toEqual([100, 100]);
-  },
-);
+pgliteTest("XA on PGlite: the action fails for good, naming max_prepared_transactions", async () => {
+  const [a, b] = await accounts();
+  const err = await http.xa(transfer(a, b, 30)).catch((e: unknown) => e);
+  expect(isBranchFailure(err)).toBe(true);
+  expect((err as Error).message).toContain("max_prepared_transactions > 0");
+  expect(await balances(a, b)).toEqual([100, 100]);
+});
 
 test("an action without its phase2_url is refused before anything runs", async () => {
   const [a] = await accounts();
