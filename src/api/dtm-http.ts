@@ -1,9 +1,11 @@
+import type { Logger } from "pino";
 import type { Engine } from "../core/engine";
 import { newGid } from "../core/gid";
 import type { TransStatus, TransType } from "../core/model";
 import type { Topics } from "../core/topics";
 import { parseDtmBody } from "./dtm-body";
 import { dtmErrorResponse } from "./dtm-errors";
+import { logUnforeseen } from "./internal-errors";
 import { forceStopRoute, resetCronTimeRoute, resetNextCronTimeRoute } from "./dtm-http-ops";
 import { dtmBranchJson, dtmTransJson } from "./dtm-json";
 import { dtmProgressesError, dtmProgressesJson } from "./dtm-progress";
@@ -33,6 +35,8 @@ export interface DtmHttpDeps {
   maxGidLength: number;
   /** The server's timeoutToFail (ms): resetCronTime's default reach is three times it. */
   timeoutToFailMs: number;
+  /** Where unforeseen errors (bugs) are logged; the client gets a fixed text. */
+  logger?: Logger;
 }
 
 const SUCCESS = { dtm_result: "SUCCESS" };
@@ -42,6 +46,14 @@ const SUCCESS = { dtm_result: "SUCCESS" };
  * served over HTTP (`createDtmHttpRoutes`) and JSON-RPC (`createJsonRpcRoute`).
  */
 export function dtmRoutes(deps: DtmHttpDeps): Record<string, DtmRoute> {
+  const routes = routeTable(deps);
+  for (const [name, route] of Object.entries(routes)) {
+    routes[name] = { ...route, handle: logUnforeseen(deps.logger, route.path, route.handle) };
+  }
+  return routes;
+}
+
+function routeTable(deps: DtmHttpDeps): Record<string, DtmRoute> {
   const { engine, maxGidLength } = deps;
   const register = async (call: DtmCall): Promise<void> => {
     await engine.registerBranch(parseDtmRegistration(call.body()));
@@ -148,7 +160,7 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     }
     const raw = route.method === "POST" ? await readBody(req, deps.maxBodyBytes) : Buffer.alloc(0);
     if (raw === TOO_LARGE) {
-      refuseUpload(req, res, 400, {
+      refuseUpload(req, res, 413, {
         dtm_result: "FAILURE",
         message: `${tooLargeMessage(deps.maxBodyBytes)}. FAILURE`,
       });
@@ -159,7 +171,8 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
     } catch (err) {
       const answer = dtmErrorResponse(spelledError(err, dtmHttpSpelling));
       const request = route.errorBody ? safeJson(raw) : undefined;
-      sendJson(res, answer.status, route.errorBody?.(answer.status, answer.body, request) ?? answer.body);
+      const body = route.errorBody?.(answer.status, answer.body, request) ?? answer.body;
+      sendJson(res, answer.status, body, answer.headers);
     }
     return true;
   };

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as http2 from "node:http2";
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { invalidField } from "../core/errors";
+import { checkJsonInput } from "../core/json-input";
 
 /** The request and response types every protocol shares (HTTP/1.1 and HTTP/2). */
 export type Req = IncomingMessage | Http2ServerRequest;
@@ -27,12 +28,12 @@ export async function readBody(req: Req, max: number): Promise<Buffer | typeof T
 }
 
 /**
- * Answers a too-large upload and stops it instead of draining it: HTTP/1 closes the connection
- * after the answer; HTTP/2 resets just this stream once the answer is flushed (NO_ERROR, as RFC 9113
- * §8.1 allows), or it would stay half-open and hold up a graceful shutdown.
+ * Answers a too-large upload (413). On HTTP/1 the listener then reads and drops the rest of the body
+ * up to a bound (listener.ts), so a client still sending reads the answer rather than a reset; HTTP/2
+ * resets just this stream once the answer is flushed (NO_ERROR, as RFC 9113 §8.1 allows), or it would
+ * stay half-open and hold up a graceful shutdown.
  */
 export function refuseUpload(req: Req, res: Res, status: number, body: unknown): void {
-  if ("shouldKeepAlive" in res) res.shouldKeepAlive = false;
   sendJson(res, status, body);
   if ("stream" in req) {
     req.stream.close(http2.constants.NGHTTP2_NO_ERROR);
@@ -60,22 +61,34 @@ export function utf8Text(body: Uint8Array): string | null {
   }
 }
 
-/** Parses a JSON body; bytes that are not UTF-8 or malformed JSON are invalid argument on `body`. */
+/**
+ * Parses a JSON body; bytes that are not UTF-8 or malformed JSON are invalid argument on `body`, too
+ * deep a nesting or a NUL in a string on the field (see `checkJsonInput`).
+ */
 export function parseJson(body: Buffer): unknown {
   const text = utf8Text(body);
   if (text === null) throw invalidField(["body"], "is not valid UTF-8");
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw invalidField(["body"], `is not valid JSON (${(err as Error).message})`);
   }
+  checkJsonInput(value);
+  return value;
 }
 
-/** Writes a JSON answer. */
-export function sendJson(res: Res, status: number, value: unknown): void {
+/** Writes a JSON answer (with extra headers, such as `retry-after`). */
+export function sendJson(
+  res: Res,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   const body = JSON.stringify(value);
   res.writeHead(status, {
+    ...headers,
     "content-type": "application/json; charset=utf-8",
     "content-length": Buffer.byteLength(body),
   });

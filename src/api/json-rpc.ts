@@ -1,3 +1,4 @@
+import { checkJsonInput } from "../core/json-input";
 import { dtmErrorResponse } from "./dtm-errors";
 import { dtmRoutes, type DtmHttpDeps } from "./dtm-http";
 import type { DtmRoute } from "./dtm-route";
@@ -52,7 +53,7 @@ export function createJsonRpcRoute(deps: DtmHttpDeps): (req: Req, res: Res) => P
     const raw = await readBody(req, deps.maxBodyBytes);
     if (raw === TOO_LARGE) {
       const error = { code: JsonRpcCode.invalidRequest, message: tooLargeMessage(deps.maxBodyBytes) };
-      refuseUpload(req, res, 400, answer(null, error, null));
+      refuseUpload(req, res, 413, answer(null, error, null));
       return true;
     }
     let request: unknown;
@@ -60,6 +61,7 @@ export function createJsonRpcRoute(deps: DtmHttpDeps): (req: Req, res: Res) => P
       const text = utf8Text(raw);
       if (text === null) throw new Error("the body is not valid UTF-8");
       request = JSON.parse(text);
+      checkJsonInput(request);
     } catch (err) {
       const error = { code: JsonRpcCode.parseError, message: `Parse json error: ${(err as Error).message}` };
       sendJson(res, 400, answer(null, error, null));

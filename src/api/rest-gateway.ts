@@ -11,6 +11,8 @@ import type {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport } from "@connectrpc/connect";
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
+import { checkJsonInput } from "../core/json-input";
+import { RETRY_AFTER_SECONDS } from "./dtm-errors";
 import { httpBindings, templateSegments, type HttpBinding } from "./http-bindings";
 import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, utf8Text, type Res as NodeRes } from "./http-io";
 
@@ -62,7 +64,8 @@ const httpStatus: Record<Code, number> = {
   [Code.NotFound]: 404,
   [Code.AlreadyExists]: 409,
   [Code.PermissionDenied]: 403,
-  [Code.ResourceExhausted]: 429,
+  // overloaded: 503 with Retry-After, as every HTTP face of dtx answers it (413 for a body too large)
+  [Code.ResourceExhausted]: 503,
   [Code.FailedPrecondition]: 400,
   [Code.Aborted]: 409,
   [Code.OutOfRange]: 400,
@@ -197,7 +200,7 @@ async function serve(
     const raw = await readBody(req, maxBodyBytes);
     if (raw === TOO_LARGE) {
       const message = tooLargeMessage(maxBodyBytes);
-      refuseUpload(req, res as NodeRes, 400, { code: Code.InvalidArgument, message, details: [] });
+      refuseUpload(req, res as NodeRes, 413, { code: Code.ResourceExhausted, message, details: [] });
       return;
     }
     const text = utf8Text(raw);
@@ -208,6 +211,7 @@ async function serve(
     } catch (err) {
       throw new ConnectError(`invalid JSON body: ${(err as Error).message}`, Code.InvalidArgument);
     }
+    checkJsonInput(parsed);
     if (route.body === "*") {
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
         throw new ConnectError("invalid JSON body: expected an object", Code.InvalidArgument);
@@ -312,7 +316,8 @@ function sendError(res: Res, err: ConnectError, status = httpStatus[err.code] ??
       ? { "@type": `type.googleapis.com/${d.type}`, value: Buffer.from(d.value).toString("base64") }
       : { "@type": `type.googleapis.com/${d.desc.typeName}` },
   );
-  send(res, status, { code: err.code, message: err.rawMessage, details });
+  const retry = status === 503 ? { "retry-after": String(RETRY_AFTER_SECONDS) } : undefined;
+  send(res, status, { code: err.code, message: err.rawMessage, details }, retry);
 }
 
 function send(res: Res, status: number, body: JsonValue, headers: Record<string, string> = {}): void {

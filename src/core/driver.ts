@@ -50,6 +50,11 @@ export class Driver {
     private readonly alert?: AlertSink,
   ) {}
 
+  /** This process's id: the first part of every owner token it hands out (`<id>-<n>`). */
+  get coordinatorId(): string {
+    return this.processId;
+  }
+
   /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
   newOwner(): string {
     return `${this.processId}-${++this.ownerSeq}`;

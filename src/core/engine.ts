@@ -24,10 +24,16 @@ import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
 import type { DelayedDue, TransPage, TransRepository } from "./repository";
 import { checkTargets, type TargetPolicy } from "./target-policy";
 import type { ResolveContext, TransKind } from "./trans-kind";
+import { checkPayloads, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload-check";
+import { Admission, UNLIMITED, type AdmissionLimits } from "./admission";
 
 /** Server settings of the engine (ms). */
 export interface EngineSettings extends DriverSettings {
   maxSteps: number;
+  /** Largest payload of one branch row, bytes. Default DEFAULT_MAX_PAYLOAD_BYTES. */
+  maxPayloadBytes?: number;
+  /** Admission control of submits. Default: none (UNLIMITED). */
+  admission?: AdmissionLimits;
   maxGidLength: number;
   maxPageSize: number;
   /** Where branch URLs may point (`branch.allowedTargets`); absent: anywhere, as in dtm. */
@@ -84,10 +90,16 @@ export class Engine {
   private readonly kinds: KindRegistry;
   private readonly creation: CreationContext;
   private readonly driver: Driver;
+  private readonly admission: Admission;
   private readonly operator: OperatorContext;
   private readonly clientDriven: ClientDrivenContext;
 
+  private get maxPayloadBytes(): number {
+    return this.settings.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  }
+
   constructor(deps: EngineDeps) {
+    this.admission = new Admission(deps.settings.admission ?? UNLIMITED);
     this.clock = deps.clock;
     this.repository = deps.repository;
     this.settings = deps.settings;
@@ -137,6 +149,7 @@ export class Engine {
     if (t) {
       const fresh = this.newRecord(t, kind, "prepared", "");
       const branches = kind.branchesOf(t.definition);
+      checkPayloads(branches, this.maxPayloadBytes);
       checkTargets(this.settings.targets, t.queryPrepared, branches);
       const inserted = await this.repository.insert(fresh, branches);
       if (inserted) return { trans: { ...fresh, id: inserted.id } };
@@ -158,10 +171,41 @@ export class Engine {
       return finish(this.clientDriven, request);
     }
     const kind = checkedKind(this.creation, request, "submit");
+    return this.admitted(request.gid, () => this.submitChecked(request, kind));
+  }
+
+  /**
+   * Runs a submit once admission control has a slot for it (or refuses it, RESOURCE_EXHAUSTED, with
+   * nothing written); the slot is freed when the pass of `gid` it started has ended.
+   */
+  private async admitted(gid: string, submit: () => Promise<VerbOutcome>): Promise<VerbOutcome> {
+    const slot = await this.admission.enter();
+    try {
+      const out = await submit();
+      slot.freeAfter(this.driver.settled(gid));
+      return out;
+    } catch (err) {
+      slot.freeNow();
+      throw err;
+    }
+  }
+
+  /** Whether submits are queued or every submit slot is taken (the recovery worker then backs off). */
+  get saturated(): boolean {
+    return this.admission.saturated;
+  }
+
+  /** Submits waiting for a slot (admission control). */
+  get queuedSubmits(): number {
+    return this.admission.queued;
+  }
+
+  private async submitChecked(request: NewTrans, kind: TransKind): Promise<VerbOutcome> {
     const t = await resolvedTrans(this.creation, kind, request);
     if (t) {
       const fresh = this.newRecord(t, kind, "submitted", this.driver.newOwner());
       const branches = kind.branchesOf(t.definition);
+      checkPayloads(branches, this.maxPayloadBytes);
       checkTargets(this.settings.targets, t.queryPrepared, branches);
       const inserted = await this.repository.insert(fresh, branches);
       if (inserted) {
@@ -182,8 +226,10 @@ export class Engine {
     checkGid(gid, this.settings.maxGidLength);
     const stored = await this.repository.find(gid);
     if (!stored) throw new ConnectError(`no transaction with gid ${JSON.stringify(gid)}`, Code.NotFound);
-    await this.driver.settled(gid);
-    return this.resubmit(gid, waitResult);
+    return this.admitted(gid, async () => {
+      await this.driver.settled(gid);
+      return this.resubmit(gid, waitResult);
+    });
   }
 
   /**
@@ -279,6 +325,7 @@ export class Engine {
       throw invalidField(["trans_type"], `${r.gid} is a ${stored.transType} transaction, not ${r.transType}`);
     }
     const rows = kind.registration(r, stored);
+    checkPayloads(rows, this.maxPayloadBytes, "data");
     checkTargets(this.settings.targets, "", rows);
     const added = await this.repository.addBranches(r.gid, "prepared", rows, this.clock.now());
     if (added === "wrong-status") throw notPrepared();
@@ -343,6 +390,11 @@ export class Engine {
   /** Passes running now. */
   get inFlight(): number {
     return this.driver.inFlight;
+  }
+
+  /** This coordinator's id: the first part of the owner token of every lease it takes. */
+  get coordinatorId(): string {
+    return this.driver.coordinatorId;
   }
 
   /**

@@ -1,4 +1,5 @@
 import { invalidField, type FieldPath } from "./errors";
+import { checkJsonInput } from "./json-input";
 
 /**
  * JSON text that must hold an object (a `custom_data`): its keys, or bad input at `path` —
@@ -14,5 +15,6 @@ export function parseJsonObject(text: string, path: FieldPath, shape = ""): Reco
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw invalidField(path, `must be a JSON object${shape ? ` ${shape}` : ""}`);
   }
+  checkJsonInput(parsed, path);
   return parsed as Record<string, unknown>;
 }

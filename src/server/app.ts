@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -8,7 +9,9 @@ import { TopicService } from "../../gen/dtx/v1/topics_pb";
 import { adminService } from "../api/admin-service";
 import { createDtmHttpRoutes } from "../api/dtm-http";
 import { dtmGrpcService } from "../api/dtm-grpc";
+import { hideInternalErrors } from "../api/internal-errors";
 import { createJsonRpcRoute } from "../api/json-rpc";
+import { refuseNulStrings } from "../api/message-strings";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
@@ -32,6 +35,7 @@ import { Listener } from "./listener";
 import { metricsRoute } from "./metrics-route";
 import { openApiRoute } from "./openapi-route";
 import { createLogger } from "./logger";
+import { Heartbeat } from "./heartbeat";
 import { RecoveryWorker } from "./recovery-worker";
 import { bindError, StartupError } from "./startup-error";
 import { dtxVersion } from "./version";
@@ -70,6 +74,7 @@ export class App {
     readonly listeners: Listener[],
     readonly recovery: RecoveryWorker | null,
     private readonly alerts: AlertWebhook | null,
+    private readonly heartbeat: Heartbeat,
   ) {}
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
@@ -134,6 +139,12 @@ export class App {
         timeoutToFailMs: config.timeoutToFail,
         leaseMs: config.recovery.lease,
         maxSteps: config.limits.maxSteps,
+        maxPayloadBytes: config.limits.maxPayloadBytes,
+        admission: {
+          maxInFlight: config.admission.maxInFlight,
+          maxQueued: config.admission.maxQueued,
+          maxWaitMs: config.admission.maxWait,
+        },
         maxGidLength: config.limits.maxGidLength,
         maxPageSize: config.limits.maxPageSize,
         alertRetryLimit: config.alert.retryLimit,
@@ -147,7 +158,12 @@ export class App {
       alerts: alerts?.send,
     });
     const { maxGidLength } = config.limits;
-    const interceptors = [...(opts.interceptors ?? []), adminAuth(tokens, logger)];
+    const interceptors = [
+      hideInternalErrors(logger),
+      refuseNulStrings(),
+      ...(opts.interceptors ?? []),
+      adminAuth(tokens, logger),
+    ];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
     const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
@@ -170,6 +186,7 @@ export class App {
       maxBodyBytes: config.server.maxBodyBytes,
       maxGidLength,
       timeoutToFailMs: config.timeoutToFail,
+      logger,
     };
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
@@ -214,7 +231,28 @@ export class App {
           logger,
         )
       : null;
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts);
+    let heartbeat: Heartbeat;
+    try {
+      heartbeat = await Heartbeat.start(
+        store.sql,
+        engine.coordinatorId,
+        clock,
+        {
+          intervalMs: config.recovery.heartbeat,
+          deadAfterMs: config.recovery.deadAfter,
+          node: `${hostname()}:${listeners.map((l) => l.port).join(",")}`,
+          exclusive: store.kind === "pglite",
+        },
+        logger,
+        () => recovery?.wake(),
+      );
+    } catch (err) {
+      await recovery?.close();
+      await Promise.all(listeners.map((l) => l.close()));
+      await store.close();
+      throw new StartupError(`store: cannot register the coordinator (${(err as Error).message})`, err);
+    }
+    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts, heartbeat);
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -232,6 +270,7 @@ export class App {
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
+    await this.heartbeat.close();
     await this.alerts?.close();
     await this.caller.close();
     await this.store.close();
@@ -259,6 +298,7 @@ async function bindAll(config: Config, handler: Handler): Promise<Listener[]> {
           port,
           handler,
           drainTimeoutMs: config.server.shutdownTimeout,
+          maxHeaderBytes: config.server.maxHeaderBytes,
         }),
       );
     } catch (err) {

@@ -41,8 +41,10 @@ export interface ServerConfig {
    * Port 0 picks a free port (tests). Default `[36789, 36790]`, dtm's HTTP and gRPC ports.
    */
   ports: number[];
-  /** Largest accepted request body, in bytes. Default `1048576` (1 MiB). */
+  /** Largest accepted request body, in bytes; a larger one is answered 413. Default `1048576` (1 MiB). */
   maxBodyBytes: number;
+  /** Largest HTTP/1 request head (request line and headers), in bytes; a larger one is answered 431. Default `16384`. */
+  maxHeaderBytes: number;
   /**
    * How long a graceful stop waits, ms, at each of its two steps: for in-flight requests (connections
    * still open then are closed), then for running passes (the leases of passes still running then are
@@ -99,8 +101,29 @@ export interface RecoveryConfig {
   batchSize: number;
   /** Transaction passes running at once. Default `32`. */
   concurrency: number;
-  /** How long a claim holds a transaction before another coordinator may take it, ms. Default 10s. */
+  /**
+   * How long a claim holds a transaction before another coordinator may take it, ms. Default 10s. A
+   * coordinator that dies is noticed sooner, by its heartbeat (`heartbeat`, `deadAfter`).
+   */
   lease: number;
+  /** How often a coordinator beats (in the database) and looks for dead ones, ms. Default 500ms. */
+  heartbeat: number;
+  /**
+   * A coordinator that has not beaten for this long is dead: the transactions it leased are taken over
+   * by the others (or by its own restart, at once when on the same host and port). Must be at least
+   * twice `heartbeat`. Default 2s.
+   */
+  deadAfter: number;
+}
+
+/** Admission control of submits (src/core/admission.ts). */
+export interface AdmissionConfig {
+  /** Submits whose passes may run at once; more wait. Default `512`. */
+  maxInFlight: number;
+  /** Submits that may wait for a slot; beyond them a submit is refused at once (503, RESOURCE_EXHAUSTED). Default `1024`. */
+  maxQueued: number;
+  /** How long a submit waits for a slot before it is refused, ms. Default 2s. */
+  maxWait: number;
 }
 
 /** Limits on everything that grows. */
@@ -111,6 +134,8 @@ export interface LimitsConfig {
   maxGidLength: number;
   /** Largest page a listing returns. Default `1000`. */
   maxPageSize: number;
+  /** Largest payload of one branch (a step's, a registered branch's), in bytes. Default `262144` (256 KiB). */
+  maxPayloadBytes: number;
 }
 
 /** Alerts about branches that keep failing (dtm's `AlertWebHook` and `AlertRetryLimit`). */
@@ -154,6 +179,7 @@ export interface Config {
    */
   timeoutToFail: number;
   recovery: RecoveryConfig;
+  admission: AdmissionConfig;
   limits: LimitsConfig;
   alert: AlertConfig;
   admin: AdminConfig;
@@ -163,13 +189,28 @@ export interface Config {
 /** The built-in defaults; a fresh object on every call. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "127.0.0.1", ports: [36789, 36790], maxBodyBytes: 1_048_576, shutdownTimeout: 10_000 },
+    server: {
+      host: "127.0.0.1",
+      ports: [36789, 36790],
+      maxBodyBytes: 1_048_576,
+      maxHeaderBytes: 16_384,
+      shutdownTimeout: 10_000,
+    },
     store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
     retry: { interval: 10_000, maxInterval: 3_600_000 },
     branch: { requestTimeout: 3_000, allowedTargets: [] },
     timeoutToFail: 35_000,
-    recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
-    limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
+    recovery: {
+      enabled: true,
+      pollInterval: 1_000,
+      batchSize: 32,
+      concurrency: 32,
+      lease: 10_000,
+      heartbeat: 500,
+      deadAfter: 2_000,
+    },
+    admission: { maxInFlight: 512, maxQueued: 1024, maxWait: 2_000 },
+    limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262_144 },
     alert: { webhook: "", retryLimit: 3 },
     admin: { token: "", tokenFile: "" },
     log: { level: "info" },
@@ -420,6 +461,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.host", string()],
   ["server.ports", ports()],
   ["server.maxBodyBytes", positiveInt()],
+  ["server.maxHeaderBytes", positiveInt()],
   ["server.shutdownTimeout", duration({ allowZero: true })],
   ["store.url", storeUrl()],
   ["store.dataDir", string()],
@@ -441,9 +483,15 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["recovery.batchSize", positiveInt()],
   ["recovery.concurrency", positiveInt()],
   ["recovery.lease", duration()],
+  ["recovery.heartbeat", duration()],
+  ["recovery.deadAfter", duration()],
+  ["admission.maxInFlight", positiveInt()],
+  ["admission.maxQueued", positiveInt()],
+  ["admission.maxWait", duration()],
   ["limits.maxSteps", positiveInt()],
   ["limits.maxGidLength", positiveInt()],
   ["limits.maxPageSize", positiveInt()],
+  ["limits.maxPayloadBytes", positiveInt()],
   [
     "alert.webhook",
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
@@ -561,6 +609,13 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     throw new ConfigError(
       `config ${where("retry.maxInterval")}: ${formatDuration(maxInterval)} is less than ` +
         `${where("retry.interval")} ${formatDuration(interval)}; the backoff cap must be at least the interval`,
+    );
+  }
+  const { heartbeat, deadAfter } = config.recovery;
+  if (deadAfter < 2 * heartbeat) {
+    throw new ConfigError(
+      `config ${where("recovery.deadAfter")}: ${formatDuration(deadAfter)} is less than twice ` +
+        `${where("recovery.heartbeat")} ${formatDuration(heartbeat)}; one late beat would declare a live coordinator dead`,
     );
   }
 }

@@ -23,7 +23,16 @@ export interface ListenerOptions {
    * Default 60000 ms, the same as Node's `headersTimeout`.
    */
   sniffTimeoutMs?: number;
+  /** Largest HTTP/1 request head (request line and headers) in bytes; larger ones get 431. Default 16384. */
+  maxHeaderBytes?: number;
 }
+
+/**
+ * How much of a request body that was answered before it was read (a refused upload) is still read and
+ * dropped, so that a client still sending reads the answer instead of a connection reset; past this the
+ * connection is closed.
+ */
+export const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /** The HTTP/2 client connection preface starts with these bytes; no HTTP/1 request line can. */
 const H2_PREFACE = Buffer.from("PRI ");
@@ -61,7 +70,7 @@ export class Listener {
 
   /** Binds `host:port` and starts serving; rejects when the port cannot be bound. */
   static async listen(opts: ListenerOptions): Promise<Listener> {
-    const h1 = http.createServer();
+    const h1 = http.createServer({ maxHeaderSize: opts.maxHeaderBytes ?? 16_384 });
     const h2 = http2.createServer();
     await new Promise<void>((resolve, reject) => {
       h1.once("error", reject);
@@ -84,6 +93,7 @@ export class Listener {
     h1.on("connection", (socket: Socket) => this.sniff(socket, h1Accept));
     // Accept errors (EMFILE and the like) are transient; with no listener they would crash the process.
     h1.on("error", () => {});
+    h1.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => this.refuseHead(err, socket));
     h1.on("request", (req, res) => this.serve(req, res, false));
     h2.on("request", (req, res) => this.serve(req, res, true));
     h2.on("session", (session) => {
@@ -138,12 +148,41 @@ export class Listener {
   private serve(req: http.IncomingMessage | http2.Http2ServerRequest, res: AnyResponse, isH2: boolean): void {
     this.inFlight.add(res);
     if (this.closing && !isH2) (res as http.ServerResponse).shouldKeepAlive = false;
+    // answered before its body was read (a refused upload): drop the rest, up to a bound
+    if (!isH2) res.once("finish", () => discardRest(req as http.IncomingMessage));
     res.once("close", () => {
       this.inFlight.delete(res);
       // The connection turns idle only after 'close'; while draining, let it go as soon as it does.
       if (this.closing && !isH2) setImmediate(() => this.h1.closeIdleConnections());
     });
     this.opts.handler(req, res);
+  }
+
+  /**
+   * A request Node could not parse: answered with a JSON body naming what is wrong — 431 naming the
+   * limit for a head over `maxHeaderBytes`, 400 otherwise — then the connection is closed.
+   */
+  private refuseHead(err: NodeJS.ErrnoException, socket: Socket): void {
+    // a reset, or an answer already under way on this connection: nothing more can be said on it
+    const answering = (socket as Socket & { _httpMessage?: unknown })._httpMessage;
+    if (!socket.writable || answering || (err.code !== undefined && /^E[A-Z]+$/.test(err.code))) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? [
+            "431 Request Header Fields Too Large",
+            `headers: are larger than the limit of ${this.opts.maxHeaderBytes ?? 16_384} bytes`,
+          ]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? ["408 Request Timeout", "request: was not received in time"]
+          : ["400 Bad Request", `request: is not valid HTTP/1.1 (${err.code ?? "parse error"})`];
+    const body = JSON.stringify({ message });
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json; charset=utf-8\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
   }
 
   /**
@@ -173,4 +212,14 @@ export class Listener {
     });
     return this.closing;
   }
+}
+
+/** Reads and drops what is left of an answered request's body; past DISCARD_LIMIT_BYTES closes the connection. */
+function discardRest(req: http.IncomingMessage): void {
+  if (req.complete) return;
+  let dropped = 0;
+  req.on("data", (chunk: Buffer) => {
+    if ((dropped += chunk.length) > DISCARD_LIMIT_BYTES) req.socket.destroy();
+  });
+  req.resume();
 }

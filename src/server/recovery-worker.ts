@@ -11,11 +11,14 @@ export interface RecoverySettings {
 /**
  * Re-drives unfinished transactions that are due: claims them in batches under a lease
  * (`for update skip locked`, so several coordinators on one database share the work) and runs up to
- * `concurrency` passes at once. Sleeps `pollInterval` (with jitter) when nothing is due.
+ * `concurrency` passes at once. Sleeps `pollInterval` (with jitter) when nothing is due, and while the
+ * submit path is saturated (admission control has submits waiting or no slot free).
  */
 export class RecoveryWorker {
   private stopped = false;
-  private wake: (() => void) | null = null;
+  private wakeUp: (() => void) | null = null;
+  /** A wake() came while no sleep was on: the next sleep is skipped. */
+  private woken = false;
   private readonly loop: Promise<void>;
   /** Passes this worker started that have not ended. */
   private active = 0;
@@ -32,7 +35,9 @@ export class RecoveryWorker {
     while (!this.stopped) {
       const free = this.settings.concurrency - this.active;
       let claimed = 0;
-      if (free > 0) {
+      // submits are waiting for a slot: leave the room (and the database) to them for a poll interval
+      const yieldToSubmits = this.engine.saturated;
+      if (free > 0 && !yieldToSubmits) {
         try {
           const { passes } = await this.engine.claimAndDrive(Math.min(free, this.settings.batchSize));
           claimed = passes.length;
@@ -40,7 +45,7 @@ export class RecoveryWorker {
           for (const p of passes) {
             void p.finally(() => {
               this.active--;
-              this.wake?.();
+              this.wakeUp?.();
             });
           }
         } catch (err) {
@@ -48,7 +53,8 @@ export class RecoveryWorker {
         }
       }
       // nothing due, or every slot busy: wait for the poll interval or a pass to end
-      if (!this.stopped && (claimed === 0 || free <= claimed)) await this.sleep(this.jittered());
+      if (!this.stopped && (claimed === 0 || free <= claimed || yieldToSubmits))
+        await this.sleep(this.jittered());
     }
   }
 
@@ -57,20 +63,30 @@ export class RecoveryWorker {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       function done(): void {
         clearTimeout(timer);
         resolve();
       }
-      this.wake = done;
+      this.wakeUp = done;
     });
+  }
+
+  /** Claims at once instead of finishing the idle sleep (transactions were just made due). */
+  wake(): void {
+    this.woken = true;
+    this.wakeUp?.();
   }
 
   /** Stops claiming (the engine's close() deals with passes still running). */
   async close(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.wakeUp?.();
     await this.loop;
   }
 }

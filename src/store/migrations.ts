@@ -82,4 +82,18 @@ create table kv (
 );
 `,
   },
+  {
+    version: 4,
+    name: "coordinators and their heartbeats",
+    sql: `
+-- every running coordinator, beating; the leases of one that stopped beating are taken over
+-- (src/server/heartbeat.ts). id is the first part of its owner tokens (<id>-<n>).
+create table coordinator (
+  id varchar(64) primary key,
+  node varchar(255) not null default '',
+  start_time timestamptz(3) not null,
+  heartbeat_time timestamptz(3) not null
+);
+`,
+  },
 ];

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import type { Logger } from "pino";
+import { storeError } from "./store-error";
 import { DataDirLock } from "./data-dir-lock";
 import { migrate } from "./migrate";
 import type { Queryable } from "./queryable";
@@ -59,7 +60,7 @@ export class Store {
         return res;
       } catch (error) {
         this.report({ name, text, durationMs: performance.now() - started, rows: 0, error });
-        throw error;
+        throw storeError(error, name, this.logger);
       }
     },
   };
@@ -70,6 +71,7 @@ export class Store {
     /** Connections the pool can open: `store.poolSize` on Postgres, 1 on PGlite. */
     readonly connections: number,
     private readonly closeEmbedded: () => Promise<void>,
+    private readonly logger?: Logger,
   ) {}
 
   /**
@@ -81,7 +83,7 @@ export class Store {
   static async open(opts: StoreOptions, logger?: Logger): Promise<Store> {
     const { pool, kind, closeEmbedded } = opts.url ? openPostgres(opts) : await openEmbedded(opts.dataDir);
     pool.on("error", (err) => logger?.error({ err }, "idle database connection failed"));
-    const store = new Store(pool, kind, kind === "pglite" ? 1 : opts.poolSize, closeEmbedded);
+    const store = new Store(pool, kind, kind === "pglite" ? 1 : opts.poolSize, closeEmbedded, logger);
     try {
       if (opts.schema !== "public") {
         await pool.query(`create schema if not exists ${quoteIdent(opts.schema)}`);

@@ -386,20 +386,20 @@ describe("dtm HTTP POST /api/dtmsvr/submit", () => {
     expect(await dtx.status("b-valid")).toBe("succeed");
   });
 
-  test("a body over server.maxBodyBytes → 400 naming the body, declared or chunked", async () => {
+  test("a body over server.maxBodyBytes → 413 naming the body, declared or chunked", async () => {
     const big = JSON.stringify(dtmBody("b-big", { payloads: ["x".repeat(MAX_BODY), "y"] }));
     expect(Buffer.byteLength(big)).toBeGreaterThan(MAX_BODY);
     for (const body of [big, chunks(big)]) {
       const res = await writesNothing("b-big", () => rawPost("/api/dtmsvr/submit", body));
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(413);
       expect(res.body).toEqual({ dtm_result: "FAILURE", message: expect.stringContaining("body") });
       expect(res.body.message).toContain(String(MAX_BODY));
     }
   });
 
   test.each([
-    { route: "/api/dtmsvr/submit", refused: 400 },
-    { route: "/v1/sagas", refused: 400 },
+    { route: "/api/dtmsvr/submit", refused: 413 },
+    { route: "/v1/sagas", refused: 413 },
   ])(
     "$route: after a large chunked upload is refused ($refused), the connection serves the next request",
     async ({ route, refused }) => {
@@ -777,15 +777,15 @@ describe("native API", () => {
       expect(res.body.message).toContain(field);
     });
 
-    test("POST /v1/sagas over server.maxBodyBytes → 400 naming the body and the limit", async () => {
+    test("POST /v1/sagas over server.maxBodyBytes → 413 naming the body and the limit", async () => {
       const big = JSON.stringify({
         gid: "nr-big",
         saga: { steps: [{ action: rm.url("TransOut"), payload: Buffer.alloc(MAX_BODY).toString("base64") }] },
       });
       for (const body of [big, chunks(big)]) {
         const res = await writesNothing("nr-big", () => rawPost("/v1/sagas", body));
-        expect(res.status).toBe(400);
-        expect(res.body).toMatchObject({ code: Code.InvalidArgument });
+        expect(res.status).toBe(413);
+        expect(res.body).toMatchObject({ code: Code.ResourceExhausted });
         expect(res.body.message).toContain("body");
         expect(res.body.message).toContain(String(MAX_BODY));
       }

@@ -115,6 +115,9 @@ export function testConfig(overrides: DeepPartial<Config>, schema: string): Conf
   c.store.schema = c.store.url ? schema : "public";
   c.store.poolSize = 5;
   c.recovery.enabled = false;
+  // no heartbeat statements amid the statements tests count (takeover tests set their own)
+  c.recovery.heartbeat = 3_600_000;
+  c.recovery.deadAfter = 7_200_000;
   c.log.level = "silent";
   merge(c, overrides);
   return c;

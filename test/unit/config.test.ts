@@ -39,13 +39,28 @@ function configError(fn: () => unknown): string {
 describe("defaults", () => {
   test("defaultConfig has the documented values", () => {
     expect(defaultConfig()).toEqual({
-      server: { host: "127.0.0.1", ports: [36789, 36790], maxBodyBytes: 1048576, shutdownTimeout: 10_000 },
+      server: {
+        host: "127.0.0.1",
+        ports: [36789, 36790],
+        maxBodyBytes: 1048576,
+        maxHeaderBytes: 16384,
+        shutdownTimeout: 10_000,
+      },
       store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
       retry: { interval: 10_000, maxInterval: 3_600_000 },
       branch: { requestTimeout: 3_000, allowedTargets: [] },
       timeoutToFail: 35_000,
-      recovery: { enabled: true, pollInterval: 1_000, batchSize: 32, concurrency: 32, lease: 10_000 },
-      limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000 },
+      recovery: {
+        enabled: true,
+        pollInterval: 1_000,
+        batchSize: 32,
+        concurrency: 32,
+        lease: 10_000,
+        heartbeat: 500,
+        deadAfter: 2_000,
+      },
+      admission: { maxInFlight: 512, maxQueued: 1024, maxWait: 2_000 },
+      limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262144 },
       alert: { webhook: "", retryLimit: 3 },
       admin: { token: "", tokenFile: "" },
       log: { level: "info" },

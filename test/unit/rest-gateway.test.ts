@@ -171,7 +171,7 @@ describe("REST gateway", () => {
     [Code.Aborted, 409],
     [Code.Unauthenticated, 401],
     [Code.PermissionDenied, 403],
-    [Code.ResourceExhausted, 429],
+    [Code.ResourceExhausted, 503],
     [Code.Unavailable, 503],
     [Code.DeadlineExceeded, 504],
     [Code.Internal, 500],
@@ -189,17 +189,17 @@ describe("REST gateway", () => {
     expect(res.json.code).toBe(Code.Unimplemented);
   });
 
-  it("answers 400 naming the body to a body over maxBodyBytes, declared or streamed", async () => {
+  it("answers 413 naming the body to a body over maxBodyBytes, declared or streamed", async () => {
     const declared = await call("POST", "/v1/sagas", JSON.stringify({ gid: "x".repeat(2000) }));
-    expect(declared.status).toBe(400);
-    expect(declared.json.code).toBe(Code.InvalidArgument);
+    expect(declared.status).toBe(413);
+    expect(declared.json.code).toBe(Code.ResourceExhausted);
     expect(declared.json.message).toMatch(/^body: is larger than the limit of \d+ bytes$/);
     async function* chunks() {
       yield Buffer.from(`{"gid": "${"y".repeat(700)}`);
       yield Buffer.from(`${"y".repeat(700)}"}`);
     }
     const streamed = await call("POST", "/v1/sagas", Readable.from(chunks()));
-    expect(streamed.status).toBe(400);
+    expect(streamed.status).toBe(413);
     // The server is still fine afterwards.
     expect((await call("GET", "/v1/transactions/ok")).status).toBe(200);
   });
