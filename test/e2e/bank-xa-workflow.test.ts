@@ -57,14 +57,15 @@ pgTest(
 
 pgTest(`an XA transfer to an account that does not exist is rolled back ${SKIP}`, async () => {
   const before = await ledger();
-  const err = await transferByXa(sdk, httpBank(testBank.bank.base), "alice", "carol", 30).catch(
+  const gid = freshGid("bank-xa-refused");
+  const err = await transferByXa(sdk, httpBank(testBank.bank.base), "alice", "carol", 30, gid).catch(
     (e: unknown) => e,
   );
   expect(isBranchFailure(err)).toBe(true);
   expect((err as Error).message).toContain("no account carol");
   expect(await ledger()).toEqual(before);
-  const res = await testBank.bank.pool.query("select count(*)::int as n from pg_prepared_xacts");
-  expect(res.rows[0].n).toBe(0);
+  expect(await dtx.status(gid)).toBe("failed");
+  expect(await preparedLeft(gid)).toBe(0);
 });
 
 pgliteTest("an XA transfer on PGlite fails for good, naming max_prepared_transactions", async () => {
