@@ -4,7 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { PostgresCpu, type PostgresSample } from "./postgres-cpu";
-import { machineBusyTicks, procCpu, ticksPerSecond } from "./proc-stat";
+import { childrenOf, machineBusyTicks, procCpu, ticksPerSecond } from "./proc-stat";
 
 /** The processes of one measurement, by role. */
 export interface MeteredPids {
@@ -54,10 +54,13 @@ export class CpuMeter {
       if (!p) throw new Error(`process ${pid} is gone`);
       return p.self;
     };
+    // dtx with server.workers > 1: the primary and its workers (live ones, and any it has reaped)
+    const tree = (pid: number) =>
+      ticks(pid) + procCpu(pid)!.reapedChildren + childrenOf(pid).reduce((sum, c) => sum + c.self, 0);
     return {
       atMs: performance.now(),
       procs: {
-        coordinator: ticks(pids.coordinator),
+        coordinator: tree(pids.coordinator),
         branch: ticks(pids.branch),
         load: ticks(pids.load),
         bench: ticks(process.pid),

@@ -63,7 +63,8 @@ async function runOn(ctx: BenchContext, coord: Coordinator, keys: WorkloadKey[],
 async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   const settings = readSettings(process.env);
   // DTX_* variables configure the coordinator; reading them here reports bad ones before anything starts
-  const config = loadConfig();
+  // (with the store the bench gives it: server.workers > 1 needs Postgres)
+  const config = loadConfig({ env: { ...process.env, DTX_STORE_URL: settings.databaseUrl } });
   const runId = randomBytes(4).toString("hex");
   const onPostgres = settings.databaseUrl !== "";
 
@@ -110,7 +111,8 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
     : "PGlite in a temporary data directory per coordinator (one connection, inside the coordinator's process)";
   const settingsLine =
     `${settings.seconds} s per workload after ${settings.warmupSeconds} s warm-up, concurrency ` +
-    `${settings.concurrency}, dtx recovery worker ${config.recovery.enabled ? "on" : "off"}, log level ` +
+    `${settings.concurrency}, dtx ${config.server.workers} worker process${config.server.workers > 1 ? "es" : ""}, ` +
+    `dtx recovery worker ${config.recovery.enabled ? "on" : "off"}, log level ` +
     `${process.env.DTX_LOG_LEVEL || "warn"}; coordinator, branch service and load generator in separate ` +
     `processes; 1-min load average at start ${os.loadavg()[0]!.toFixed(2)}`;
   // read before the run: the sources may change while it runs

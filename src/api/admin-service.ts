@@ -1,10 +1,11 @@
 import { create } from "@bufbuild/protobuf";
-import { durationMs, timestampDate, type Duration } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampDate, timestampFromDate, type Duration } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   AdminServiceGetTransactionResponseSchema,
   AdminServiceListTransactionsResponseSchema,
   ForceStopResponseSchema,
+  GetHealthResponseSchema,
   RetryDelayedResponseSchema,
   RetryNowResponseSchema,
   type AdminService,
@@ -21,6 +22,8 @@ export interface AdminDeps {
   engine: Engine;
   /** The server's timeoutToFail (ms): RetryDelayed's default reach is three times it. */
   timeoutToFailMs: number;
+  /** What GetHealth says of the process itself. */
+  process: { version: string; store: string; recoveryEnabled: boolean; workers: number };
 }
 
 /**
@@ -72,6 +75,18 @@ export function adminService(deps: AdminDeps): ServiceImpl<typeof AdminService> 
           transaction: transactionToProto(await engine.retryNow(req.gid), null),
         }),
       ),
+
+    getHealth: () =>
+      answer(async () => {
+        const s = await engine.summary();
+        return create(GetHealthResponseSchema, {
+          ...deps.process,
+          runningPasses: s.runningPasses,
+          unfinished: BigInt(s.unfinished),
+          backlog: BigInt(s.due),
+          oldestUnfinishedCreateTime: s.oldestCreateTime ? timestampFromDate(s.oldestCreateTime) : undefined,
+        });
+      }),
 
     retryDelayed: (req) =>
       answer(async () => {

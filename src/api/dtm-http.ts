@@ -12,6 +12,7 @@ import { dtmProgressesError, dtmProgressesJson } from "./dtm-progress";
 import { intParam } from "./dtm-fields";
 import type { DtmCall, DtmRoute } from "./dtm-route";
 import { dtmTopicRoutes } from "./dtm-topic-routes";
+import { nameRoute } from "./route-name";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
 import {
   parseJson,
@@ -132,7 +133,9 @@ function routeTable(deps: DtmHttpDeps): Record<string, DtmRoute> {
 export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => Promise<boolean> {
   const exact = new Map<string, DtmRoute>();
   const withParam: Array<{ prefix: string; param: string; route: DtmRoute }> = [];
-  for (const route of Object.values(dtmRoutes(deps))) {
+  const names = new Map<DtmRoute, string>();
+  for (const [name, route] of Object.entries(dtmRoutes(deps))) {
+    names.set(route, name);
     const colon = route.path.lastIndexOf("/:");
     if (colon < 0) exact.set(route.path, route);
     else
@@ -154,6 +157,7 @@ export function createDtmHttpRoutes(deps: DtmHttpDeps): (req: Req, res: Res) => 
         query.set(match.param, url.pathname.slice(match.prefix.length)); // not percent-encoding: as written
       }
     }
+    nameRoute(req, names.get(route)!);
     if (route.method !== "*" && req.method !== route.method) {
       sendJson(res, 405, { message: `${url.pathname} accepts ${route.method} only` });
       return true;

@@ -3,6 +3,7 @@ import { dtmErrorResponse } from "./dtm-errors";
 import { dtmRoutes, type DtmHttpDeps } from "./dtm-http";
 import type { DtmRoute } from "./dtm-route";
 import { dtmHttpSpelling, spelledError } from "./field-spelling";
+import { nameRoute } from "./route-name";
 import {
   readBody,
   refuseUpload,
@@ -46,6 +47,7 @@ export function createJsonRpcRoute(deps: DtmHttpDeps): (req: Req, res: Res) => P
   const routes = dtmRoutes(deps);
   return async (req, res) => {
     if ((req.url ?? "").split("?")[0] !== JSON_RPC_PATH) return false;
+    nameRoute(req, "json-rpc");
     if (req.method !== "POST") {
       sendJson(res, 405, { message: `${JSON_RPC_PATH} accepts POST only` });
       return true;

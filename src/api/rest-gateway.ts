@@ -13,6 +13,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import type { Interceptor, ServiceImpl } from "@connectrpc/connect";
 import { checkJsonInput } from "../core/json-input";
 import { RETRY_AFTER_SECONDS } from "./dtm-errors";
+import { nameRoute } from "./route-name";
 import { httpBindings, templateSegments, type HttpBinding } from "./http-bindings";
 import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, utf8Text, type Res as NodeRes } from "./http-io";
 
@@ -125,6 +126,7 @@ export function createRestGateway(
       if (route.httpMethod !== req.method && route.httpMethod !== "*") continue;
       const m = route.regex.exec(pathname);
       if (!m) continue;
+      nameRoute(req, route.method.name);
       try {
         await serve(route, m, query, req, res, maxBodyBytes);
       } catch (err) {

@@ -5,6 +5,8 @@ import type { Clock } from "./clock";
 import { newGid } from "./gid";
 import { isFinal, type BranchRecord, type TransOptions, type TransRecord } from "./model";
 import { Pass, PassLost } from "./pass";
+import type { PassObserver } from "./observer";
+import { coreTracer, passParentContext } from "./trace-context";
 import type { KindRegistry } from "./registry";
 import { kindOf } from "./registry";
 import type { TransRepository } from "./repository";
@@ -40,6 +42,11 @@ export class Driver {
   private ownerSeq = 0;
   private closing = false;
 
+  /** How many passes this process runs now. */
+  get runningPasses(): number {
+    return this.running.size;
+  }
+
   constructor(
     private readonly repository: TransRepository,
     private readonly caller: BranchCaller,
@@ -48,6 +55,7 @@ export class Driver {
     private readonly kinds: KindRegistry,
     private readonly logger: Logger,
     private readonly alert?: AlertSink,
+    private readonly observer?: PassObserver,
   ) {}
 
   /** This process's id: the first part of every owner token it hands out (`<id>-<n>`). */
@@ -100,7 +108,27 @@ export class Driver {
     return run;
   }
 
-  private async runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+  /**
+   * A pass in a span of its own: a child of the request being served (a submit's first pass), else of
+   * the request that created the transaction (its stored trace context), so a recovery pass joins the
+   * submitting trace.
+   */
+  private runPass(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
+    const attributes = { "dtx.gid": trans.gid, "dtx.kind": trans.transType, "dtx.status.from": trans.status };
+    const parent = passParentContext(trans.traceContext ?? "");
+    return coreTracer.startActiveSpan(`pass ${trans.transType}`, { attributes }, parent, async (span) => {
+      try {
+        const written = await this.runPassSpanned(trans, branches);
+        span.setAttribute("dtx.status.to", trans.status);
+        if (!written) span.setAttribute("dtx.written", false);
+        return written;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async runPassSpanned(trans: TransRecord, branches: BranchRecord[]): Promise<TransRecord | null> {
     const log = this.logger.child({ gid: trans.gid });
     const until = this.clock.nowMs() + this.leaseFor(trans.options);
     // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it
@@ -129,6 +157,7 @@ export class Driver {
       log.error({ err }, "pass failed");
       pass.observe("error");
     }
+    this.observer?.passEnded(trans, { erred: pass.erred });
     if (!(await this.write(pass, true))) {
       // another coordinator, a force-stop or the client (a workflow ended by its submit) won
       log.info({ status: trans.status }, "pass outcome not written: the transaction changed meanwhile");
@@ -154,6 +183,7 @@ export class Driver {
         : (pass.nextLookAt ?? new Date(now.getTime() + interval));
     const saved = await this.repository.savePass({
       gid: trans.gid,
+      transType: trans.transType,
       owner: trans.owner,
       ownerAfter: last ? "" : trans.owner,
       fromStatus: pass.storedStatus,

@@ -19,9 +19,10 @@ import type {
   TransSettings,
   TransStatus,
 } from "./model";
+import type { PassObserver } from "./observer";
 import { forceStop, retryDelayed, retryNow, type OperatorContext } from "./operator-verbs";
 import { kinds as defaultKinds, kindOf, type KindRegistry } from "./registry";
-import type { DelayedDue, TransPage, TransRepository } from "./repository";
+import type { DelayedDue, TransPage, TransRepository, UnfinishedSummary } from "./repository";
 import { checkTargets, type TargetPolicy } from "./target-policy";
 import type { ResolveContext, TransKind } from "./trans-kind";
 import { checkPayloads, DEFAULT_MAX_PAYLOAD_BYTES } from "./payload-check";
@@ -53,6 +54,8 @@ export interface EngineDeps {
   alerts?: AlertSink;
   /** What kinds look up while a transaction is created (msg topics). Default: no topic exists. */
   lookups?: ResolveContext;
+  /** Told about every pass (metrics, traces); absent: nobody. */
+  observer?: PassObserver;
 }
 
 /** A transaction with its branch rows (a workflow's: its recorded progress). */
@@ -119,6 +122,7 @@ export class Engine {
       this.kinds,
       deps.logger,
       deps.alerts,
+      deps.observer,
     );
     this.operator = {
       repository: deps.repository,
@@ -350,6 +354,12 @@ export class Engine {
   /** A page of transactions, newest first; the page size and the cursor are checked here for every adapter. */
   list(q: ListQuery): Promise<TransPage> {
     return this.repository.list(listFilter(q, this.settings.maxPageSize));
+  }
+
+  /** The unfinished transactions at a glance, and how many passes this process runs now. */
+  async summary(): Promise<UnfinishedSummary & { runningPasses: number }> {
+    const summary = await this.repository.unfinishedSummary(this.clock.now());
+    return { ...summary, runningPasses: this.driver.runningPasses };
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */

@@ -53,6 +53,11 @@ export interface TransRecord {
   nextCronIntervalMs: number;
   owner: string;
   /**
+   * The trace context of the request that created it (W3C `traceparent`/`tracestate` as JSON text;
+   * trace-context.ts); absent without tracing.
+   */
+  traceContext?: string;
+  /**
    * Reads only (`get`, listings): of the branches whose last answer was not SUCCESS, the one called
    * last; null when there is none.
    */

@@ -1,6 +1,7 @@
 import type { BranchRecord, NewBranch, NewTrans, TransRecord, TransStatus } from "./model";
 import type { InsertedTrans } from "./repository";
 import { baseInterval } from "./retry-policy";
+import { currentTraceContext } from "./trace-context";
 import type { DueSettings, TransKind } from "./trans-kind";
 
 /**
@@ -35,6 +36,8 @@ export function newRecord(
     owner,
   };
   trans.nextCronTime = kind.firstDue(trans, due);
+  const traceContext = currentTraceContext();
+  if (traceContext) trans.traceContext = traceContext;
   return trans;
 }
 

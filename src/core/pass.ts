@@ -4,6 +4,7 @@ import type { BranchCaller, BranchResult } from "./branch-caller";
 import type { Clock } from "./clock";
 import type { BranchRecord, BranchStatus, TransRecord, TransStatus } from "./model";
 import { retryCount, type AlertSink } from "./alerts";
+import { warnNewFailure } from "./failure-warning";
 import { baseInterval, nextInterval, type CallOutcome, type RetrySettings } from "./retry-policy";
 
 /** Server settings a pass needs. */
@@ -61,6 +62,8 @@ export class Pass {
   nextLookAt: Date | null = null;
   /** Process time (Date.now()) after which the pass stops waiting for branches. */
   private deadline: number;
+  /** Whether a call erred (or the pass failed outright) during this pass. */
+  erred = false;
   /** Set by `stop`: no further branch call. */
   private stopped = false;
   /** Rows this pass changed or called since its last write, with the number of calls. */
@@ -128,9 +131,12 @@ export class Pass {
     if (this.stopped || url === "") return this.callUrl({ url, branchId, op, payload, ...opts });
     const at = this.ctx.clock.now();
     const result = await this.callUrl({ url, branchId, op, payload, ...opts });
+    const previous = branch.lastAnswer;
     branch.attempts++;
     branch.lastAnswer = { outcome: result.outcome, code: result.code ?? "", text: result.detail, at };
     this.touched.set(branch, (this.touched.get(branch) ?? 0) + 1);
+    if (result.outcome === "ERROR" || result.outcome === "FAILURE")
+      warnNewFailure(this.logger, this.trans.gid, branch, previous);
     return result;
   }
 
@@ -166,7 +172,11 @@ export class Pass {
           : "error";
     this.observe(seen);
     if (result.outcome !== "SUCCESS") {
-      this.logger.debug({ branchId: c.branchId, op: c.op, result }, "branch did not succeed");
+      const { branchId, op, url } = c;
+      this.logger.debug(
+        { branchId, op, url, headers: t.options.branchHeaders, result },
+        "branch did not succeed",
+      );
     }
     if (seen === "error") this.alertIfRepeated(c, result);
     return result;
@@ -192,6 +202,7 @@ export class Pass {
 
   /** Moves the retry interval by one call's outcome (also used for a pass that failed outright). */
   observe(outcome: CallOutcome): void {
+    if (outcome === "error") this.erred = true;
     this.intervalMs = nextInterval(
       outcome,
       this.intervalMs,

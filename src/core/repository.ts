@@ -49,6 +49,15 @@ export interface TransRepository {
   makeDelayedDue(after: Date, now: Date, limit: number): Promise<DelayedDue>;
   /** The store's clock (the coordinator's time is anchored to it). */
   now(): Promise<Date>;
+  /** How many transactions are unfinished, how many of them are due at `now`, and the oldest one's creation. */
+  unfinishedSummary(now: Date): Promise<UnfinishedSummary>;
+}
+
+/** The unfinished transactions at a glance (the admin page's health strip). */
+export interface UnfinishedSummary {
+  unfinished: number;
+  due: number;
+  oldestCreateTime: Date | null;
 }
 
 /** The ids a new transaction and its branch rows (in the order given) got. */
@@ -60,6 +69,8 @@ export interface InsertedTrans {
 /** The result of one pass, written at its end (or at a checkpoint). */
 export interface PassWrite {
   gid: string;
+  /** The transaction's kind (for the status-change listeners). */
+  transType?: string;
   owner: string;
   /** The owner afterwards: the same while the pass goes on, '' when it ends (the lease is free). */
   ownerAfter: string;

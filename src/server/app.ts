@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
@@ -32,11 +33,16 @@ import { AlertWebhook } from "./alert-webhook";
 import { isLoopback } from "./loopback";
 import type { Config } from "./config";
 import { Listener } from "./listener";
+import { flushTracing } from "./tracing/sdk";
 import { metricsRoute } from "./metrics-route";
 import { openApiRoute } from "./openapi-route";
+import { Observability } from "./observability";
+import { adminPageRoute } from "./admin-page-route";
+import { packageRoot } from "./package-root";
 import { createLogger } from "./logger";
 import { Heartbeat } from "./heartbeat";
 import { RecoveryWorker } from "./recovery-worker";
+import { RetentionWorker } from "./retention-worker";
 import { bindError, StartupError } from "./startup-error";
 import { dtxVersion } from "./version";
 
@@ -53,8 +59,15 @@ export interface AppOptions {
    * included (metrics, tracing, auth).
    */
   interceptors?: Interceptor[];
+  /** Where the admin page's built files are. Default: `dist/admin` of the package (`npm run build`). */
+  adminPageDir?: string;
   /** Wraps the network branch caller (a metrics or tracing wrapper); the App still closes the original. */
   wrapCaller?: (caller: BranchCaller) => BranchCaller;
+  /**
+   * Record spans through the OpenTelemetry API although no OTLP endpoint is configured: for an
+   * embedder (or a test) that registered its own tracer provider. Default: only with an endpoint.
+   */
+  tracing?: boolean;
 }
 
 /**
@@ -75,6 +88,8 @@ export class App {
     readonly recovery: RecoveryWorker | null,
     private readonly alerts: AlertWebhook | null,
     private readonly heartbeat: Heartbeat,
+    /** Deletes finished transactions past `retention.finished`; null when it is off. */
+    readonly retention: RetentionWorker | null,
   ) {}
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
@@ -90,7 +105,7 @@ export class App {
    * @throws StartupError naming the port, the store key or the directory at fault
    */
   static async start(config: Config, opts: AppOptions = {}): Promise<App> {
-    const logger = opts.logger ?? createLogger(config.log.level);
+    const logger = opts.logger ?? createLogger(config.log.level, undefined, config.log.format);
     const tokens = readAdminTokens(config.admin);
     if (tokens.length === 0 && !isLoopback(config.server.host)) {
       throw new StartupError(
@@ -106,12 +121,18 @@ export class App {
       await Promise.all(listeners.map((l) => l.close()));
       throw new StartupError((err as Error).message, err);
     }
-    const repository = new PgRepository(store, {
-      maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
-      maxBatch: 128,
-      gatherTick: true,
-    });
     const clock = opts.clock ?? new Clock();
+    const observed = await Observability.start(config, store, clock, logger, opts.tracing);
+    const repository = new PgRepository(
+      store,
+      {
+        maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
+        maxBatch: 128,
+        gatherTick: true,
+        onBatch: observed.onBatch,
+      },
+      observed.statusChanged,
+    );
     try {
       await syncClock(repository, clock);
     } catch (err) {
@@ -129,9 +150,10 @@ export class App {
     const alerts = config.alert.webhook
       ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
       : null;
+    const observedCaller = observed.wrapCaller(caller);
     const engine = new Engine({
       repository,
-      caller: opts.wrapCaller?.(caller) ?? caller,
+      caller: opts.wrapCaller?.(observedCaller) ?? observedCaller,
       clock,
       settings: {
         retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
@@ -156,6 +178,7 @@ export class App {
       logger,
       lookups: topics,
       alerts: alerts?.send,
+      observer: observed.passes,
     });
     const { maxGidLength } = config.limits;
     const interceptors = [
@@ -166,7 +189,16 @@ export class App {
     ];
     const native = coordinatorService({ engine, maxGidLength });
     const nativeTopics = topicService(topics);
-    const admin = adminService({ engine, timeoutToFailMs: config.timeoutToFail });
+    const admin = adminService({
+      engine,
+      timeoutToFailMs: config.timeoutToFail,
+      process: {
+        version: dtxVersion(),
+        store: store.kind,
+        recoveryEnabled: config.recovery.enabled,
+        workers: config.recovery.enabled ? config.recovery.concurrency : 0,
+      },
+    });
     const impls: Record<string, object> = {
       [CoordinatorService.typeName]: native,
       [TopicService.typeName]: nativeTopics,
@@ -190,14 +222,16 @@ export class App {
     };
     const dtmRoutes = createDtmHttpRoutes(dtmDeps);
     const jsonRpc = createJsonRpcRoute(dtmDeps);
-    const metrics = metricsRoute(dtxVersion());
+    const metricsText = metricsRoute(observed.scrape);
     const openApi = openApiRoute(dtxVersion());
+    const adminPage = adminPageRoute(opts.adminPageDir ?? join(packageRoot(), "dist", "admin"));
     const fallback = (req: Req, res: Res): void => {
       void (async () => {
         const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
         const served = async (): Promise<boolean> =>
-          metrics(req, res) ||
+          (await metricsText(req, res)) ||
           openApi(req, res) ||
+          adminPage(req, res) ||
           (await dtmRoutes(req, res)) ||
           (await jsonRpc(req, res)) ||
           (await gateway(req, res));
@@ -215,11 +249,11 @@ export class App {
         router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
       },
-      interceptors,
+      interceptors: [...observed.interceptors(), ...interceptors],
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
-    serve = handler;
+    serve = observed.wrapHandler(handler);
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
           engine,
@@ -231,6 +265,20 @@ export class App {
           logger,
         )
       : null;
+    const retention =
+      config.retention.finished > 0
+        ? new RetentionWorker(
+            store.sql,
+            clock,
+            {
+              finishedMs: config.retention.finished,
+              intervalMs: config.retention.interval,
+              batchSize: config.retention.batchSize,
+            },
+            logger,
+            observed.retentionRemoved,
+          )
+        : null;
     let heartbeat: Heartbeat;
     try {
       heartbeat = await Heartbeat.start(
@@ -252,7 +300,20 @@ export class App {
       await store.close();
       throw new StartupError(`store: cannot register the coordinator (${(err as Error).message})`, err);
     }
-    const app = new App(config, logger, store, clock, engine, caller, listeners, recovery, alerts, heartbeat);
+    const app = new App(
+      config,
+      logger,
+      store,
+      clock,
+      engine,
+      caller,
+      listeners,
+      recovery,
+      alerts,
+      heartbeat,
+      retention,
+    );
+    retention?.start();
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
     }, CLOCK_SYNC_MS).unref();
@@ -269,11 +330,13 @@ export class App {
     clearInterval(this.clockTimer);
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
+    await this.retention?.close();
     await this.engine.close(this.config.server.shutdownTimeout);
     await this.heartbeat.close();
     await this.alerts?.close();
     await this.caller.close();
     await this.store.close();
+    await flushTracing().catch((err) => this.logger.warn({ err }, "sending the last spans failed"));
     this.logger.info("dtx stopped");
   }
 }

@@ -22,6 +22,12 @@ export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "
 /** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** How log lines are written (`log.format`): `auto` is `pretty` when stdout is a terminal, else `json`. */
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+
+/** One of {@link LOG_FORMATS}. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 /** Every property optional, recursively; arrays are replaced whole, never merged element by element. */
 export type DeepPartial<T> = T extends readonly unknown[]
   ? T
@@ -51,6 +57,11 @@ export interface ServerConfig {
    * handed back, due at once). Default 10s.
    */
   shutdownTimeout: number;
+  /**
+   * Coordinator processes on this machine (node:cluster): they share the ports — each connection is
+   * served by one of them — and the store. More than 1 needs Postgres (`store.url`). Default `1`.
+   */
+  workers: number;
 }
 
 /** Where transactions are stored. */
@@ -150,6 +161,42 @@ export interface AlertConfig {
   retryLimit: number;
 }
 
+/** Prometheus metrics at `GET /api/metrics`. */
+export interface MetricsConfig {
+  /** Whether metrics are recorded and served. Default `true`. */
+  enabled: boolean;
+  /**
+   * The gauges read from the store (unfinished transactions, the oldest one's age, the due backlog) are
+   * re-read by a scrape at most this often, ms. Default 15s.
+   */
+  refreshInterval: number;
+}
+
+/** Deleting finished transactions (dtm keeps them forever). */
+export interface RetentionConfig {
+  /**
+   * Succeeded and failed transactions last written longer ago than this are deleted with their branches,
+   * ms (`30d`). Default 0: kept forever. A deleted gid is unknown afterwards (`query` answers no transaction,
+   * and a new transaction may take the gid).
+   */
+  finished: number;
+  /** How often a coordinator looks for finished transactions to delete, ms. Default 1m. */
+  interval: number;
+  /** Transactions deleted per statement (one commit). Default `500`. */
+  batchSize: number;
+}
+
+/** OpenTelemetry traces. */
+export interface OtelConfig {
+  /**
+   * OTLP/HTTP endpoint traces are sent to (`http://collector:4318`; spans go to `<endpoint>/v1/traces`).
+   * Default `""`: the standard `OTEL_EXPORTER_OTLP_ENDPOINT` if set, else no traces.
+   */
+  endpoint: string;
+  /** The `service.name` of dtx's spans. Default `"dtx"`. */
+  serviceName: string;
+}
+
 /** The admin service and page (operators). */
 export interface AdminConfig {
   /**
@@ -165,6 +212,11 @@ export interface AdminConfig {
 export interface LogConfig {
   /** Minimum level written. Default `"info"`. */
   level: LogLevel;
+  /**
+   * `json`: JSON lines (`timestamp`, `level`, `service`, `trace_id`, `message`, then the fields); `pretty`: one
+   * readable line per event; `auto`: pretty when stdout is a terminal, else JSON. Default `"auto"`.
+   */
+  format: LogFormat;
 }
 
 /** The coordinator's configuration. Every duration is in milliseconds. */
@@ -182,6 +234,9 @@ export interface Config {
   admission: AdmissionConfig;
   limits: LimitsConfig;
   alert: AlertConfig;
+  metrics: MetricsConfig;
+  retention: RetentionConfig;
+  otel: OtelConfig;
   admin: AdminConfig;
   log: LogConfig;
 }
@@ -195,6 +250,7 @@ export function defaultConfig(): Config {
       maxBodyBytes: 1_048_576,
       maxHeaderBytes: 16_384,
       shutdownTimeout: 10_000,
+      workers: 1,
     },
     store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
     retry: { interval: 10_000, maxInterval: 3_600_000 },
@@ -212,8 +268,11 @@ export function defaultConfig(): Config {
     admission: { maxInFlight: 512, maxQueued: 1024, maxWait: 2_000 },
     limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262_144 },
     alert: { webhook: "", retryLimit: 3 },
+    metrics: { enabled: true, refreshInterval: 15_000 },
+    retention: { finished: 0, interval: 60_000, batchSize: 500 },
+    otel: { endpoint: "", serviceName: "dtx" },
     admin: { token: "", tokenFile: "" },
-    log: { level: "info" },
+    log: { level: "info", format: "auto" },
   };
 }
 
@@ -323,7 +382,8 @@ function show(raw: unknown): string {
     : String(raw);
 }
 
-function duration(opts: { allowZero?: boolean } = {}): Parser {
+/** A duration; `uncapped` for one that never ends up in a timer (an age). */
+function duration(opts: { allowZero?: boolean; uncapped?: boolean } = {}): Parser {
   return (raw, label, source) => {
     const bare = typeof raw === "number" || (typeof raw === "string" && /^\s*[\d.]+\s*$/.test(raw));
     if (source === "text" && bare && Number(raw) !== 0) {
@@ -334,7 +394,7 @@ function duration(opts: { allowZero?: boolean } = {}): Parser {
     }
     const ms = parseDuration(raw as string | number, label);
     if (ms === 0 && !opts.allowZero) throw new ConfigError(`config ${label}: must be greater than 0`);
-    if (ms > MAX_DURATION_MS) {
+    if (ms > MAX_DURATION_MS && !opts.uncapped) {
       throw new ConfigError(
         `config ${label}: ${show(raw)} is too long (at most ${formatDuration(MAX_DURATION_MS)})`,
       );
@@ -456,6 +516,16 @@ function logLevel(): Parser {
   };
 }
 
+function logFormat(): Parser {
+  return (raw, label) => {
+    const s = typeof raw === "string" ? raw.trim().toLowerCase() : undefined;
+    if (s !== undefined && (LOG_FORMATS as readonly string[]).includes(s)) return s;
+    throw new ConfigError(
+      `config ${label}: ${show(raw)} is not a log format (use ${LOG_FORMATS.join(", ")})`,
+    );
+  };
+}
+
 /** Every configurable key, by its dotted path. `version` is deliberately absent: it is not configurable. */
 const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.host", string()],
@@ -463,6 +533,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["server.maxBodyBytes", positiveInt()],
   ["server.maxHeaderBytes", positiveInt()],
   ["server.shutdownTimeout", duration({ allowZero: true })],
+  ["server.workers", positiveInt()],
   ["store.url", storeUrl()],
   ["store.dataDir", string()],
   [
@@ -497,6 +568,16 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
     string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
   ],
   ["alert.retryLimit", positiveInt()],
+  ["metrics.enabled", boolean()],
+  ["metrics.refreshInterval", duration()],
+  ["retention.finished", duration({ allowZero: true, uncapped: true })],
+  ["retention.interval", duration()],
+  ["retention.batchSize", positiveInt()],
+  [
+    "otel.endpoint",
+    string({ allowEmpty: true, pattern: /^(https?:\/\/\S+)?$/, hint: "is not an http(s) URL" }),
+  ],
+  ["otel.serviceName", string()],
   [
     "admin.token",
     string({
@@ -507,6 +588,7 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ],
   ["admin.tokenFile", string({ allowEmpty: true })],
   ["log.level", logLevel()],
+  ["log.format", logFormat()],
 ]);
 
 /** Paths that are mappings of other keys (`server`, `store`, ...). */
@@ -597,6 +679,12 @@ function checkCrossKeys(config: Config, origins: Map<string, string>): void {
     const origin = origins.get(path);
     return origin === undefined ? path : label(path, origin);
   };
+  if (config.server.workers > 1 && config.store.url === "") {
+    throw new ConfigError(
+      `config ${where("server.workers")}: ${config.server.workers} workers need Postgres (store.url); ` +
+        `the embedded store (store.dataDir) is open in one process only`,
+    );
+  }
   const { host } = config.server;
   if (!isLoopback(host) && config.admin.token === "" && config.admin.tokenFile === "") {
     throw new ConfigError(

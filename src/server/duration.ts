@@ -16,12 +16,12 @@ export class ConfigError extends Error {
   }
 }
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A whole duration: one or more `<number><unit>` parts, e.g. `1h30m`, `1.5s`, `250ms`. */
-const DURATION_RE = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ms|s|m|h))+$/;
+const DURATION_RE = /^(?:(?:\d+(?:\.\d*)?|\.\d+)(?:ms|s|m|h|d))+$/;
 /** One part of a duration; `ms` is listed before `m` so `500ms` is not read as `500m` + `s`. */
-const PART_RE = /(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h)/g;
+const PART_RE = /(\d+(?:\.\d*)?|\.\d+)(ms|s|m|h|d)/g;
 /** A bare number: milliseconds. */
 const NUMBER_RE = /^(?:\d+(?:\.\d*)?|\.\d+)$/;
 
@@ -30,7 +30,7 @@ const HINT = "(use 500ms, 10s, 2m, 1h)";
 /**
  * Parses a duration into milliseconds (rounded to a whole millisecond).
  *
- * Accepts `500ms`, `10s`, `1.5s`, `2m`, `1h`, `1h30m`, and a bare number (as a number or as text) meaning
+ * Accepts `500ms`, `10s`, `1.5s`, `2m`, `1h`, `1h30m`, `30d`, and a bare number (as a number or as text) meaning
  * milliseconds. Negative values are rejected; whether zero is acceptable is the caller's decision.
  *
  * @param text the value as written in YAML, an environment variable or code

@@ -1,21 +1,24 @@
 import type { Req, Res } from "../api/http-io";
+import { sendJson } from "../api/http-io";
+import { nameRoute } from "../api/route-name";
+
+/** One scrape's answer. */
+export type Scrape = () => Promise<{ contentType: string; body: string }>;
 
 /**
- * `GET /api/metrics` (dtm's path): for now only `dtx_info`, in Prometheus's text format, so that
- * scrapers and dtm's health checks find the route; the metric set comes with the observability work.
- * Resolves false for any other path.
+ * `GET /api/metrics` (dtm's path, on every port): the metrics in Prometheus's text format; with
+ * `metrics.enabled: false`, 404 naming the key. Resolves false for any other path.
  */
-export function metricsRoute(version: string): (req: Req, res: Res) => boolean {
-  const body =
-    "# HELP dtx_info The dtx coordinator: its version.\n" +
-    "# TYPE dtx_info gauge\n" +
-    `dtx_info{version=${JSON.stringify(version)}} 1\n`;
-  return (req, res) => {
+export function metricsRoute(scrape: Scrape | null): (req: Req, res: Res) => Promise<boolean> {
+  return async (req, res) => {
     if ((req.url ?? "").split("?", 1)[0] !== "/api/metrics" || req.method !== "GET") return false;
-    res.writeHead(200, {
-      "content-type": "text/plain; version=0.0.4; charset=utf-8",
-      "content-length": Buffer.byteLength(body),
-    });
+    nameRoute(req, "metrics");
+    if (!scrape) {
+      sendJson(res, 404, { message: "metrics are off (metrics.enabled: false)" });
+      return true;
+    }
+    const { contentType, body } = await scrape();
+    res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
     res.end(body);
     return true;
   };

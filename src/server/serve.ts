@@ -1,6 +1,8 @@
+import cluster from "node:cluster";
 import { App } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { createLogger } from "./logger";
+import { announceReady, runPrimary } from "./workers";
 
 /** How the coordinator is started: the configuration file (dtx's or dtm's) and dtm's environment names. */
 export interface ServeOptions {
@@ -11,7 +13,8 @@ export interface ServeOptions {
 /**
  * Starts the coordinator until SIGTERM/SIGINT, which stop it gracefully. A start that cannot work ends
  * the process with one line on stderr: exit 2 for a configuration mistake, 1 for a port, store or
- * directory at fault.
+ * directory at fault. With `server.workers` > 1 this process supervises that many coordinator
+ * processes, each of which runs this function again (workers.ts).
  */
 export async function serve(opts: ServeOptions): Promise<void> {
   const warnings: string[] = [];
@@ -22,8 +25,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if (err instanceof ConfigError) fail(err.message, 2);
     throw err;
   }
-  const logger = createLogger(config.log.level);
-  for (const warning of warnings) logger.warn(warning);
+  const logger = createLogger(config.log.level, undefined, config.log.format);
+  // with server.workers > 1 the supervisor has said it already
+  if (!cluster.isWorker) for (const warning of warnings) logger.warn(warning);
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    process.exit(await runPrimary(config.server.workers, logger));
+  }
   let app: App;
   try {
     app = await App.start(config, { logger });
@@ -31,6 +38,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
     throw err;
   }
+  if (cluster.isWorker) announceReady(app.ports);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

@@ -12,3 +12,14 @@ export function dtxVersion(): string {
   }
   return "v0.0.0-dev";
 }
+
+/** The version of grpc-js serving gRPC (dtm's `grpc_version` label of `dtm_server_info`). */
+export function grpcVersion(): string {
+  try {
+    const main = require.resolve("@grpc/grpc-js");
+    const dir = main.slice(0, main.lastIndexOf("/build/"));
+    return (JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "";
+  }
+}

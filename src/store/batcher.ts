@@ -9,6 +9,8 @@ export interface BatcherOptions<I> {
   maxBatch: number;
   /** Items with equal keys never share a batch (a statement must not touch one row twice). */
   key?: (item: I) => string;
+  /** Told the size of each batch as it starts (metrics); must not throw. */
+  onBatch?: (size: number) => void;
   /**
    * Start a batch only after the current turn of the event loop, so every call made in it joins
    * (the coordinator's setting). PGlite runs its statements synchronously in this thread: without
@@ -60,6 +62,7 @@ export class Batcher<I, O> {
   private startBatches(): void {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const batch = this.take();
+      this.opts.onBatch?.(batch.length);
       this.inFlight++;
       void this.execute(batch).finally(() => {
         this.inFlight--;

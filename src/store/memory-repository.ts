@@ -17,6 +17,7 @@ import type {
   StatusChange,
   TransPage,
   TransRepository,
+  UnfinishedSummary,
 } from "../core/repository";
 import { lastFailureOf } from "../core/last-failure";
 
@@ -177,6 +178,16 @@ export class MemoryRepository implements TransRepository {
 
   async now(): Promise<Date> {
     return new Date();
+  }
+
+  async unfinishedSummary(now: Date): Promise<UnfinishedSummary> {
+    const open = [...this.trans.values()].filter((t) => UNFINISHED.includes(t.status));
+    const oldest = open.reduce<Date | null>(
+      (o, t) => (o === null || t.createTime < o ? t.createTime : o),
+      null,
+    );
+    const due = open.filter((t) => t.nextCronTime !== null && t.nextCronTime <= now).length;
+    return { unfinished: open.length, due, oldestCreateTime: oldest };
   }
 
   private lease(t: TransRecord, owner: string, now: Date, until: Date): TransRecord {

@@ -96,4 +96,21 @@ create table coordinator (
 );
 `,
   },
+  {
+    version: 5,
+    name: "trace context of a transaction",
+    sql: `
+-- the W3C trace context of the request that created it: later passes join that trace
+alter table trans_global add column trace_context varchar(1024) not null default '';
+`,
+  },
+  {
+    version: 6,
+    name: "finished transactions by age (retention)",
+    sql: `
+-- retention.finished deletes the oldest finished transactions first, without scanning the history
+create index trans_global_finished on trans_global (update_time)
+  where status in ('succeed', 'failed');
+`,
+  },
 ];

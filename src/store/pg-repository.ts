@@ -1,3 +1,4 @@
+import type { StatusChangeEvent } from "../core/observer";
 import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/model";
 import type {
   AddBranchesResult,
@@ -10,9 +11,11 @@ import type {
   StatusChange,
   TransPage,
   TransRepository,
+  UnfinishedSummary,
 } from "../core/repository";
 import { addBranches, findBranches } from "./branch-statements";
 import { listTrans } from "./list-statements";
+import { unfinishedSummary } from "./summary-statements";
 import type { Store } from "./store";
 import * as sql from "./trans-statements";
 import { TransWriter, type GroupCommitSettings } from "./trans-writer";
@@ -27,6 +30,8 @@ export class PgRepository implements TransRepository {
   constructor(
     private readonly store: Store,
     groupCommit: GroupCommitSettings,
+    /** Told every status change this repository wrote (metrics, logs); must not throw. */
+    private readonly onStatusChange?: (e: StatusChangeEvent) => void,
   ) {
     this.writer = new TransWriter(store.sql, groupCommit);
   }
@@ -35,8 +40,18 @@ export class PgRepository implements TransRepository {
     return this.writer.insert(trans, branches);
   }
 
-  savePass(write: PassWrite): Promise<boolean> {
-    return this.writer.savePass(write);
+  async savePass(write: PassWrite): Promise<boolean> {
+    const saved = await this.writer.savePass(write);
+    if (saved && write.fromStatus !== write.toStatus) {
+      this.onStatusChange?.({
+        gid: write.gid,
+        kind: write.transType ?? "",
+        from: write.fromStatus,
+        to: write.toStatus,
+        reason: write.rollbackReason,
+      });
+    }
+    return saved;
   }
 
   find(gid: string): Promise<TransRecord | null> {
@@ -59,8 +74,18 @@ export class PgRepository implements TransRepository {
     return sql.setLease(this.store.sql, gid, owner, until);
   }
 
-  changeStatus(change: StatusChange): Promise<TransRecord | null> {
-    return sql.changeStatus(this.store.sql, change);
+  async changeStatus(change: StatusChange): Promise<TransRecord | null> {
+    const changed = await sql.changeStatus(this.store.sql, change);
+    if (changed) {
+      this.onStatusChange?.({
+        gid: changed.gid,
+        kind: changed.transType,
+        from: change.from.join("|"),
+        to: changed.status,
+        reason: change.rollbackReason,
+      });
+    }
+    return changed;
   }
 
   addBranches(
@@ -82,6 +107,10 @@ export class PgRepository implements TransRepository {
 
   list(filter: ListFilter): Promise<TransPage> {
     return listTrans(this.store.sql, filter);
+  }
+
+  unfinishedSummary(now: Date): Promise<UnfinishedSummary> {
+    return unfinishedSummary(this.store.sql, now);
   }
 
   now(): Promise<Date> {

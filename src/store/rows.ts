@@ -32,6 +32,7 @@ export interface TransRow {
   next_cron_time: Date | null;
   next_cron_interval_ms: string;
   owner: string;
+  trace_context: string;
 }
 
 /** The columns of `trans_branch_op` as pg returns them. */
@@ -83,6 +84,7 @@ export function toTrans(r: TransRow): TransRecord {
     nextCronTime: r.next_cron_time,
     nextCronIntervalMs: Number(r.next_cron_interval_ms),
     owner: r.owner,
+    ...(r.trace_context ? { traceContext: r.trace_context } : {}),
   };
 }
 

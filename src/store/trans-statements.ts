@@ -25,14 +25,14 @@ export async function insertTrans(
     "insertTrans",
     `with t as (
        select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-         $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[])
+         $8::timestamptz[], $9::timestamptz[], $10::bigint[], $11::text[], $17::text[])
          as t(gid, trans_type, status, protocol, query_prepared, custom_data, options, now, next_cron_time,
-           interval_ms, owner)
+           interval_ms, owner, trace_context)
      ), g as (
        insert into trans_global (gid, trans_type, status, protocol, query_prepared, custom_data, options,
-         create_time, update_time, next_cron_time, next_cron_interval_ms, owner)
+         create_time, update_time, next_cron_time, next_cron_interval_ms, owner, trace_context)
        select gid, trans_type, status, protocol, query_prepared, custom_data, options, now, now, next_cron_time,
-         interval_ms, owner
+         interval_ms, owner, trace_context
        from t
        on conflict (gid) do nothing
        returning id, gid
@@ -64,6 +64,7 @@ export async function insertTrans(
       bs.map((b) => b.op),
       bs.map((b) => b.url),
       bs.map((b) => b.payload),
+      ts.map((t) => t.traceContext ?? ""),
     ],
   );
   const byGid = new Map(rows.map((r) => [r.gid, { id: r.id, branchIds: r.branch_ids ?? [] }]));

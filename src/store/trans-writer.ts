@@ -8,6 +8,8 @@ import { insertTrans, savePass } from "./trans-statements";
 export interface GroupCommitSettings {
   maxInFlight: number;
   maxBatch: number;
+  /** Told each batch's statement (`insertTrans`, `savePass`) and size (metrics); must not throw. */
+  onBatch?: (statement: string, size: number) => void;
   /** Gather each batch over one event-loop turn (a database in this thread: PGlite; see Batcher). */
   gatherTick?: boolean;
 }
@@ -21,10 +23,16 @@ export class TransWriter {
   private readonly passes: Batcher<PassWrite, boolean>;
 
   constructor(db: Queryable, settings: GroupCommitSettings) {
-    this.inserts = new Batcher((items) => insertTrans(db, items), { ...settings, key: (x) => x.trans.gid });
+    const { onBatch, ...sizes } = settings;
+    this.inserts = new Batcher((items) => insertTrans(db, items), {
+      ...sizes,
+      key: (x) => x.trans.gid,
+      onBatch: onBatch && ((n) => onBatch("insertTrans", n)),
+    });
     this.passes = new Batcher((writes: PassWrite[]) => savePass(db, writes), {
-      ...settings,
+      ...sizes,
       key: (w) => w.gid,
+      onBatch: onBatch && ((n) => onBatch("savePass", n)),
     });
   }
 

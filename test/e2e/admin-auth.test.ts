@@ -14,6 +14,7 @@ import { AdminService } from "../../gen/dtx/v1/admin_pb";
 import { createLogger } from "../../src/server/logger";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
+import { submitStuckSaga } from "../support/stuck-saga";
 
 const ALICE = "alice-token-0123456789abcdef";
 const BOB = "bob-token-0123456789abcdef01";
@@ -53,21 +54,7 @@ async function rest(method: string, path: string, token?: string) {
 }
 
 /** A saga stuck retrying: its second branch keeps erring. */
-async function stuckSaga(gid: string): Promise<void> {
-  rm.setDefault("TransIn", { status: 500, body: "bank is down" });
-  const { status } = await dtx.post("/api/dtmsvr/submit", {
-    gid,
-    trans_type: "saga",
-    steps: [
-      { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
-      { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
-    ],
-    payloads: ["{}", "{}"],
-  });
-  expect(status).toBe(200);
-  await dtx.settled(gid);
-  expect(await dtx.status(gid)).toBe("submitted");
-}
+const stuckSaga = (gid: string) => submitStuckSaga(dtx, rm, gid);
 
 test("the admin REST API refuses a missing or wrong token with 401 and logs the refusal", async () => {
   const missing = await rest("GET", "/v1/admin/transactions");

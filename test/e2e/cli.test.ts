@@ -4,6 +4,7 @@
  */
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
+import { submitStuckSaga } from "../support/stuck-saga";
 import { runCli } from "../support/run-cli";
 
 const TOKEN = "cli-test-token-0123456789";
@@ -15,19 +16,8 @@ beforeAll(async () => {
   dtx = await TestCoordinator.start({ admin: { token: TOKEN } });
   rm = await BranchServices.start();
   server = ["--server", dtx.base, "--token", TOKEN];
-  rm.setDefault("TransIn", { status: 500, body: "bank is down\nretry later" });
   for (const gid of ["cli-stuck-1", "cli-stuck-2"]) {
-    const { status } = await dtx.post("/api/dtmsvr/submit", {
-      gid,
-      trans_type: "saga",
-      steps: [
-        { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
-        { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
-      ],
-      payloads: ['{"amount":30}', '{"amount":30}'],
-    });
-    expect(status).toBe(200);
-    await dtx.settled(gid);
+    await submitStuckSaga(dtx, rm, gid, "bank is down\nretry later");
   }
 }, 180_000);
 afterAll(async () => {

@@ -59,12 +59,12 @@ test("dtm's sample configuration starts dtx with the mapped store, listing the k
   const p = await CoordinatorProcess.start({ DTX_STORE_DATA_DIR: "memory://" }, ["-c", dtmSample(schema)]);
   procs.push(p);
   try {
-    const started = p.logs.find((l) => l.msg === "dtx started");
+    const started = p.logs.find((l) => l.message === "dtx started");
     expect(started?.store).toBe(PG_URL ? "postgres" : "pglite");
     const ignored = PG_URL
       ? "Store.MaxIdleConns, UpdateBranchAsyncGoroutineNum"
       : "UpdateBranchAsyncGoroutineNum";
-    expect(p.logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+    expect(p.logs.filter((l) => l.level === "warn").map((l) => l.message)).toEqual([
       `dtm configuration keys dtx does not use (ignored): ${ignored}`,
     ]);
     expect(await getJson(`${p.base}/api/health`)).toEqual({ status: 200, body: { result: "success" } });

@@ -49,9 +49,9 @@ export class CoordinatorProcess {
       }, 120_000);
       createInterface({ input: child.stdout! }).on("line", (line) => {
         try {
-          const entry = JSON.parse(line) as { msg?: string; ports?: number[] };
+          const entry = JSON.parse(line) as { message?: string; ports?: number[] };
           logs.push(entry);
-          if (entry.msg === "dtx started" && entry.ports) {
+          if (entry.message === "dtx started" && entry.ports) {
             clearTimeout(timer);
             resolve(entry.ports[0]!);
           }

@@ -136,7 +136,8 @@ export function newSchemaName(): string {
   return `t_${randomBytes(6).toString("hex")}`;
 }
 
-async function dropSchema(schema: string): Promise<void> {
+/** Drops a test schema (Postgres only). */
+export async function dropSchema(schema: string): Promise<void> {
   const url = process.env.DTX_TEST_DATABASE_URL;
   if (!url) return;
   const client = new pg.Client({ connectionString: url });

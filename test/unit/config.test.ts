@@ -45,6 +45,7 @@ describe("defaults", () => {
         maxBodyBytes: 1048576,
         maxHeaderBytes: 16384,
         shutdownTimeout: 10_000,
+        workers: 1,
       },
       store: { url: "", dataDir: "./data/pglite", schema: "public", poolSize: 20 },
       retry: { interval: 10_000, maxInterval: 3_600_000 },
@@ -62,9 +63,24 @@ describe("defaults", () => {
       admission: { maxInFlight: 512, maxQueued: 1024, maxWait: 2_000 },
       limits: { maxSteps: 1000, maxGidLength: 128, maxPageSize: 1000, maxPayloadBytes: 262144 },
       alert: { webhook: "", retryLimit: 3 },
+      metrics: { enabled: true, refreshInterval: 15_000 },
+      retention: { finished: 0, interval: 60_000, batchSize: 500 },
+      otel: { endpoint: "", serviceName: "dtx" },
       admin: { token: "", tokenFile: "" },
-      log: { level: "info" },
+      log: { level: "info", format: "auto" },
     });
+  });
+
+  test("server.workers: a positive integer; more than 1 only with Postgres", () => {
+    const url = "postgres://dtx@db:5432/dtx";
+    expect(loadConfig({ env: { DTX_SERVER_WORKERS: "2", DTX_STORE_URL: url } }).server.workers).toBe(2);
+    expect(() => loadConfig({ env: { DTX_SERVER_WORKERS: "2" } })).toThrow(
+      "config server.workers (env DTX_SERVER_WORKERS): 2 workers need Postgres (store.url); " +
+        "the embedded store (store.dataDir) is open in one process only",
+    );
+    expect(() => loadConfig({ env: { DTX_SERVER_WORKERS: "0", DTX_STORE_URL: url } })).toThrow(
+      "server.workers (env DTX_SERVER_WORKERS)",
+    );
   });
 
   test("alert.webhook must be an http(s) URL or empty; alert.retryLimit a positive integer", () => {
@@ -138,6 +154,7 @@ describe("durations", () => {
     ["1h", 3_600_000],
     ["1h30m", 5_400_000],
     ["1m30s250ms", 90_250],
+    ["30d", 2_592_000_000],
     [" 10s ", 10_000],
     ["250", 250],
     ["0", 0],
@@ -147,7 +164,7 @@ describe("durations", () => {
     expect(parseDuration(text, "k")).toBe(ms);
   });
 
-  test.each(["10 parsecs", "", "s", "-5s", "1d", "10S", "1h 30m", "1e3"])(
+  test.each(["10 parsecs", "", "s", "-5s", "1w", "10S", "1h 30m", "1e3"])(
     "parseDuration(%p) throws naming the key",
     (text) => {
       expect(configError(() => parseDuration(text, "retry.interval"))).toBe(
@@ -488,7 +505,13 @@ describe("createLogger", () => {
     logger.debug("hidden");
     logger.child({ gid: "g1" }).error({ err: new Error("boom") }, "branch call failed");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatchObject({ service: "dtx", gid: "g1", msg: "branch call failed", level: 50 });
+    expect(lines[0]).toMatchObject({
+      service: "dtx",
+      gid: "g1",
+      message: "branch call failed",
+      level: "error",
+    });
+    expect(lines[0].timestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(lines[0].err).toMatchObject({ type: "Error", message: "boom" });
     expect(String((lines[0].err as { stack: string }).stack)).toContain("boom");
   });

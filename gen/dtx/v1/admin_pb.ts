@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file dtx/v1/admin.proto.
  */
 export const file_dtx_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("ChJkdHgvdjEvYWRtaW4ucHJvdG8SBmR0eC52MSKgAgojQWRtaW5TZXJ2aWNlTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSKwoIc3RhdHVzZXMYAyADKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSJQoEa2luZBgEIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQSNQoRY3JlYXRlX3RpbWVfc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2NyZWF0ZV90aW1lX2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZ2lkX3ByZWZpeBgHIAEoCSJqCiRBZG1pblNlcnZpY2VMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USKQoMdHJhbnNhY3Rpb25zGAEgAygLMhMuZHR4LnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIwCiFBZG1pblNlcnZpY2VHZXRUcmFuc2FjdGlvblJlcXVlc3QSCwoDZ2lkGAEgASgJIk4KIkFkbWluU2VydmljZUdldFRyYW5zYWN0aW9uUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24iHwoQRm9yY2VTdG9wUmVxdWVzdBILCgNnaWQYASABKAkiPQoRRm9yY2VTdG9wUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24iHgoPUmV0cnlOb3dSZXF1ZXN0EgsKA2dpZBgBIAEoCSI8ChBSZXRyeU5vd1Jlc3BvbnNlEigKC3RyYW5zYWN0aW9uGAEgASgLMhMuZHR4LnYxLlRyYW5zYWN0aW9uIk8KE1JldHJ5RGVsYXllZFJlcXVlc3QSKQoGYmV5b25kGAEgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBWxpbWl0GAIgASgFIjwKFFJldHJ5RGVsYXllZFJlc3BvbnNlEg0KBWNvdW50GAEgASgFEhUKDWhhc19yZW1haW5pbmcYAiABKAgyjwUKDEFkbWluU2VydmljZRKNAQoQTGlzdFRyYW5zYWN0aW9ucxIrLmR0eC52MS5BZG1pblNlcnZpY2VMaXN0VHJhbnNhY3Rpb25zUmVxdWVzdBosLmR0eC52MS5BZG1pblNlcnZpY2VMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2UiHoLT5JMCGBIWL3YxL2FkbWluL3RyYW5zYWN0aW9ucxKNAQoOR2V0VHJhbnNhY3Rpb24SKS5kdHgudjEuQWRtaW5TZXJ2aWNlR2V0VHJhbnNhY3Rpb25SZXF1ZXN0GiouZHR4LnYxLkFkbWluU2VydmljZUdldFRyYW5zYWN0aW9uUmVzcG9uc2UiJILT5JMCHhIcL3YxL2FkbWluL3RyYW5zYWN0aW9ucy97Z2lkfRJzCglGb3JjZVN0b3ASGC5kdHgudjEuRm9yY2VTdG9wUmVxdWVzdBoZLmR0eC52MS5Gb3JjZVN0b3BSZXNwb25zZSIxgtPkkwIrOgEqIiYvdjEvYWRtaW4vdHJhbnNhY3Rpb25zL3tnaWR9OmZvcmNlU3RvcBJvCghSZXRyeU5vdxIXLmR0eC52MS5SZXRyeU5vd1JlcXVlc3QaGC5kdHgudjEuUmV0cnlOb3dSZXNwb25zZSIwgtPkkwIqOgEqIiUvdjEvYWRtaW4vdHJhbnNhY3Rpb25zL3tnaWR9OnJldHJ5Tm93EnkKDFJldHJ5RGVsYXllZBIbLmR0eC52MS5SZXRyeURlbGF5ZWRSZXF1ZXN0GhwuZHR4LnYxLlJldHJ5RGVsYXllZFJlc3BvbnNlIi6C0+STAig6ASoiIy92MS9hZG1pbi90cmFuc2FjdGlvbnM6cmV0cnlEZWxheWVkYgZwcm90bzM", [file_dtx_v1_types, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChJkdHgvdjEvYWRtaW4ucHJvdG8SBmR0eC52MSKgAgojQWRtaW5TZXJ2aWNlTGlzdFRyYW5zYWN0aW9uc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSKwoIc3RhdHVzZXMYAyADKA4yGS5kdHgudjEuVHJhbnNhY3Rpb25TdGF0dXMSJQoEa2luZBgEIAEoDjIXLmR0eC52MS5UcmFuc2FjdGlvbktpbmQSNQoRY3JlYXRlX3RpbWVfc3RhcnQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjMKD2NyZWF0ZV90aW1lX2VuZBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKZ2lkX3ByZWZpeBgHIAEoCSJqCiRBZG1pblNlcnZpY2VMaXN0VHJhbnNhY3Rpb25zUmVzcG9uc2USKQoMdHJhbnNhY3Rpb25zGAEgAygLMhMuZHR4LnYxLlRyYW5zYWN0aW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIwCiFBZG1pblNlcnZpY2VHZXRUcmFuc2FjdGlvblJlcXVlc3QSCwoDZ2lkGAEgASgJIk4KIkFkbWluU2VydmljZUdldFRyYW5zYWN0aW9uUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24iHwoQRm9yY2VTdG9wUmVxdWVzdBILCgNnaWQYASABKAkiPQoRRm9yY2VTdG9wUmVzcG9uc2USKAoLdHJhbnNhY3Rpb24YASABKAsyEy5kdHgudjEuVHJhbnNhY3Rpb24iHgoPUmV0cnlOb3dSZXF1ZXN0EgsKA2dpZBgBIAEoCSI8ChBSZXRyeU5vd1Jlc3BvbnNlEigKC3RyYW5zYWN0aW9uGAEgASgLMhMuZHR4LnYxLlRyYW5zYWN0aW9uIhIKEEdldEhlYWx0aFJlcXVlc3Qi3gEKEUdldEhlYWx0aFJlc3BvbnNlEg8KB3ZlcnNpb24YASABKAkSDQoFc3RvcmUYAiABKAkSGAoQcmVjb3ZlcnlfZW5hYmxlZBgDIAEoCBIPCgd3b3JrZXJzGAQgASgFEhYKDnJ1bm5pbmdfcGFzc2VzGAUgASgFEhIKCnVuZmluaXNoZWQYBiABKAMSDwoHYmFja2xvZxgHIAEoAxJBCh1vbGRlc3RfdW5maW5pc2hlZF9jcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTwoTUmV0cnlEZWxheWVkUmVxdWVzdBIpCgZiZXlvbmQYASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFbGltaXQYAiABKAUiPAoUUmV0cnlEZWxheWVkUmVzcG9uc2USDQoFY291bnQYASABKAUSFQoNaGFzX3JlbWFpbmluZxgCIAEoCDLrBQoMQWRtaW5TZXJ2aWNlEo0BChBMaXN0VHJhbnNhY3Rpb25zEisuZHR4LnYxLkFkbWluU2VydmljZUxpc3RUcmFuc2FjdGlvbnNSZXF1ZXN0GiwuZHR4LnYxLkFkbWluU2VydmljZUxpc3RUcmFuc2FjdGlvbnNSZXNwb25zZSIegtPkkwIYEhYvdjEvYWRtaW4vdHJhbnNhY3Rpb25zEo0BCg5HZXRUcmFuc2FjdGlvbhIpLmR0eC52MS5BZG1pblNlcnZpY2VHZXRUcmFuc2FjdGlvblJlcXVlc3QaKi5kdHgudjEuQWRtaW5TZXJ2aWNlR2V0VHJhbnNhY3Rpb25SZXNwb25zZSIkgtPkkwIeEhwvdjEvYWRtaW4vdHJhbnNhY3Rpb25zL3tnaWR9EnMKCUZvcmNlU3RvcBIYLmR0eC52MS5Gb3JjZVN0b3BSZXF1ZXN0GhkuZHR4LnYxLkZvcmNlU3RvcFJlc3BvbnNlIjGC0+STAis6ASoiJi92MS9hZG1pbi90cmFuc2FjdGlvbnMve2dpZH06Zm9yY2VTdG9wEm8KCFJldHJ5Tm93EhcuZHR4LnYxLlJldHJ5Tm93UmVxdWVzdBoYLmR0eC52MS5SZXRyeU5vd1Jlc3BvbnNlIjCC0+STAio6ASoiJS92MS9hZG1pbi90cmFuc2FjdGlvbnMve2dpZH06cmV0cnlOb3cSWgoJR2V0SGVhbHRoEhguZHR4LnYxLkdldEhlYWx0aFJlcXVlc3QaGS5kdHgudjEuR2V0SGVhbHRoUmVzcG9uc2UiGILT5JMCEhIQL3YxL2FkbWluL2hlYWx0aBJ5CgxSZXRyeURlbGF5ZWQSGy5kdHgudjEuUmV0cnlEZWxheWVkUmVxdWVzdBocLmR0eC52MS5SZXRyeURlbGF5ZWRSZXNwb25zZSIugtPkkwIoOgEqIiMvdjEvYWRtaW4vdHJhbnNhY3Rpb25zOnJldHJ5RGVsYXllZGIGcHJvdG8z", [file_dtx_v1_types, file_google_api_annotations, file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message dtx.v1.AdminServiceListTransactionsRequest
@@ -211,6 +211,87 @@ export const RetryNowResponseSchema: GenMessage<RetryNowResponse> = /*@__PURE__*
   messageDesc(file_dtx_v1_admin, 7);
 
 /**
+ * @generated from message dtx.v1.GetHealthRequest
+ */
+export type GetHealthRequest = Message<"dtx.v1.GetHealthRequest"> & {
+};
+
+/**
+ * Describes the message dtx.v1.GetHealthRequest.
+ * Use `create(GetHealthRequestSchema)` to create a new message.
+ */
+export const GetHealthRequestSchema: GenMessage<GetHealthRequest> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_admin, 8);
+
+/**
+ * @generated from message dtx.v1.GetHealthResponse
+ */
+export type GetHealthResponse = Message<"dtx.v1.GetHealthResponse"> & {
+  /**
+   * The coordinator's version, e.g. `v0.1.0`.
+   *
+   * @generated from field: string version = 1;
+   */
+  version: string;
+
+  /**
+   * `postgres` or `pglite` (the embedded store).
+   *
+   * @generated from field: string store = 2;
+   */
+  store: string;
+
+  /**
+   * Whether this process runs the recovery worker (retries, timeouts, crash recovery).
+   *
+   * @generated from field: bool recovery_enabled = 3;
+   */
+  recoveryEnabled: boolean;
+
+  /**
+   * Transaction passes this process may run at once.
+   *
+   * @generated from field: int32 workers = 4;
+   */
+  workers: number;
+
+  /**
+   * Transaction passes this process runs now.
+   *
+   * @generated from field: int32 running_passes = 5;
+   */
+  runningPasses: number;
+
+  /**
+   * Transactions not finished yet (prepared, submitted, aborting).
+   *
+   * @generated from field: int64 unfinished = 6;
+   */
+  unfinished: bigint;
+
+  /**
+   * Of those, how many are due now: the recovery backlog.
+   *
+   * @generated from field: int64 backlog = 7;
+   */
+  backlog: bigint;
+
+  /**
+   * When the oldest unfinished transaction was created; absent when there is none.
+   *
+   * @generated from field: google.protobuf.Timestamp oldest_unfinished_create_time = 8;
+   */
+  oldestUnfinishedCreateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message dtx.v1.GetHealthResponse.
+ * Use `create(GetHealthResponseSchema)` to create a new message.
+ */
+export const GetHealthResponseSchema: GenMessage<GetHealthResponse> = /*@__PURE__*/
+  messageDesc(file_dtx_v1_admin, 9);
+
+/**
  * @generated from message dtx.v1.RetryDelayedRequest
  */
 export type RetryDelayedRequest = Message<"dtx.v1.RetryDelayedRequest"> & {
@@ -234,7 +315,7 @@ export type RetryDelayedRequest = Message<"dtx.v1.RetryDelayedRequest"> & {
  * Use `create(RetryDelayedRequestSchema)` to create a new message.
  */
 export const RetryDelayedRequestSchema: GenMessage<RetryDelayedRequest> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_admin, 8);
+  messageDesc(file_dtx_v1_admin, 10);
 
 /**
  * @generated from message dtx.v1.RetryDelayedResponse
@@ -260,7 +341,7 @@ export type RetryDelayedResponse = Message<"dtx.v1.RetryDelayedResponse"> & {
  * Use `create(RetryDelayedResponseSchema)` to create a new message.
  */
 export const RetryDelayedResponseSchema: GenMessage<RetryDelayedResponse> = /*@__PURE__*/
-  messageDesc(file_dtx_v1_admin, 9);
+  messageDesc(file_dtx_v1_admin, 11);
 
 /**
  * The operator-facing API: find transactions, see why one is stuck, stop it or retry it now.
@@ -313,6 +394,17 @@ export const AdminService: GenService<{
     methodKind: "unary";
     input: typeof RetryNowRequestSchema;
     output: typeof RetryNowResponseSchema;
+  },
+  /**
+   * The coordinator at a glance (the admin page's health strip): its version and store, the
+   * recovery worker, and the unfinished transactions — how many, how many are due, the oldest.
+   *
+   * @generated from rpc dtx.v1.AdminService.GetHealth
+   */
+  getHealth: {
+    methodKind: "unary";
+    input: typeof GetHealthRequestSchema;
+    output: typeof GetHealthResponseSchema;
   },
   /**
    * Makes due now up to `limit` unfinished transactions whose next look is more than `beyond` away:
