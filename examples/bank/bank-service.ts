@@ -1,16 +1,18 @@
+import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { createServer as createH2cServer, type Http2Server, type ServerHttp2Session } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Pool } from "pg";
 import { BankService as BankServiceDesc } from "../../gen/examples/bank/v1/bank_pb";
-import { Coordinator } from "../../src/client";
+import { Coordinator, type Workflows } from "../../src/client";
 import { accounts } from "./accounts";
 import { openBankDb, prepareBankDb } from "./db";
 import { grpcBank, httpBank } from "./endpoints";
 import { bankGrpcService } from "./grpc-service";
 import { bankHttpRoutes } from "./http-routes";
 import { transferByMessage } from "./transfer-msg";
+import { registerTransferWorkflow, transferByWorkflow } from "./transfer-workflow";
 
 /** Where and how the bank runs. */
 export interface BankOptions {
@@ -30,7 +32,10 @@ export interface BankOptions {
   accounts?: Record<string, number>;
   /** The barrier table. Default `dtm_barrier.barrier`. */
   barrierTable?: string;
-  /** The coordinator TransferByMessage sends its messages through. Default: HTTP on localhost:36789. */
+  /**
+   * The coordinator TransferByMessage sends its messages through, and TransferByWorkflow runs its
+   * workflows with (an HTTP one). Default: HTTP on localhost:36789.
+   */
   coordinator?: Coordinator;
 }
 
@@ -43,6 +48,7 @@ export class BankService {
   private readonly http: Server;
   private readonly grpc: Http2Server;
   private readonly sessions = new Set<ServerHttp2Session>();
+  private workflows?: Workflows;
 
   private constructor(
     /** The bank's database. */
@@ -64,6 +70,16 @@ export class BankService {
           const { from, to, amount } = call.json<{ from: string; to: string; amount: number }>();
           return { gid: await this.transferByMessage(from, to, amount) };
         },
+        transferByWorkflow: async (call) => {
+          const { gid, from, to, amount } = call.json<{
+            gid?: string;
+            from: string;
+            to: string;
+            amount: number;
+          }>();
+          return { gid: await this.transferByWorkflow(from, to, amount, gid) };
+        },
+        resumeWorkflow: (call) => this.workflowsOrThrow().resumeHandler()(call),
       }),
     );
     this.grpc = createH2cServer(
@@ -91,6 +107,10 @@ export class BankService {
       const host = options.host ?? "127.0.0.1";
       await listen(bank.http, options.port ?? 8081, host);
       await listen(bank.grpc, options.grpcPort ?? 8082, host);
+      if (coordinator.protocol === "http") {
+        bank.workflows = coordinator.workflows(`${bank.base}/workflow/resume`);
+        registerTransferWorkflow(bank.workflows, httpBank(bank.base));
+      }
       return bank;
     } catch (err) {
       await bank.close();
@@ -122,6 +142,20 @@ export class BankService {
   transferByMessage(from: string, to: string, amount: number): Promise<string> {
     const self = this.coordinator.protocol === "grpc" ? grpcBank(this.grpcTarget) : httpBank(this.base);
     return transferByMessage(this.coordinator, self, this.pool, { from, to, amount }, this.barrierTable);
+  }
+
+  /**
+   * A transfer as the bank's workflow (transfer-workflow.ts) run by this bank, under `gid` (default
+   * a fresh one). Resolves with the gid once it succeeded; throws a BranchFailure when it was rolled
+   * back, and other errors when it did not finish (the coordinator resumes it through the bank).
+   */
+  transferByWorkflow(from: string, to: string, amount: number, gid: string = randomUUID()): Promise<string> {
+    return transferByWorkflow(this.workflowsOrThrow(), gid, { from, to, amount });
+  }
+
+  private workflowsOrThrow(): Workflows {
+    if (!this.workflows) throw new Error("workflows need an HTTP coordinator (DTX_URL=http://…)");
+    return this.workflows;
   }
 
   /** Stops listening and closes the database (unless it was given). */

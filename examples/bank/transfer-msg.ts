@@ -13,11 +13,11 @@ export async function transferByMessage(
   dtx: Coordinator,
   bank: BankEndpoint,
   pool: Pool,
-  transfer: { from: string; to: string; amount: number },
+  transfer: { from: string; to: string; amount: number; gid?: string },
   barrierTable?: string,
 ): Promise<string> {
-  const { from, to, amount } = transfer;
-  const msg = dtx.msg().add(bank.url("TransIn"), bank.move(to, amount));
+  const { from, to, amount, gid } = transfer;
+  const msg = dtx.msg({ gid }).add(bank.url("TransIn"), bank.move(to, amount));
   await msg.doAndSubmit(
     bank.url("QueryPrepared"),
     pool,

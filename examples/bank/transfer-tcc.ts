@@ -4,7 +4,8 @@ import type { BankEndpoint } from "./endpoints";
 /**
  * A transfer as TCC: try freezes the amount on `from` and checks that `to` exists; if both tries
  * succeed the coordinator confirms (debits the frozen amount, credits `to`), otherwise it cancels
- * (releases the frozen amount) and the try's failure is rethrown here.
+ * (releases the frozen amount) and the try's failure is rethrown here. `gid`: a chosen gid (default a
+ * fresh one).
  */
 export async function transferByTcc(
   dtx: Coordinator,
@@ -12,6 +13,7 @@ export async function transferByTcc(
   from: string,
   to: string,
   amount: number,
+  gid?: string,
 ) {
   const branch = (side: "TransOut" | "TransIn", user: string) => ({
     try: bank.url(`${side}Try`),
@@ -19,12 +21,12 @@ export async function transferByTcc(
     cancel: bank.url(`${side}Cancel`),
     payload: bank.move(user, amount),
   });
-  const { gid } = await dtx.tcc(
+  const result = await dtx.tcc(
     async (tcc) => {
       await tcc.callBranch(branch("TransOut", from));
       await tcc.callBranch(branch("TransIn", to));
     },
-    { waitResult: true },
+    { waitResult: true, gid },
   );
-  return gid;
+  return result.gid;
 }

@@ -30,17 +30,26 @@ export interface BranchCallRequest {
   payload: Uint8Array;
   headers: Record<string, string>;
   timeoutMs: number;
+  /** An XA action's own URL, where the coordinator calls phase 2 (sent as `phase2_url`). */
+  phase2Url?: string;
 }
 
 /**
  * Calls a branch the way the coordinator does (§4.2, §4.4 of the protocol): an http(s) URL gets the
- * query parameters `dtm`, `gid`, `trans_type`, `branch_id`, `op` (POST with the payload, GET when
+ * query parameters `dtm`, `gid`, `trans_type`, `branch_id`, `op` (and an XA action's `phase2_url`; POST with the payload, GET when
  * there is none); `host:port/pkg.Service/Method` gets the same as `dtm-*` metadata. FAILURE and
  * ONGOING answers throw {@link BranchFailure} and {@link BranchOngoing}, anything else but success
  * {@link BranchCallError}.
  */
 export async function callBranch(channels: GrpcChannels, r: BranchCallRequest): Promise<BranchReply> {
-  const context = { dtm: r.dtm, gid: r.gid, trans_type: r.transType, branch_id: r.branchId, op: r.op };
+  const context: Record<string, string> = {
+    dtm: r.dtm,
+    gid: r.gid,
+    trans_type: r.transType,
+    branch_id: r.branchId,
+    op: r.op,
+  };
+  if (r.phase2Url !== undefined) context.phase2_url = r.phase2Url;
   if (/^https?:\/\//.test(r.url)) {
     const url = new URL(r.url);
     for (const [k, v] of Object.entries(context)) url.searchParams.set(k, v);
@@ -59,14 +68,14 @@ export async function callBranch(channels: GrpcChannels, r: BranchCallRequest): 
       throw new BranchCallError(r.url, undefined, (err as Error).message);
     }
     const text = Buffer.from(body).toString();
-    if (status === 200 && httpVerdict(status, text) === undefined) return reply(body);
+    if (status === 200 && httpVerdict(status, text) === undefined) return branchReply(body);
     throw answerError(r.url, status, httpVerdict(status, text), envelopeMessage(text));
   }
   const { target, method } = splitGrpcUrl(r.url);
   const metadata: Record<string, string> = { ...r.headers };
   for (const [k, v] of Object.entries(context)) metadata[`dtm-${k}`] = v;
   const answer = await channels.call(target, method, r.payload, metadata, r.timeoutMs);
-  if (answer.ok) return reply(answer.reply);
+  if (answer.ok) return branchReply(answer.reply);
   throw answerError(r.url, answer.code, grpcVerdict(answer.code, answer.message), answer.message);
 }
 
@@ -77,7 +86,8 @@ function answerError(url: string, status: number | string, verdict: Verdict, mes
   return new BranchCallError(url, status, message);
 }
 
-function reply(body: Uint8Array): BranchReply {
+/** A success answer's body as a {@link BranchReply}. */
+export function branchReply(body: Uint8Array): BranchReply {
   return {
     body,
     text: () => Buffer.from(body).toString(),

@@ -17,9 +17,18 @@ export interface BranchContext {
   op: string;
   /** The coordinator's address when an application calls (a TCC try); empty when the coordinator calls. */
   dtm: string;
+  /** An XA action's phase-2 URL (where the coordinator commits or rolls the branch back); absent otherwise. */
+  phase2Url?: string;
 }
 
-const KEYS = { gid: "gid", transType: "trans_type", branchId: "branch_id", op: "op", dtm: "dtm" } as const;
+const KEYS = {
+  gid: "gid",
+  transType: "trans_type",
+  branchId: "branch_id",
+  op: "op",
+  dtm: "dtm",
+  phase2Url: "phase2_url",
+} as const;
 
 /**
  * The context of an HTTP branch call, from its query parameters (absent ones are empty).
@@ -44,5 +53,6 @@ export function branchContextFromMetadata(get: (key: string) => string | null | 
 function fromLookup(get: (key: string) => string | null | undefined): BranchContext {
   const out = {} as BranchContext;
   for (const [field, key] of Object.entries(KEYS)) out[field as keyof BranchContext] = get(key) ?? "";
+  if (out.phase2Url === "") delete out.phase2Url; // only an XA action has one
   return out;
 }

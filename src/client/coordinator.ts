@@ -9,6 +9,8 @@ import { Msg, type MsgOptions } from "./msg";
 import { Saga, type SagaOptions } from "./saga";
 import { runTcc, Tcc, type TccResult } from "./tcc";
 import type { CoordinatorTransport } from "./wire";
+import { runXa, Xa, type XaResult } from "./xa";
+import { Workflows } from "./workflows";
 
 /**
  * How the SDK talks to the coordinator.
@@ -143,6 +145,33 @@ export class Coordinator {
   tccFrom(ctx: BranchContext): Tcc {
     if (!ctx.gid || !ctx.branchId) throw new TypeError("tccFrom: the branch call lacks gid or branch_id");
     return new Tcc(this, ctx.gid, ctx.branchId, {});
+  }
+
+  /**
+   * Runs an XA global transaction: prepares it, runs `fn` (which calls each resource manager's XA
+   * action: it prepares its local transaction and registers its branch), and submits it — the
+   * coordinator then commits every branch. When `fn` throws, the transaction is aborted (the
+   * coordinator rolls back every registered branch) and `fn`'s error is rethrown.
+   *
+   * @example
+   * const { gid } = await dtx.xa(async (xa) => {
+   *   await xa.callBranch(`${bank}/XaTransOut`, { user: "alice", amount: 30 });
+   *   await xa.callBranch(`${bank}/XaTransIn`, { user: "bob", amount: 30 });
+   * }, { waitResult: true });
+   */
+  xa<T>(fn: (xa: Xa) => Promise<T>, options: TransOptions = {}): Promise<XaResult<T>> {
+    return runXa(this, fn, options);
+  }
+
+  /**
+   * Code-first workflows run through this coordinator (HTTP), resumed at `callback` (an HTTP route
+   * served with {@link Workflows.resumeHandler}).
+   *
+   * @example
+   * const workflows = dtx.workflows("http://127.0.0.1:8081/api/workflow/resume");
+   */
+  workflows(callback: string): Workflows {
+    return new Workflows(this, callback);
   }
 
   /**

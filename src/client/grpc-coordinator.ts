@@ -50,6 +50,7 @@ export class GrpcCoordinator implements CoordinatorTransport {
       QueryPrepared: t.queryPrepared ?? "",
       Steps: t.steps ? JSON.stringify(t.steps) : "",
       RollbackReason: t.rollbackReason ?? "",
+      ReqExtra: t.reqExtra ?? {},
     });
     const method = operation[0]!.toUpperCase() + operation.slice(1);
     await this.send(method, t.gid, toBinary(DtmRequestSchema, request));
@@ -64,6 +65,13 @@ export class GrpcCoordinator implements CoordinatorTransport {
       BusiPayload: r.payload,
     });
     await this.send("RegisterBranch", r.gid, toBinary(DtmBranchRequestSchema, request));
+  }
+
+  /** Workflows run over HTTP: their resume callback is an HTTP route the SDK serves. */
+  async prepareWorkflow(t: TransRequest): Promise<never> {
+    throw new TypeError(
+      `workflow ${t.gid}: workflows need an HTTP coordinator (Coordinator.http): the SDK serves their resume callback over HTTP`,
+    );
   }
 
   /** The channels belong to the Coordinator, which closes them. */

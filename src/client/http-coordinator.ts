@@ -2,7 +2,13 @@ import { request } from "undici";
 import { CoordinatorError } from "./errors";
 import { payloadText } from "./payload";
 import { envelopeMessage, httpVerdict } from "./verdict";
-import type { CoordinatorTransport, RegisterRequest, TransRequest } from "./wire";
+import type { CoordinatorTransport, RegisterRequest, TransRequest, WorkflowProgress } from "./wire";
+
+/** dtm's prepareWorkflow answer (the query route's shapes). */
+interface DtmProgresses {
+  transaction?: { status?: unknown; result?: string; rollback_reason?: string };
+  progresses?: Array<{ branch_id?: string; op?: string; status?: string; bin_data?: string }>;
+}
 
 /**
  * dtm's HTTP routes (`/api/dtmsvr/*`): JSON bodies, durations in seconds, payloads as text. A request
@@ -45,6 +51,38 @@ export class HttpCoordinator implements CoordinatorTransport {
     await this.send("registerBranch", r.gid, "POST", body);
   }
 
+  async prepareWorkflow(t: TransRequest): Promise<WorkflowProgress> {
+    // the answer holds recorded step data, where the word FAILURE is no verdict
+    const body = (await this.send(
+      "prepareWorkflow",
+      t.gid,
+      "POST",
+      dtmBody(t),
+      false,
+    )) as DtmProgresses | null;
+    const trans = body?.transaction;
+    if (!trans || typeof trans.status !== "string" || !Array.isArray(body?.progresses)) {
+      throw new CoordinatorError(
+        "prepareWorkflow",
+        t.gid,
+        200,
+        undefined,
+        `unexpected answer ${JSON.stringify(body)}`,
+      );
+    }
+    return {
+      status: trans.status,
+      result: Buffer.from(trans.result ?? "", "base64"),
+      rollbackReason: trans.rollback_reason ?? "",
+      steps: body.progresses.map((p) => ({
+        branchId: p.branch_id ?? "",
+        op: p.op ?? "",
+        status: p.status ?? "",
+        data: Buffer.from(p.bin_data ?? "", "base64"),
+      })),
+    };
+  }
+
   /** Nothing to close: requests share undici's global keep-alive pool. */
   async close(): Promise<void> {}
 
@@ -53,6 +91,7 @@ export class HttpCoordinator implements CoordinatorTransport {
     gid: string,
     method: "GET" | "POST",
     body?: unknown,
+    verdictInBody = true,
   ): Promise<unknown> {
     let status: number;
     let text: string;
@@ -68,7 +107,7 @@ export class HttpCoordinator implements CoordinatorTransport {
     } catch (err) {
       throw new CoordinatorError(operation, gid, undefined, undefined, (err as Error).message);
     }
-    if (status === 200 && !text.includes("FAILURE")) return text ? JSON.parse(text) : null;
+    if (status === 200 && !(verdictInBody && text.includes("FAILURE"))) return text ? JSON.parse(text) : null;
     throw new CoordinatorError(operation, gid, status, httpVerdict(status, text), envelopeMessage(text));
   }
 }
@@ -88,6 +127,7 @@ function dtmBody(t: TransRequest): Record<string, unknown> {
     query_prepared: t.queryPrepared,
     concurrent: t.concurrent,
     rollback_reason: t.rollbackReason,
+    req_extra: t.reqExtra,
     wait_result: o.waitResult,
     timeout_to_fail: o.timeoutToFail,
     request_timeout: o.requestTimeout,

@@ -1,5 +1,5 @@
 /**
- * dtx's TypeScript SDK: sagas, TCC and 2-phase messages over dtm's HTTP or gRPC protocol, the
+ * dtx's TypeScript SDK: sagas, TCC, XA on Postgres, workflows and 2-phase messages over dtm's HTTP or gRPC protocol, the
  * sub-transaction barrier on Postgres (and PGlite), and helpers that turn a business function into a
  * branch handler for `node:http` or a Connect service. It needs nothing of the coordinator's code.
  *
@@ -15,6 +15,10 @@
 export { Coordinator, type CoordinatorOptions } from "./coordinator";
 export { Saga, type SagaOptions, type StepOptions, type StepRef } from "./saga";
 export { Tcc, type TccBranch, type TccResult } from "./tcc";
+export { Xa, type XaResult } from "./xa";
+export { XaResource, type XaResourceOptions } from "./xa-resource";
+export { Workflows, type WorkflowFunction, type WorkflowOptions } from "./workflows";
+export { Workflow, type WorkflowPhase2 } from "./workflow";
 export { Msg, type MsgOptions } from "./msg";
 export type { TransOptions } from "./options";
 export type { Duration } from "./duration";

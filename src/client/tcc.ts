@@ -1,7 +1,8 @@
 import { callBranch, type BranchReply } from "./branch-call";
 import type { Coordinator } from "./coordinator";
-import { wireOptions, type TransOptions, type WireOptions } from "./options";
+import type { TransOptions } from "./options";
 import { payloadBytes, type Payload } from "./payload";
+import { runTwoPhase, type TwoPhaseResult } from "./two-phase-run";
 
 /**
  * One TCC branch: the URLs of its three operations (http(s) URLs or `host:port/pkg.Service/Method`)
@@ -23,10 +24,7 @@ export interface TccBranch {
 }
 
 /** What a TCC transaction's function resolved with, and the transaction's gid. @example const { gid, result } = await dtx.tcc(fn) */
-export interface TccResult<T> {
-  gid: string;
-  result: T;
-}
+export type TccResult<T> = TwoPhaseResult<T>;
 
 /** The longest branch id a nested branch may have (dtm's limit). */
 const MAX_BRANCH_ID = 20;
@@ -103,30 +101,15 @@ export class Tcc {
  *
  * @internal use {@link Coordinator.tcc}
  */
-export async function runTcc<T>(
+export function runTcc<T>(
   coordinator: Coordinator,
   fn: (tcc: Tcc) => Promise<T>,
   options: TransOptions,
 ): Promise<TccResult<T>> {
-  const gid = coordinator.gidOf(options);
-  const wire: WireOptions = wireOptions(options);
-  const request = { gid, transType: "tcc" as const, options: wire };
-  await coordinator.transport.call("prepare", request);
-  let result: T;
-  try {
-    result = await fn(new Tcc(coordinator, gid, "", wire.branchHeaders ?? {}));
-  } catch (err) {
-    const reason = ((err as Error)?.message ?? String(err)).slice(0, 1000);
-    try {
-      await coordinator.transport.call("abort", { ...request, rollbackReason: reason });
-    } catch (abortError) {
-      throw new AggregateError(
-        [err, abortError],
-        `tcc ${gid}: ${reason}; the abort failed too (the coordinator cancels the branches at timeoutToFail): ${(abortError as Error).message}`,
-      );
-    }
-    throw err;
-  }
-  await coordinator.transport.call("submit", request);
-  return { gid, result };
+  return runTwoPhase(
+    coordinator,
+    "tcc",
+    (gid, headers) => fn(new Tcc(coordinator, gid, "", headers)),
+    options,
+  );
 }

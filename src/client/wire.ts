@@ -1,7 +1,7 @@
 import type { WireOptions } from "./options";
 
 /** A global transaction's kind, as dtm names it. */
-export type TransType = "saga" | "tcc" | "msg";
+export type TransType = "saga" | "tcc" | "xa" | "msg" | "workflow";
 
 /**
  * One prepare / submit / abort request, independent of the transport: the HTTP transport turns it
@@ -20,10 +20,30 @@ export interface TransRequest {
   /** msg only: run the steps in parallel. */
   concurrent?: boolean;
   rollbackReason?: string;
+  /** A workflow's submit: `status` (succeed or failed), `rollback_reason`, `result` (base64). */
+  reqExtra?: Record<string, string>;
   options: WireOptions;
 }
 
-/** A TCC branch registration: `data` holds the phase-2 URLs (`confirm`, `cancel`). */
+/** One recorded step of a workflow: its branch id, op, status and data. */
+export interface WorkflowStep {
+  branchId: string;
+  op: string;
+  status: string;
+  data: Buffer;
+}
+
+/** What prepareWorkflow answers: the stored workflow and its recorded steps. */
+export interface WorkflowProgress {
+  /** `prepared`, `succeed` or `failed`. */
+  status: string;
+  /** The stored result (a finished workflow's), decoded from base64. */
+  result: Buffer;
+  rollbackReason: string;
+  steps: WorkflowStep[];
+}
+
+/** A branch registration: `data` holds the kind's keys (tcc: `confirm`, `cancel`; xa: `url`; workflow: `op`, `status`). */
 export interface RegisterRequest {
   gid: string;
   transType: TransType;
@@ -41,5 +61,7 @@ export interface CoordinatorTransport {
   newGid(): Promise<string>;
   call(operation: "prepare" | "submit" | "abort", request: TransRequest): Promise<void>;
   registerBranch(request: RegisterRequest): Promise<void>;
+  /** Creates a workflow as prepared, or loads it (whatever its status) with its recorded steps. */
+  prepareWorkflow(request: TransRequest): Promise<WorkflowProgress>;
   close(): Promise<void>;
 }
