@@ -9,11 +9,14 @@ const STATEMENT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
  * Every metric of one coordinator process, in a registry of its own (so tests may run several
  * coordinators in one process). dtm's metrics keep dtm's names, types and labels (spec §9), except that
  * `api` is the route's name; dtx's own (`dtx_*`) have bounded labels only: never a gid, a URL or a
- * branch id. Counters and histograms add up over worker processes; gauges read from the database
- * (`aggregator: "max"`) do not.
+ * branch id. With worker processes (`server.workers`), a scrape sums `registry` over the workers
+ * (the info gauges, 1 in each, by `max`) and adds `storeRegistry`, read once (cluster-scrape.ts).
  */
 export class DtxMetrics {
+  /** What this process counted: summed over worker processes. */
   readonly registry = new Registry();
+  /** The gauges read from the store: the same in every process, so reported once per scrape, never summed. */
+  readonly storeRegistry = new Registry();
 
   /** dtm: every API request, `type` http|grpc, `api` the route, `status` ok|fail. */
   readonly serverProcess = new Counter({
@@ -103,7 +106,7 @@ export class DtxMetrics {
     help: "Unfinished transactions in the store, by kind and status (read at most once per metrics.refreshInterval).",
     labelNames: ["kind", "status"] as const,
     aggregator: "max",
-    registers: [this.registry],
+    registers: [this.storeRegistry],
   });
 
   /** Age of the oldest unfinished transaction by kind and status. */
@@ -112,7 +115,7 @@ export class DtxMetrics {
     help: "Age, in seconds, of the oldest unfinished transaction, by kind and status.",
     labelNames: ["kind", "status"] as const,
     aggregator: "max",
-    registers: [this.registry],
+    registers: [this.storeRegistry],
   });
 
   /** Transactions due but not claimed by any coordinator. */
@@ -120,7 +123,7 @@ export class DtxMetrics {
     name: "dtx_due_backlog",
     help: "Unfinished transactions whose next look is due and that no coordinator has claimed.",
     aggregator: "max",
-    registers: [this.registry],
+    registers: [this.storeRegistry],
   });
 
   constructor(versions: { dtx: string; grpc: string }) {
@@ -140,5 +143,12 @@ export class DtxMetrics {
       registers: [this.registry],
     });
     dtx.set({ version: versions.dtx }, 1);
+    const processes = new Gauge({
+      name: "dtx_processes",
+      help: "Coordinator processes whose counts this scrape sums: server.workers, or 1.",
+      aggregator: "sum",
+      registers: [this.registry],
+    });
+    processes.set(1);
   }
 }
