@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { Agent, type Dispatcher } from "undici";
 import type { BranchRequest, BranchResult } from "../core/branch-caller";
 import { newGid } from "../core/gid";
@@ -72,12 +73,14 @@ export class HttpCaller {
     if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
     const refused = refusedHeader(req, "http");
     if (refused) return refused;
-    // the whole call's deadline; cleared when it ends, so an answered call leaves no timer behind
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new Error(`no answer within ${req.timeoutMs} ms`)),
-      req.timeoutMs,
-    );
+    // the whole call's deadline; cleared when it ends, so an answered call leaves no timer behind.
+    // undici takes an EventEmitter as its signal: far cheaper to make than an AbortController
+    const deadline = new EventEmitter();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.emit("abort");
+    }, req.timeoutMs);
     try {
       const res = await this.agent.request({
         origin: target.origin,
@@ -87,11 +90,12 @@ export class HttpCaller {
         body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: deadline.signal,
+        signal: deadline,
       });
       return { status: res.statusCode, body: await readHead(res, CLASSIFIED_BYTES) };
     } catch (err) {
-      return { outcome: "ERROR", detail: `http call ${req.url} failed: ${(err as Error).message}` };
+      const why = timedOut ? `no answer within ${req.timeoutMs} ms` : (err as Error).message;
+      return { outcome: "ERROR", detail: `http call ${req.url} failed: ${why}` };
     } finally {
       clearTimeout(timer);
     }
