@@ -22,6 +22,7 @@ import { metricsRounds, runMetricsOnOff } from "./metrics-on-off";
 import { PgCounters } from "./pg-counters";
 import { PostgresCpu } from "./postgres-cpu";
 import { codeVersion, prettify, renderMarkdown, totalCpu, type Row } from "./report";
+import { runDrain } from "./run-drain";
 import { runWorkload, settledSnapshot, type BenchContext } from "./run-workload";
 import { readSettings } from "./settings";
 import { MAIN_WORKLOAD, WORKLOADS, type WorkloadKey } from "./workloads";
@@ -50,8 +51,16 @@ async function runOn(ctx: BenchContext, coord: Coordinator, keys: WorkloadKey[],
     if (stopped) return;
     const w = WORKLOADS.find((x) => x.key === key)!;
     console.log(`running ${w.label} on ${coord.kind} ...`);
-    const { row, after } = await runWorkload(ctx, coord, w, mark);
-    mark = after;
+    let row: Row;
+    if (key === "drain") {
+      const steady = rows.find((r) => r.coordinator === coord.kind && r.workload === WORKLOADS[0]!.label);
+      row = await runDrain(ctx, coord, w, steady?.sagasPerSec ?? null);
+      mark = await settledSnapshot(ctx);
+    } else {
+      const out = await runWorkload(ctx, coord, w, mark);
+      row = out.row;
+      mark = out.after;
+    }
     rows.push(row);
     console.log(
       `  ${row.sagas} sagas, ${row.sagasPerSec.toFixed(0)}/s, p50 ${row.p50.toFixed(1)} ms, ` +

@@ -268,6 +268,7 @@ export class App {
           logger,
         )
       : null;
+    if (recovery) engine.onMadeDue = () => recovery.wake();
     const retention =
       config.retention.finished > 0
         ? new RetentionWorker(
