@@ -18,6 +18,7 @@ import type { BranchAddresses } from "./branch-process";
 import { Child, stopAllChildren } from "./children";
 import { startDtx, startFloor, type Coordinator, type StoreTarget } from "./coordinators";
 import { CpuMeter } from "./cpu-meter";
+import { metricsRounds, runMetricsOnOff } from "./metrics-on-off";
 import { PgCounters } from "./pg-counters";
 import { PostgresCpu } from "./postgres-cpu";
 import { codeVersion, prettify, renderMarkdown, totalCpu, type Row } from "./report";
@@ -71,6 +72,7 @@ async function runOn(ctx: BenchContext, coord: Coordinator, keys: WorkloadKey[],
 
 async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   const settings = readSettings(process.env);
+  const rounds = metricsRounds(process.env);
   // DTX_* variables configure the coordinator; reading them here reports bad ones before anything starts
   // (with the store the bench gives it: server.workers > 1 needs Postgres)
   const config = loadConfig({ env: { ...process.env, DTX_STORE_URL: settings.databaseUrl } });
@@ -141,6 +143,7 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
     await runOn(ctx, dtx, settings.workloads, rows);
     await dtx.child.stop();
   }
+  await runMetricsOnOff(ctx, rounds, rows);
 
   const markdown = await prettify(
     renderMarkdown({ date: new Date(), store, settings: settingsLine, code, rows, notes }),
