@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedHandleCall } from "@grpc/grpc-js";
 
 const ANSWER = JSON.stringify({ dtm_result: "SUCCESS" });
+/** The answer during an outage (`setOutage(true)`): a 503, which a coordinator retries later. */
+const OUTAGE_ANSWER = "branch service unavailable";
 
 /** The gRPC methods the bench's sagas call (dtm's busi example names them the same way). */
 export const GRPC_SERVICE = "busi.Busi";
@@ -19,6 +21,13 @@ export interface BranchService {
   readonly grpcTarget: string;
   /** Requests answered so far, both protocols. */
   readonly calls: () => number;
+  /** While on, every HTTP request is answered 503 (an outage of the branches; not counted in `calls`). */
+  setOutage(on: boolean): void;
+  /**
+   * Sagas whose gid starts with `prefix` whose last action (TransIn) was answered with success, and
+   * when the last of them was (Date.now(); 0 for none). Tracking starts with the first call for the prefix.
+   */
+  finished(prefix: string): { count: number; lastAt: number };
   /** Stops listening and drops every connection. */
   close(): Promise<void>;
 }
@@ -28,10 +37,18 @@ const identity = (b: Buffer): Buffer => b;
 /** Starts the branch service on 127.0.0.1, HTTP and gRPC each on a free port. */
 export async function startBranchService(): Promise<BranchService> {
   let calls = 0;
+  let outage = false;
+  const tracked = new Map<string, { gids: Set<string>; lastAt: number }>();
   const server = http.createServer((req, res) => {
     req.resume();
     req.on("end", () => {
+      if (outage) {
+        res.writeHead(503, { "content-length": Buffer.byteLength(OUTAGE_ANSWER) });
+        res.end(OUTAGE_ANSWER);
+        return;
+      }
       calls++;
+      if (tracked.size > 0 && req.url?.includes("/TransIn?")) track(req.url);
       res.writeHead(200, {
         "content-type": "application/json",
         "content-length": Buffer.byteLength(ANSWER),
@@ -76,10 +93,28 @@ export async function startBranchService(): Promise<BranchService> {
     ),
   );
 
+  function track(url: string): void {
+    const gid = new URL(url, "http://x").searchParams.get("gid") ?? "";
+    for (const [prefix, t] of tracked) {
+      if (gid.startsWith(prefix) && !t.gids.has(gid)) {
+        t.gids.add(gid);
+        t.lastAt = Date.now();
+      }
+    }
+  }
+
   return {
     httpBase: `http://127.0.0.1:${port}`,
     grpcTarget: `127.0.0.1:${grpcPort}`,
     calls: () => calls,
+    setOutage: (on) => {
+      outage = on;
+    },
+    finished: (prefix) => {
+      let t = tracked.get(prefix);
+      if (!t) tracked.set(prefix, (t = { gids: new Set(), lastAt: 0 }));
+      return { count: t.gids.size, lastAt: t.lastAt };
+    },
     close: async () => {
       grpc.forceShutdown();
       await new Promise<void>((resolve) => {

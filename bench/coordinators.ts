@@ -84,9 +84,17 @@ async function start(
   return waitReady({ kind, child, origin: `http://127.0.0.1:${port}`, pgAppName }, 120_000);
 }
 
-/** Starts dtx's server as a user deploys it: `node dist/src/server/main.js` with `DTX_*` variables. */
-export function startDtx(store: StoreTarget, runId: string): Promise<Coordinator> {
+/**
+ * Starts dtx's server as a user deploys it: `node dist/src/server/main.js` with `DTX_*` variables;
+ * `settings` are `DTX_*` values of this start only.
+ */
+export function startDtx(
+  store: StoreTarget,
+  runId: string,
+  settings: NodeJS.ProcessEnv = {},
+): Promise<Coordinator> {
   return start("dtx", "src/server/main.js", runId, (port) => ({
+    ...settings,
     DTX_SERVER_HOST: "127.0.0.1",
     DTX_SERVER_PORTS: String(port),
     // warn: quiet on the happy path, yet a failing run says why

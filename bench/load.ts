@@ -25,28 +25,58 @@ export async function closedLoop(
   op: () => Promise<void>,
   stop: () => boolean = () => false,
 ): Promise<LoopResult> {
-  const result: LoopResult = { ok: 0, errors: 0, latenciesMs: [], elapsedMs: 0, errorSamples: [] };
+  const result = emptyResult();
   const start = performance.now();
   const end = start + durationMs;
   const worker = async (): Promise<void> => {
-    while (performance.now() < end && !stop()) {
-      const t0 = performance.now();
-      try {
-        await op();
-        result.latenciesMs.push(performance.now() - t0);
-        result.ok++;
-      } catch (err) {
-        result.errors++;
-        const message = (err as Error).message;
-        if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) {
-          result.errorSamples.push(message);
-        }
-      }
-    }
+    while (performance.now() < end && !stop()) await measured(result, op);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   result.elapsedMs = performance.now() - start;
   return result;
+}
+
+/**
+ * Starts `op` at a steady `ratePerSec` (an open loop: a slow answer does not delay the next start)
+ * until `durationMs` has passed or `stop()` says so, then waits for those in flight.
+ */
+export async function pacedLoop(
+  ratePerSec: number,
+  durationMs: number,
+  op: () => Promise<void>,
+  stop: () => boolean = () => false,
+): Promise<LoopResult> {
+  const result = emptyResult();
+  const start = performance.now();
+  const inFlight: Array<Promise<void>> = [];
+  for (let n = 0; performance.now() < start + durationMs && !stop(); n++) {
+    const due = start + (n * 1000) / ratePerSec;
+    if (due > performance.now()) await sleep(due - performance.now());
+    inFlight.push(measured(result, op));
+  }
+  await Promise.all(inFlight);
+  result.elapsedMs = performance.now() - start;
+  return result;
+}
+
+function emptyResult(): LoopResult {
+  return { ok: 0, errors: 0, latenciesMs: [], elapsedMs: 0, errorSamples: [] };
+}
+
+/** Runs `op` once, counting it in `result` with its latency, or its error. */
+async function measured(result: LoopResult, op: () => Promise<void>): Promise<void> {
+  const t0 = performance.now();
+  try {
+    await op();
+    result.latenciesMs.push(performance.now() - t0);
+    result.ok++;
+  } catch (err) {
+    result.errors++;
+    const message = (err as Error).message;
+    if (result.errorSamples.length < 5 && !result.errorSamples.includes(message)) {
+      result.errorSamples.push(message);
+    }
+  }
 }
 
 /** The p-th percentile (0–100) of `values` by the nearest-rank method; NaN when empty. */

@@ -7,7 +7,7 @@ import type { Coordinator } from "./coordinators";
 import type { CpuMeter, CpuUsage } from "./cpu-meter";
 import { sleep } from "./load";
 import { delta, type DbSnapshot, type PgCounters } from "./pg-counters";
-import type { Row } from "./report";
+import type { CpuPerSaga, Row } from "./report";
 import { statusCounts, waitDrained } from "./saga-status";
 import type { Settings } from "./settings";
 import type { LoadJob, LoadResult, Workload } from "./workloads";
@@ -44,8 +44,18 @@ function describe(counts: Map<string, number>): string {
 
 const per = (n: number, sagas: number) => (sagas > 0 ? n / sagas : NaN);
 
+/** The CPU each process used in a window, per saga. */
+export function cpuPerSaga(usage: CpuUsage, sagas: number): CpuPerSaga {
+  return {
+    coordinator: per(usage.coordinator, sagas),
+    branch: per(usage.branch, sagas),
+    load: per(usage.load, sagas),
+    postgres: usage.postgres === null ? null : per(usage.postgres, sagas),
+  };
+}
+
 /** One line on what else used the machine during the window. */
-function machineNote(label: string, u: CpuUsage, sagas: number): string {
+export function machineNote(label: string, u: CpuUsage, sagas: number): string {
   const cores = (ms: number) => (ms / u.wallMs).toFixed(2);
   const parts = [`${label}: window ${(u.wallMs / 1000).toFixed(1)} s`];
   if (u.machine !== null) {
@@ -63,6 +73,27 @@ function machineNote(label: string, u: CpuUsage, sagas: number): string {
 }
 
 /**
+ * The load jobs of workload `w` against `coord`: `job(phase, …)` builds one (its gids start with
+ * `prefix` and the phase), `load` runs it on the load generator.
+ */
+export function loadJobs(ctx: BenchContext, coord: Coordinator, w: Workload) {
+  const prefix = `bench-${ctx.runId}-${coord.kind}-${w.key}-`;
+  const job = (phase: string, durationMs: number, extra: Partial<LoadJob> = {}): LoadJob => ({
+    workload: w.key,
+    origin: coord.origin,
+    branchHttp: ctx.branchHttp,
+    branchGrpc: ctx.branchGrpc,
+    concurrency: ctx.settings.concurrency,
+    durationMs,
+    gidPrefix: `${prefix}${phase}-`,
+    ...extra,
+  });
+  // a coordinator that dies mid-run ends the run instead of piling up errors
+  const load = (j: LoadJob) => Promise.race([ctx.load.request<LoadResult>(j), coord.child.died()]);
+  return { prefix, job, load };
+}
+
+/**
  * Runs workload `w` against `coord`; `before` is the settled counter reading taken before it. Returns the
  * row and the settled reading after it (the next workload's `before`).
  */
@@ -72,20 +103,9 @@ export async function runWorkload(
   w: Workload,
   before: DbSnapshot | null,
 ): Promise<{ row: Row; after: DbSnapshot | null }> {
-  const { concurrency, seconds, warmupSeconds, drainSeconds } = ctx.settings;
-  const prefix = `bench-${ctx.runId}-${coord.kind}-${w.key}-`;
+  const { seconds, warmupSeconds, drainSeconds } = ctx.settings;
+  const { prefix, job, load } = loadJobs(ctx, coord, w);
   const label = `${w.key} (${coord.kind})`;
-  const job = (phase: string, durationMs: number): LoadJob => ({
-    workload: w.key,
-    origin: coord.origin,
-    branchHttp: ctx.branchHttp,
-    branchGrpc: ctx.branchGrpc,
-    concurrency,
-    durationMs,
-    gidPrefix: `${prefix}${phase}-`,
-  });
-  // a coordinator that dies mid-run ends the run instead of piling up errors
-  const load = (j: LoadJob) => Promise.race([ctx.load.request<LoadResult>(j), coord.child.died()]);
   const drain = () => waitDrained(coord.origin, Date.now() + drainSeconds * 1000, ctx.stopped);
 
   const warm = warmupSeconds > 0 ? await load(job("warmup", warmupSeconds * 1000)) : null;
@@ -142,12 +162,7 @@ export async function runWorkload(
     commitsPerSaga: db ? per(db.commits, sagasBetweenReads) : null,
     writeXactsPerSaga: db ? per(db.writeXacts, sagasBetweenReads) : null,
     branchCallsPerSaga: per(calls1 - calls0, succeeded),
-    cpu: {
-      coordinator: per(usage.coordinator, succeeded),
-      branch: per(usage.branch, succeeded),
-      load: per(usage.load, succeeded),
-      postgres: usage.postgres === null ? null : per(usage.postgres, succeeded),
-    },
+    cpu: cpuPerSaga(usage, succeeded),
   };
   return { row, after };
 }

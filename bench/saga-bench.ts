@@ -18,9 +18,11 @@ import type { BranchAddresses } from "./branch-process";
 import { Child, stopAllChildren } from "./children";
 import { startDtx, startFloor, type Coordinator, type StoreTarget } from "./coordinators";
 import { CpuMeter } from "./cpu-meter";
+import { metricsRounds, runMetricsOnOff } from "./metrics-on-off";
 import { PgCounters } from "./pg-counters";
 import { PostgresCpu } from "./postgres-cpu";
 import { codeVersion, prettify, renderMarkdown, totalCpu, type Row } from "./report";
+import { runDrain } from "./run-drain";
 import { runWorkload, settledSnapshot, type BenchContext } from "./run-workload";
 import { readSettings } from "./settings";
 import { MAIN_WORKLOAD, WORKLOADS, type WorkloadKey } from "./workloads";
@@ -49,8 +51,16 @@ async function runOn(ctx: BenchContext, coord: Coordinator, keys: WorkloadKey[],
     if (stopped) return;
     const w = WORKLOADS.find((x) => x.key === key)!;
     console.log(`running ${w.label} on ${coord.kind} ...`);
-    const { row, after } = await runWorkload(ctx, coord, w, mark);
-    mark = after;
+    let row: Row;
+    if (key === "drain") {
+      const steady = rows.find((r) => r.coordinator === coord.kind && r.workload === WORKLOADS[0]!.label);
+      row = await runDrain(ctx, coord, w, steady?.sagasPerSec ?? null);
+      mark = await settledSnapshot(ctx);
+    } else {
+      const out = await runWorkload(ctx, coord, w, mark);
+      row = out.row;
+      mark = out.after;
+    }
     rows.push(row);
     console.log(
       `  ${row.sagas} sagas, ${row.sagasPerSec.toFixed(0)}/s, p50 ${row.p50.toFixed(1)} ms, ` +
@@ -62,6 +72,7 @@ async function runOn(ctx: BenchContext, coord: Coordinator, keys: WorkloadKey[],
 
 async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   const settings = readSettings(process.env);
+  const rounds = metricsRounds(process.env);
   // DTX_* variables configure the coordinator; reading them here reports bad ones before anything starts
   // (with the store the bench gives it: server.workers > 1 needs Postgres)
   const config = loadConfig({ env: { ...process.env, DTX_STORE_URL: settings.databaseUrl } });
@@ -132,6 +143,7 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
     await runOn(ctx, dtx, settings.workloads, rows);
     await dtx.child.stop();
   }
+  await runMetricsOnOff(ctx, rounds, rows);
 
   const markdown = await prettify(
     renderMarkdown({ date: new Date(), store, settings: settingsLine, code, rows, notes }),

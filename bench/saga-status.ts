@@ -33,15 +33,21 @@ export async function waitDrained(origin: string, deadline: number, stop: () => 
 
 /**
  * How many sagas whose gid starts with `prefix` are in each status. It pages from the newest down and
- * stops at the first older saga: the bench counts right after writing them, so they are the newest.
+ * stops at the first saga whose gid does not start with `within` (by default `prefix`): the bench counts
+ * right after writing them, so they are among the newest.
  */
-export async function statusCounts(origin: string, prefix: string): Promise<Map<string, number>> {
+export async function statusCounts(
+  origin: string,
+  prefix: string,
+  within = prefix,
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   let position = "";
   for (;;) {
     const page = await list(origin, `limit=1000${position ? `&position=${position}` : ""}`);
     for (const t of page.transactions) {
-      if (!t.gid.startsWith(prefix)) return counts;
+      if (!t.gid.startsWith(within)) return counts;
+      if (!t.gid.startsWith(prefix)) continue;
       counts.set(t.status, (counts.get(t.status) ?? 0) + 1);
     }
     if (page.next_position === "") return counts;

@@ -13,6 +13,9 @@ export interface Settings {
   /** Idle wait before each read of the database counters, so every backend has published its commits. */
   settleSeconds: number;
   workloads: WorkloadKey[];
+  /** Drain workload: due sagas in the backlog, and the rate of the submits that arrive meanwhile. */
+  backlog: number;
+  drainRate: number;
   /** Whether the floor runs too (on the main workload). */
   floor: boolean;
   out: string;
@@ -50,6 +53,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     warmupSeconds: num("BENCH_WARMUP_SECONDS", 2, { min: 0 }),
     concurrency: num("BENCH_CONCURRENCY", 64, { integer: true, min: 1 }),
     drainSeconds: num("BENCH_DRAIN_SECONDS", 120, { min: 1 }),
+    backlog: num("BENCH_BACKLOG", 3000, { integer: true, min: 1 }),
+    drainRate: num("BENCH_DRAIN_RATE", 50, { min: 1 }),
     settleSeconds: num("BENCH_SETTLE_SECONDS", 11, { min: 0 }),
     workloads: [...new Set(keys)] as WorkloadKey[],
     floor: floor === "1" || floor === "true",

@@ -81,7 +81,8 @@ export class Submitters {
       const body = JSON.stringify({
         gid,
         trans_type: "saga",
-        wait_result: w.waitResult,
+        wait_result: job.waitResult ?? w.waitResult,
+        ...(job.retryIntervalSec ? { retry_interval: job.retryIntervalSec } : {}),
         steps,
         payloads: [PAYLOAD, PAYLOAD],
       });

@@ -1,7 +1,7 @@
 /** The bench's workloads: which API a saga goes through and how. Shared by the bench and the load generator. */
 
 /** Selects a workload in `BENCH_WORKLOADS`. */
-export type WorkloadKey = "a" | "b" | "c" | "d" | "e" | "f";
+export type WorkloadKey = "a" | "b" | "c" | "d" | "e" | "f" | "drain";
 
 /** How the load generator submits a saga. */
 export type SubmitApi = "dtm-http" | "dtm-grpc" | "native-rest" | "native-connect";
@@ -25,6 +25,8 @@ export const WORKLOADS: readonly Workload[] = [
   { key: "d", label: "d: dtm gRPC, gRPC branches", api: "dtm-grpc", waitResult: true, branches: "grpc" },
   { key: "e", label: "e: native REST", api: "native-rest", waitResult: true, branches: "http" },
   { key: "f", label: "f: native Connect", api: "native-connect", waitResult: true, branches: "http" },
+  // a backlog of due sagas drained by the recovery worker while submits like a's arrive (run-drain.ts)
+  { key: "drain", label: "drain: backlog + submits", api: "dtm-http", waitResult: true, branches: "http" },
 ];
 
 /** The workload the floor runs too, and the ratio is taken on. */
@@ -48,6 +50,13 @@ export interface LoadJob {
   durationMs: number;
   /** Each saga's gid is this prefix and a sequence number. */
   gidPrefix: string;
+  /** Stop after this many submits. */
+  count?: number;
+  /** Submit at this steady rate (an open loop) instead of from `concurrency` closed-loop workers. */
+  ratePerSec?: number;
+  /** dtm HTTP only: the sagas' `retry_interval` (seconds) and `wait_result`, instead of the workload's. */
+  retryIntervalSec?: number;
+  waitResult?: boolean;
 }
 
 /** What a load job did. */

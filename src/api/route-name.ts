@@ -2,7 +2,8 @@ import type { DescService } from "@bufbuild/protobuf";
 
 /**
  * The name of the route that served a request, for metrics and spans: dtm's method name (`submit`,
- * `newgid`), the native RPC's method (`listtransactions`), `json-rpc`, `metrics`. Routers name the
+ * `newgid`), the native RPC's method (`listtransactions`), `json-rpc`, `metrics`, `openapi`,
+ * `admin-page` (the admin web page and its files, `/` and `/admin` included). Routers name the
  * request when they match it; a request no router took has none. Never the URI: a gid or a query
  * string in a label would make its values unbounded.
  */

@@ -368,14 +368,24 @@ export class Engine {
   }
 
   /** Makes an unfinished transaction due now (operator-verbs.ts). */
-  retryNow(gid: string): Promise<TransRecord> {
-    return retryNow(this.operator, gid);
+  async retryNow(gid: string): Promise<TransRecord> {
+    const trans = await retryNow(this.operator, gid);
+    this.onMadeDue();
+    return trans;
   }
 
   /** Makes due now up to `limit` unfinished transactions next looked at beyond `beyondMs` from now. */
-  retryDelayed(beyondMs: number, limit: number, beyondField?: string): Promise<DelayedDue> {
-    return retryDelayed(this.operator, beyondMs, limit, beyondField);
+  async retryDelayed(beyondMs: number, limit: number, beyondField?: string): Promise<DelayedDue> {
+    const out = await retryDelayed(this.operator, beyondMs, limit, beyondField);
+    if (out.count > 0) this.onMadeDue();
+    return out;
   }
+
+  /**
+   * Called when an operator verb has made transactions due now (the recovery worker then claims at
+   * once instead of at its next poll). Does nothing until set.
+   */
+  onMadeDue: () => void = () => undefined;
 
   /**
    * Claims up to `limit` due transactions (next look ≤ now + lookAheadMs) and starts a pass for each;

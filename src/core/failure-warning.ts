@@ -8,7 +8,8 @@ const ANSWER_CHARS = 512;
  * A branch's failing answer (ERROR or FAILURE) at warn, once per distinct answer: not when the branch
  * answered the same the time before (the row keeps its last answer across passes and restarts), so a
  * branch retried a hundred times with the same error logs one line. `previous` is the row's last
- * answer before this call; the row holds this call's.
+ * answer before this call; the row holds this call's. `logger` is the pass's, already scoped to the
+ * gid (a key written twice in one JSON line is refused by pipelines such as Elasticsearch).
  */
 export function warnNewFailure(
   logger: Logger,
@@ -28,7 +29,6 @@ export function warnNewFailure(
   }
   logger.warn(
     {
-      gid,
       branch_id: branch.branchId,
       op: branch.op,
       url: branch.url,

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Req, Res } from "../api/http-io";
+import { nameRoute } from "../api/route-name";
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -36,12 +37,15 @@ export function adminPageRoute(dir: string): (req: Req, res: Res) => boolean {
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     const path = (req.url ?? "/").split("?", 1)[0]!;
     if (path === "/" || path === "/admin") {
+      nameRoute(req, "admin-page");
       res.writeHead(302, { location: "/admin/", "content-length": 0 });
       res.end();
       return true;
     }
     const m = /^\/admin\/([\w.-]*)$/.exec(path);
     if (!m) return false;
+    // one name for the page and all its files: a file name in a label would be unbounded
+    nameRoute(req, "admin-page");
     const name = m[1] === "" ? "index.html" : m[1]!;
     const body = read(name);
     if (body === undefined) {

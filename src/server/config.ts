@@ -108,9 +108,12 @@ export interface RecoveryConfig {
   enabled: boolean;
   /** Idle sleep between claims when nothing is due, ms. Default 1s. */
   pollInterval: number;
-  /** Due transactions claimed per query. Default `32`. */
+  /** Due transactions claimed per query, at most. Default `64`. */
   batchSize: number;
-  /** Transaction passes running at once. Default `32`. */
+  /**
+   * Transaction passes the worker runs at once. A claim takes what the free slots can run; the next
+   * is made once half of them are free, while the rest still run. Default `64`.
+   */
   concurrency: number;
   /**
    * How long a claim holds a transaction before another coordinator may take it, ms. Default 10s. A
@@ -259,8 +262,8 @@ export function defaultConfig(): Config {
     recovery: {
       enabled: true,
       pollInterval: 1_000,
-      batchSize: 32,
-      concurrency: 32,
+      batchSize: 64,
+      concurrency: 64,
       lease: 10_000,
       heartbeat: 500,
       deadAfter: 2_000,

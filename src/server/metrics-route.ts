@@ -17,7 +17,15 @@ export function metricsRoute(scrape: Scrape | null): (req: Req, res: Res) => Pro
       sendJson(res, 404, { message: "metrics are off (metrics.enabled: false)" });
       return true;
     }
-    const { contentType, body } = await scrape();
+    let answer;
+    try {
+      answer = await scrape();
+    } catch (err) {
+      // with worker processes: one did not answer in time (a partial sum would read as a counter reset)
+      sendJson(res, 503, { message: `metrics: ${(err as Error).message}` });
+      return true;
+    }
+    const { contentType, body } = answer;
     res.writeHead(200, { "content-type": contentType, "content-length": Buffer.byteLength(body) });
     res.end(body);
     return true;

@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
@@ -12,6 +13,7 @@ import type { PassObserver, StatusChangeEvent } from "../core/observer";
 import type { Store } from "../store/store";
 import type { Config } from "./config";
 import { AppMetrics } from "./metrics/app-metrics";
+import { clusterScrape } from "./metrics/cluster-scrape";
 import type { Scrape } from "./metrics-route";
 import type { Removed } from "./retention-worker";
 import { statusLog } from "./status-log";
@@ -31,6 +33,8 @@ type Handler = (req: Req, res: Res) => void;
 export class Observability {
   private constructor(
     readonly metrics: AppMetrics | null,
+    /** `/api/metrics`'s answer (with worker processes, the sum over them); null when metrics are off. */
+    readonly scrape: Scrape | null,
     private readonly tracing: boolean,
     private readonly rpcPaths: ReadonlySet<string>,
     private readonly logStatus: (e: StatusChangeEvent) => void,
@@ -59,7 +63,9 @@ export class Observability {
         })
       : null;
     if (metrics) store.onStatement(metrics.statement);
-    return new Observability(metrics, tracing, rpcPaths, statusLog(logger));
+    // a worker of `server.workers` answers a scrape with the sum over every worker (cluster-scrape.ts)
+    const scrape = metrics && (cluster.isWorker ? clusterScrape(metrics) : () => metrics.scrape());
+    return new Observability(metrics, scrape, tracing, rpcPaths, statusLog(logger));
   }
 
   /** The repository's status-change listener: the finished counter and the info line. */
@@ -81,12 +87,6 @@ export class Observability {
   /** The retention worker's report, if any. */
   get retentionRemoved(): ((removed: Removed) => void) | undefined {
     return this.metrics?.retention;
-  }
-
-  /** `/api/metrics`'s answer; null when metrics are off. */
-  get scrape(): Scrape | null {
-    const metrics = this.metrics;
-    return metrics ? () => metrics.scrape() : null;
   }
 
   /** The branch caller with its metrics and spans. */

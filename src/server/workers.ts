@@ -1,5 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import type { Logger } from "pino";
+import { primaryMetricsMessage } from "./metrics/cluster-scrape";
 
 /** What a worker sends the primary once its App serves. */
 export interface WorkerReady {
@@ -18,7 +19,8 @@ const RESPAWN_DELAY_MS = 1000;
  * connection to one of them) and the store; they coordinate through leases as separate
  * coordinators would. A worker that dies later is replaced; if the replacement cannot start, the
  * primary stops the others and exits 1. SIGTERM/SIGINT are passed to every worker (each stops
- * gracefully) and the primary exits once all have.
+ * gracefully) and the primary exits once all have. A scrape of `/api/metrics` on any worker asks
+ * the primary, which gathers the metrics of every serving worker (metrics/cluster-scrape.ts).
  *
  * @returns the process exit code
  */
@@ -27,6 +29,8 @@ export function runPrimary(workers: number, logger: Logger): Promise<number> {
     let stopping = false;
     let exitCode = 0;
     const live = new Set<Worker>();
+    /** The workers that serve: the ones a scrape gathers metrics from. */
+    const serving = new Set<Worker>();
     const finish = (code: number): void => {
       if (stopping) return;
       stopping = true;
@@ -41,12 +45,14 @@ export function runPrimary(workers: number, logger: Logger): Promise<number> {
         live.add(w);
         let ready = false;
         w.on("message", (m: WorkerReady) => {
-          if (m?.dtx !== "ready") return;
+          if (primaryMetricsMessage(w, m, serving) || m?.dtx !== "ready") return;
           ready = true;
+          serving.add(w);
           started({ pid: w.process.pid!, ports: m.ports });
         });
         w.on("exit", (code, signal) => {
           live.delete(w);
+          serving.delete(w);
           if (stopping) return live.size === 0 && resolve(exitCode);
           if (!ready) return started({ code: code || 1 });
           logger.error({ pid: w.process.pid, code, signal }, "worker died; starting another");

@@ -60,6 +60,9 @@ test("a branch answering 500 three times logs one warn line with that answer; ea
     message: `branch 01 action of ${gid} answered ERROR (500)`,
   });
   expect(warns[0]!.answer).toContain("database is down");
+  // each key once: pipelines such as Elasticsearch refuse a line that names a key twice
+  const warnLine = raw.find((l) => l.includes('"level":"warn"') && l.includes(`"gid":"${gid}"`));
+  expect(warnLine!.match(/"gid":/g)).toHaveLength(1);
 
   const changes = lines.filter((l) => l.level === "info" && l.gid === gid && l.to !== undefined);
   expect(changes.map((l) => l.message)).toEqual([`saga ${gid}: submitted → succeed`]);

@@ -46,6 +46,13 @@ async function scrape(): Promise<string> {
   return res.text();
 }
 
+/** A GET without following redirects, its body read. */
+async function get(path: string): Promise<{ status: number }> {
+  const res = await fetch(`${dtx.base}${path}`, { redirect: "manual" });
+  await res.arrayBuffer();
+  return { status: res.status };
+}
+
 /** The value of one series in a scrape (labels in the order they are written), or undefined. */
 function sample(text: string, series: string): number | undefined {
   const line = text.split("\n").find((l) => l.startsWith(`${series} `));
@@ -61,6 +68,13 @@ test("dtm's metrics with the route's name as api, dtx's own, and promtool accept
   expect((await dtx.get("/api/dtmsvr/nowhere/at-all")).status).toBe(404);
   const grpc = createClient(Dtm, createGrpcTransport({ baseUrl: dtx.base }));
   expect((await grpc.newGid({})).Gid).not.toBe("");
+  // the OpenAPI document and the admin page (its redirects and files) have names of their own
+  expect((await get("/api/openapi.json")).status).toBe(200);
+  expect((await get("/")).status).toBe(302);
+  expect((await get("/admin")).status).toBe(302);
+  // 200 once `npm run build` wrote the page, 503 before: either way the page's route answered
+  expect([200, 503]).toContain((await get("/admin/")).status);
+  expect([404, 503]).toContain((await get("/admin/no-such-file-x1.js")).status);
 
   const text = await scrape();
   // one series per route whatever the query string; grpc calls by method name
@@ -70,7 +84,13 @@ test("dtm's metrics with the route's name as api, dtx's own, and promtool accept
   expect(sample(text, 'dtm_server_process_total{type="http",api="submit",status="fail"}')).toBe(1);
   expect(sample(text, 'dtm_server_process_total{type="grpc",api="newgid",status="ok"}')).toBe(1);
   expect(sample(text, 'dtm_server_process_total{type="http",api="unknown",status="fail"}')).toBe(1);
-  expect(text).not.toMatch(/gid=|metrics-ok|at-all/);
+  expect(sample(text, 'dtm_server_process_total{type="http",api="unknown",status="ok"}')).toBeUndefined();
+  expect(sample(text, 'dtm_server_process_total{type="http",api="openapi",status="ok"}')).toBe(1);
+  expect(
+    (sample(text, 'dtm_server_process_total{type="http",api="admin-page",status="ok"}') ?? 0) +
+      (sample(text, 'dtm_server_process_total{type="http",api="admin-page",status="fail"}') ?? 0),
+  ).toBe(4);
+  expect(text).not.toMatch(/gid=|metrics-ok|at-all|no-such-file/);
   expect(sample(text, 'dtm_server_response_duration_count{type="http",api="submit"}')).toBe(2);
   expect(sample(text, 'dtm_transaction_process_total{model="saga",status="ok"}')).toBe(2);
   expect(sample(text, 'dtm_transaction_handled_duration_count{model="saga"}')).toBe(2);

@@ -142,3 +142,93 @@ test("a graceful stop hands back the lease of a pass that does not finish in tim
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+// A backlog left by an outage of a branch drains through the recovery worker once dtm's resetCronTime
+// makes it due: every saga succeeds with each action called once, passes run side by side up to
+// recovery.concurrency and never two of one saga at a time, also with two coordinators sharing it.
+// claims of at most 4, 6 passes at once: a backlog of 40 takes many claims; the hour-long poll
+// interval means only resetCronTime's wake-up starts the drain
+const recovery = { recovery: { enabled: true, pollInterval: 3_600_000, batchSize: 4, concurrency: 6 } };
+const BACKLOG = 40;
+
+async function drainBacklog(coordinators: TestCoordinator[], prefix: string): Promise<void> {
+  const [first] = coordinators as [TestCoordinator];
+  const gids = Array.from({ length: BACKLOG }, (_, i) => `${prefix}-${i}`);
+  rm.setDefault("TransOut", { status: 503, body: "bank is down" });
+  try {
+    // an hour: only resetCronTime makes the backlog due within the test
+    for (const g of gids) {
+      expect((await first.post("/api/dtmsvr/submit", { ...saga(g), retry_interval: 3600 })).status).toBe(200);
+    }
+    await first.settled();
+    for (const g of gids) expect(await first.status(g)).toBe("submitted");
+  } finally {
+    rm.setDefault("TransOut", "OK");
+  }
+
+  // a pass's branch calls run one after the other: calls in flight at once are passes at once
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const perGid = new Map<string, number>();
+  let sameSagaTwice = false;
+  const track = async (call: { gid: string }) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    perGid.set(call.gid, (perGid.get(call.gid) ?? 0) + 1);
+    if (perGid.get(call.gid)! > 1) sameSagaTwice = true;
+    await new Promise((r) => setTimeout(r, 5));
+    perGid.set(call.gid, perGid.get(call.gid)! - 1);
+    inFlight--;
+  };
+  rm.onCall("TransOut", track);
+  rm.onCall("TransIn", track);
+  const from = rm.calls().length;
+  try {
+    const reset = await first.get("/api/dtmsvr/resetCronTime?timeout=60&limit=1000");
+    expect(reset.body).toEqual({ has_remaining: false, succeed_count: BACKLOG });
+    await until(async () => {
+      for (const g of gids) if ((await first.status(g)) !== "succeed") return false;
+      return true;
+    }, 60_000);
+  } finally {
+    rm.onCall("TransOut", async () => undefined);
+    rm.onCall("TransIn", async () => undefined);
+  }
+  const after = rm.calls().slice(from);
+  for (const g of gids) {
+    expect(after.filter((c) => c.gid === g).map((c) => c.path.split("/").pop())).toEqual([
+      "TransOut",
+      "TransIn",
+    ]);
+  }
+  expect(sameSagaTwice).toBe(false);
+  expect(maxInFlight).toBeLessThanOrEqual(6 * coordinators.length);
+}
+
+test("a backlog larger than a claim drains once resetCronTime makes it due, each action called once", async () => {
+  const dtx = await TestCoordinator.start(recovery);
+  try {
+    await drainBacklog([dtx], "drain-one");
+  } finally {
+    await dtx.close();
+  }
+}, 90_000);
+
+const onPostgresTest = process.env.DTX_TEST_DATABASE_URL ? test : test.skip;
+onPostgresTest(
+  "two coordinators on one database drain one backlog between them, no saga driven twice",
+  async () => {
+    const schema = newSchemaName();
+    // resetCronTime wakes the worker of the coordinator it was sent to; the other one polls
+    const polling = { recovery: { ...recovery.recovery, pollInterval: 50 } };
+    const a = await TestCoordinator.start(recovery, schema);
+    const b = await TestCoordinator.start(polling, schema);
+    try {
+      await drainBacklog([a, b], "drain-two");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+  90_000,
+);

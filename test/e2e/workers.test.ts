@@ -1,8 +1,10 @@
 import pg from "pg";
-import { Client } from "undici";
+import { execFileSync } from "node:child_process";
 import { BranchServices } from "../support/branch-services";
 import { CoordinatorProcess } from "../support/coordinator-process";
 import { newSchemaName } from "../support/coordinator";
+import { onOwnConnection } from "../support/own-connection";
+import { transferBody } from "./saga-helpers";
 
 // server.workers: 2 coordinator processes sharing one port and one Postgres schema (node:cluster).
 // The embedded store cannot be shared, so this needs Postgres (the config refusal is in config.test.ts).
@@ -47,40 +49,26 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Submits a 2-step saga waiting for its result, on a connection of its own (so any worker may serve it). */
-async function submit(port: number, gid: string): Promise<{ status: number; body: string }> {
-  const client = new Client(`http://127.0.0.1:${port}`);
-  try {
-    const res = await client.request({
-      path: "/api/dtmsvr/submit",
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        gid,
-        trans_type: "saga",
-        wait_result: true,
-        steps: [
-          { action: rm.url("TransOut"), compensate: rm.url("TransOutRevert") },
-          { action: rm.url("TransIn"), compensate: rm.url("TransInRevert") },
-        ],
-        payloads: ['{"amount":30}', '{"amount":30}'],
-      }),
-    });
-    return { status: res.statusCode, body: await res.body.text() };
-  } finally {
-    await client.close();
-  }
+/** Submits a saga (by default waiting for its result), on a connection of its own (so any worker may serve it). */
+function submit(port: number, gid: string, body = transferBody(rm, gid, { wait_result: true })) {
+  return onOwnConnection(port, {
+    path: "/api/dtmsvr/submit",
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 async function statusOf(port: number, gid: string): Promise<string> {
-  const client = new Client(`http://127.0.0.1:${port}`);
-  try {
-    const res = await client.request({ path: `/api/dtmsvr/query?gid=${gid}`, method: "GET" });
-    const body = (await res.body.json()) as { transaction?: { status?: string } };
-    return body.transaction?.status ?? "";
-  } finally {
-    await client.close();
-  }
+  const res = await onOwnConnection(port, { path: `/api/dtmsvr/query?gid=${gid}`, method: "GET" });
+  const body = JSON.parse(res.body) as { transaction?: { status?: string } };
+  return body.transaction?.status ?? "";
+}
+
+/** The value of one series in a scrape (labels in the order they are written), or undefined. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 maybe("server.workers on Postgres", () => {
@@ -124,5 +112,47 @@ maybe("server.workers on Postgres", () => {
     expect(await primary.stop()).toBe(0);
     expect(alive(workers[1]!)).toBe(false);
     expect(alive(fresh)).toBe(false);
+  }, 300_000);
+
+  test("a scrape on any worker sums every worker's counts and reports the store gauges once", async () => {
+    primary = await CoordinatorProcess.start({
+      DTX_SERVER_WORKERS: "2",
+      DTX_STORE_URL: url,
+      DTX_STORE_SCHEMA: schema,
+      DTX_METRICS_REFRESH_INTERVAL: "100ms",
+    });
+    const started = await logLine((l) => l.message === "dtx started" && Array.isArray(l.workers));
+    const port = (started.ports as number[])[0]!;
+    // a saga whose branch keeps erring stays unfinished: one row in the store, whatever the workers
+    rm.setDefault("Stuck", "ERR");
+    const stuck = transferBody(rm, `metrics-${schema}-stuck`);
+    stuck.steps = [{ action: rm.url("Stuck"), compensate: rm.url("TransOutRevert") }];
+    stuck.payloads = ['{"amount":30}'];
+    expect((await submit(port, stuck.gid, stuck)).status).toBe(200);
+    // each on a connection of its own: the primary deals them out to the two workers in turn
+    const gids = Array.from({ length: 20 }, (_, i) => `metrics-${schema}-${i}`);
+    for (const g of gids) expect((await submit(port, g)).status).toBe(200);
+
+    // every scrape, whichever worker takes it, answers the same sums
+    for (let i = 0; i < 6; i++) {
+      const scrape = await onOwnConnection(port, { path: "/api/metrics", method: "GET" });
+      expect(scrape.status).toBe(200);
+      const text = scrape.body;
+      expect(sample(text, "dtx_processes")).toBe(2);
+      expect(sample(text, 'dtm_transaction_process_total{model="saga",status="ok"}')).toBe(gids.length);
+      expect(sample(text, 'dtx_transactions_finished_total{kind="saga",outcome="succeed"}')).toBe(
+        gids.length,
+      );
+      expect(sample(text, 'dtm_server_process_total{type="http",api="submit",status="ok"}')).toBe(
+        gids.length + 1,
+      );
+      expect(sample(text, 'dtm_transaction_handled_duration_count{model="saga"}')).toBeGreaterThanOrEqual(
+        gids.length,
+      );
+      expect(sample(text, 'dtx_transactions_unfinished{kind="saga",status="submitted"}')).toBe(1);
+      expect(text).toMatch(/^dtm_server_info\{gin_version="",grpc_version="[\d.]+"\} 1$/m);
+      execFileSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    }
+    expect(await primary.stop()).toBe(0);
   }, 300_000);
 });

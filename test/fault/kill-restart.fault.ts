@@ -5,9 +5,14 @@
  */
 import type { CoordinatorProcess } from "../support/coordinator-process";
 import { startFaultBank, type FaultBank } from "./support/fault-bank";
-import { recordFigures } from "./support/figures";
-import { whenAllFinal } from "./support/ledger-check";
-import { faultSeed, finalLedger, postgresUrl, scenarioSchema, startCoordinator } from "./support/scenario";
+import {
+  expectLedgerKept,
+  killAndRestart,
+  faultSeed,
+  postgresUrl,
+  scenarioSchema,
+  startCoordinator,
+} from "./support/scenario";
 import { prng, TransferLoad } from "./support/transfer-load";
 import { OPENING } from "./support/fault-bank";
 
@@ -28,44 +33,23 @@ afterAll(async () => {
 });
 
 test(`kill -9 under load, ${KILLS} times: 0 acknowledged lost, 0 half-done, money conserved (seed ${seed})`, async () => {
-  const random = prng(seed);
   proc = await startCoordinator(store.env);
-  const port = proc.port;
   const opening = await bank.balances();
   const load = new TransferLoad("k9", bank.base, Object.keys(OPENING), seed);
-  const takeoverMs: number[] = [];
   load.start([proc.base], CLIENTS);
-  for (let k = 0; k < KILLS; k++) {
-    // a random point under load: after 5 to 40 more acknowledged transfers
-    await load.until({ acknowledged: 5 + Math.floor(random() * 36) });
-    await proc.kill();
-    await load.stop();
-    proc = await startCoordinator({ ...store.env, DTX_SERVER_PORTS: String(port) });
-    const ready = Date.now();
-    takeoverMs.push((await whenAllFinal(proc.base)) - ready);
-    load.start([proc.base], CLIENTS);
-  }
+  const takeoverMs = await killAndRestart(
+    proc,
+    store.env,
+    load,
+    { kills: KILLS, clients: CLIENTS, random: prng(seed) },
+    (p) => (proc = p),
+  );
   await load.until({ acknowledged: 10 });
   await load.stop();
-  const report = await finalLedger(proc.base, load, bank, opening);
-  recordFigures({
+  await expectLedgerKept(proc.base, load, bank, opening, seed, {
     scenario: "kill -9 x3, one coordinator, Postgres",
-    transactions: report.stored,
-    acknowledged: load.acknowledged.size,
     kills: KILLS,
     takeoverMs,
-    requests: load.tried.size,
-    lost: report.lost.length,
-    halfDone: report.halfDone.length,
     notes: `seed ${seed}; restart → last saga final`,
   });
-  expect({ seed, lost: report.lost, halfDone: report.halfDone, strangers: report.strangers }).toEqual({
-    seed,
-    lost: [],
-    halfDone: [],
-    strangers: [],
-  });
-  expect(report.totalAfter).toBe(report.totalBefore);
-  expect(report.stored).toBeGreaterThanOrEqual(load.acknowledged.size);
-  expect(load.acknowledged.size).toBeGreaterThan(0);
 });

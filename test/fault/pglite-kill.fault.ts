@@ -9,9 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CoordinatorProcess } from "../support/coordinator-process";
 import { OPENING, startFaultBank, type FaultBank } from "./support/fault-bank";
-import { recordFigures } from "./support/figures";
-import { whenAllFinal } from "./support/ledger-check";
-import { faultSeed, finalLedger, startCoordinator } from "./support/scenario";
+import { expectLedgerKept, faultSeed, killAndRestart, startCoordinator } from "./support/scenario";
 import { prng, TransferLoad } from "./support/transfer-load";
 
 const KILLS = 2;
@@ -31,44 +29,24 @@ afterAll(async () => {
 });
 
 test(`PGlite killed -9 mid-load, ${KILLS} times: 0 acknowledged lost, 0 half-done (seed ${seed})`, async () => {
-  const random = prng(seed);
   const env = { DTX_STORE_URL: "", DTX_STORE_DATA_DIR: dataDir };
   proc = await startCoordinator(env);
-  const port = proc.port;
   const opening = await bank.balances();
   const load = new TransferLoad("pgl", bank.base, Object.keys(OPENING), seed);
-  const takeoverMs: number[] = [];
   load.start([proc.base], CLIENTS);
-  for (let k = 0; k < KILLS; k++) {
-    // a random point under load: after 5 to 40 more acknowledged transfers
-    await load.until({ acknowledged: 5 + Math.floor(random() * 36) });
-    await proc.kill();
-    await load.stop();
-    proc = await startCoordinator({ ...env, DTX_SERVER_PORTS: String(port) });
-    const ready = Date.now();
-    takeoverMs.push((await whenAllFinal(proc.base)) - ready);
-    load.start([proc.base], CLIENTS);
-  }
+  const takeoverMs = await killAndRestart(
+    proc,
+    env,
+    load,
+    { kills: KILLS, clients: CLIENTS, random: prng(seed) },
+    (p) => (proc = p),
+  );
   await load.until({ acknowledged: 10 });
   await load.stop();
-  const report = await finalLedger(proc.base, load, bank, opening);
-  recordFigures({
+  await expectLedgerKept(proc.base, load, bank, opening, seed, {
     scenario: "PGlite store, kill -9 x2",
-    transactions: report.stored,
-    acknowledged: load.acknowledged.size,
     kills: KILLS,
     takeoverMs,
-    requests: load.tried.size,
-    lost: report.lost.length,
-    halfDone: report.halfDone.length,
     notes: `seed ${seed}; restart → last saga final`,
   });
-  expect({ seed, lost: report.lost, halfDone: report.halfDone, strangers: report.strangers }).toEqual({
-    seed,
-    lost: [],
-    halfDone: [],
-    strangers: [],
-  });
-  expect(report.totalAfter).toBe(report.totalBefore);
-  expect(load.acknowledged.size).toBeGreaterThan(0);
 });

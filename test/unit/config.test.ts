@@ -54,8 +54,8 @@ describe("defaults", () => {
       recovery: {
         enabled: true,
         pollInterval: 1_000,
-        batchSize: 32,
-        concurrency: 32,
+        batchSize: 64,
+        concurrency: 64,
         lease: 10_000,
         heartbeat: 500,
         deadAfter: 2_000,

@@ -14,6 +14,9 @@ import { processMetrics } from "./process-metrics";
 import { meteredHandler, rpcMetrics } from "./request-metrics";
 import { StoreGauges } from "./store-gauges";
 
+/** One registry's metrics as `getMetricsAsJSON` gives them (what worker processes send the primary). */
+export type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+
 /** What a coordinator's metrics need to know at start. */
 export interface AppMetricsOptions {
   versions: { dtx: string; grpc: string };
@@ -45,17 +48,23 @@ export class AppMetrics {
   }
 
   /**
-   * The registries one scrape answers: Node's process metrics and this coordinator's. (With worker
-   * processes, the primary's `AggregatorRegistry` sums the same list over the workers.)
+   * What this process counted — Node's process metrics and this coordinator's counters, histograms
+   * and info gauges — as JSON, for the primary of worker processes to sum (cluster-scrape.ts).
    */
-  registries(): Registry[] {
-    return [processMetrics(), this.metrics.registry];
+  ownMetrics(): Promise<MetricsJson> {
+    return Registry.merge([processMetrics(), this.metrics.registry]).getMetricsAsJSON();
+  }
+
+  /** The store gauges as JSON, brought up to date (a failed read keeps the last values). */
+  async storeGauges(): Promise<MetricsJson> {
+    await this.gauges.refresh().catch(() => undefined);
+    return this.metrics.storeRegistry.getMetricsAsJSON();
   }
 
   /** The text of one scrape, in Prometheus's text format, with the store gauges brought up to date. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     await this.gauges.refresh().catch(() => undefined);
-    const merged = Registry.merge(this.registries());
+    const merged = Registry.merge([processMetrics(), this.metrics.registry, this.metrics.storeRegistry]);
     return { contentType: merged.contentType, body: await merged.metrics() };
   }
 

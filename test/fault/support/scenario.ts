@@ -3,6 +3,7 @@ import { CoordinatorProcess } from "../../support/coordinator-process";
 import { newSchemaName } from "../../support/coordinator";
 import { checkLedger, listAll, whenAllFinal, type LedgerReport } from "./ledger-check";
 import type { FaultBank } from "./fault-bank";
+import { recordFigures, type FaultFigures } from "./figures";
 import type { TransferLoad } from "./transfer-load";
 
 /** The Postgres the fault suite runs against (CI always gives one). */
@@ -44,6 +45,74 @@ export async function finalLedger(
 ): Promise<LedgerReport> {
   await whenAllFinal(base);
   return checkLedger(load, await listAll(base), opening, await bank.balances());
+}
+
+/** What a scenario says of itself in the figures table; `requests` defaults to the transfers tried. */
+export type ScenarioFigures = Pick<FaultFigures, "scenario" | "kills" | "takeoverMs" | "notes"> & {
+  requests?: number;
+};
+
+/**
+ * The end of every fault scenario: waits for every transaction to be final (asking `base`), records
+ * the scenario's figures, and expects what each promises — no acknowledged transfer lost, none
+ * half-done, no transaction the load did not send, money conserved, every acknowledged one stored,
+ * and some load acknowledged at all.
+ */
+export async function expectLedgerKept(
+  base: string,
+  load: TransferLoad,
+  bank: FaultBank,
+  opening: Record<string, number>,
+  seed: number,
+  figures: ScenarioFigures,
+): Promise<void> {
+  const report = await finalLedger(base, load, bank, opening);
+  recordFigures({
+    requests: load.tried.size,
+    ...figures,
+    transactions: report.stored,
+    acknowledged: load.acknowledged.size,
+    lost: report.lost.length,
+    halfDone: report.halfDone.length,
+  });
+  expect({ seed, lost: report.lost, halfDone: report.halfDone, strangers: report.strangers }).toEqual({
+    seed,
+    lost: [],
+    halfDone: [],
+    strangers: [],
+  });
+  expect(report.totalAfter).toBe(report.totalBefore);
+  expect(report.stored).toBeGreaterThanOrEqual(load.acknowledged.size);
+  expect(load.acknowledged.size).toBeGreaterThan(0);
+}
+
+/**
+ * With `load` running on `proc`, `kills` times: waits for a random point (5 to 40 more acknowledged
+ * transfers), kills the coordinator with -9, stops the load, restarts the coordinator on the same port
+ * with `env`, times its takeover — from its "dtx started" to the last saga final, with no load
+ * meanwhile — and starts the load again on it. `restarted` learns each new process (to kill at the end).
+ *
+ * @returns each takeover's time (ms)
+ */
+export async function killAndRestart(
+  proc: CoordinatorProcess,
+  env: Record<string, string>,
+  load: TransferLoad,
+  opts: { kills: number; clients: number; random: () => number },
+  restarted: (p: CoordinatorProcess) => void,
+): Promise<number[]> {
+  const takeoverMs: number[] = [];
+  for (let k = 0; k < opts.kills; k++) {
+    await load.until({ acknowledged: 5 + Math.floor(opts.random() * 36) });
+    await proc.kill();
+    await load.stop();
+    proc = await startCoordinator({ ...env, DTX_SERVER_PORTS: String(proc.port) });
+    restarted(proc);
+    const ready = Date.now();
+    takeoverMs.push((await whenAllFinal(proc.base)) - ready);
+    load.start([proc.base], opts.clients);
+  }
+  return takeoverMs;
 }
 
 /** The figures' seed: DTX_TEST_FAULT_SEED, or a fresh one (printed with every failure). */

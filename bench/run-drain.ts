@@ -1,0 +1,115 @@
+/**
+ * The drain workload: a backlog of due sagas left by an outage of the branches, drained by dtx's recovery
+ * worker while new submits keep arriving at a steady rate. Reports the drain rate and the submits'
+ * latency during the drain against their latency without a backlog.
+ */
+import { request } from "undici";
+import type { Coordinator } from "./coordinators";
+import { sleep } from "./load";
+import type { Row } from "./report";
+import { cpuPerSaga, loadJobs, machineNote, type BenchContext } from "./run-workload";
+import { statusCounts, waitDrained } from "./saga-status";
+import type { Workload } from "./workloads";
+
+/** The backlog's retry interval: far enough that only `resetCronTime` makes it due. */
+const BACKLOG_RETRY_SECONDS = 3600;
+
+/** dtm's `resetCronTime` until nothing is left: every transaction looked at later than 60 s from now is due now. */
+async function resetCronTime(origin: string): Promise<void> {
+  for (;;) {
+    const res = await request(`${origin}/api/dtmsvr/resetCronTime?timeout=60&limit=1000`);
+    const text = await res.body.text();
+    if (res.statusCode !== 200)
+      throw new Error(`resetCronTime: HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+    if (!(JSON.parse(text) as { has_remaining: boolean }).has_remaining) return;
+  }
+}
+
+const per = (n: number, sagas: number) => (sagas > 0 ? n / sagas : NaN);
+
+/**
+ * 1. `normal`: submits at `drainRate`/s for the window, nothing else due: their usual latency.
+ * 2. `backlog`: the branch service answers 503 (an outage) while `backlog` sagas are submitted with a
+ *    retry interval of an hour; each first pass fails its first call and the saga waits. The outage ends.
+ * 3. The window: submits at `drainRate`/s again, and dtm's `resetCronTime` makes the backlog due at once.
+ *    The window ends when the branch service has answered the last action of every backlog saga.
+ *
+ * `steadyRate` is workload a's sagas/s of this run, if it ran: the rate the drain is compared with.
+ */
+export async function runDrain(
+  ctx: BenchContext,
+  coord: Coordinator,
+  w: Workload,
+  steadyRate: number | null,
+): Promise<Row> {
+  const { seconds, warmupSeconds, drainSeconds, backlog, drainRate } = ctx.settings;
+  const { prefix, job, load } = loadJobs(ctx, coord, w);
+
+  if (warmupSeconds > 0) await load(job("warmup", warmupSeconds * 1000, { ratePerSec: drainRate }));
+  const normal = await load(job("normal", seconds * 1000, { ratePerSec: drainRate }));
+
+  const backlogPrefix = `${prefix}backlog-`;
+  await ctx.branch.request({ outage: true });
+  const made = Date.now();
+  const created = await load(
+    job("backlog", drainSeconds * 1000, { count: backlog, retryIntervalSec: BACKLOG_RETRY_SECONDS }),
+  ).finally(() => ctx.branch.request({ outage: false }));
+  const madeSeconds = (Date.now() - made) / 1000;
+  await ctx.branch.request({ finished: backlogPrefix });
+
+  const pids = { coordinator: coord.child.pid, branch: ctx.branch.pid, load: ctx.load.pid };
+  const calls0 = await ctx.branch.request<number>("calls");
+  const cpu0 = await ctx.cpu.sample(pids, coord.pgAppName);
+  const start = Date.now();
+  const submits = load(job("run", drainSeconds * 1000, { ratePerSec: drainRate }));
+  await resetCronTime(coord.origin);
+  let done = { count: 0, lastAt: 0 };
+  while (done.count < backlog && Date.now() < start + drainSeconds * 1000 && !ctx.stopped()) {
+    await sleep(50);
+    done = await ctx.branch.request<{ count: number; lastAt: number }>({ finished: backlogPrefix });
+  }
+  await ctx.load.request("stop");
+  const during = await submits;
+  const cpu1 = await ctx.cpu.sample(pids, coord.pgAppName);
+  const calls1 = await ctx.branch.request<number>("calls");
+  const drainMs = (done.lastAt || Date.now()) - start;
+
+  await waitDrained(coord.origin, Date.now() + drainSeconds * 1000, ctx.stopped);
+  const stored = await statusCounts(coord.origin, backlogPrefix, prefix);
+  const drained = stored.get("succeed") ?? 0;
+  const other = [...stored].filter(([s]) => s !== "succeed");
+  const label = `drain (${coord.kind})`;
+  ctx.notes.push(
+    `${label}: ${drained} of ${backlog} backlog sagas drained in ${(drainMs / 1000).toFixed(1)} s ` +
+      `(${Math.round(per(drained * 1000, drainMs))}/s` +
+      (steadyRate
+        ? `, ${(drained / (drainMs / 1000) / steadyRate).toFixed(2)}× a's steady ${Math.round(steadyRate)}/s`
+        : "") +
+      `); the backlog took ${madeSeconds.toFixed(1)} s to make (${created.ok + created.errors} submits, ` +
+      `answered ${created.errorSamples.map((e) => `\`${e.slice(0, 80)}\``).join("; ") || "200"}).` +
+      (other.length ? ` Not succeeded: ${other.map(([s, n]) => `${n} ${s}`).join(", ")}.` : ""),
+    `${label}: submits at ${drainRate}/s: without a backlog p50 ${normal.p50.toFixed(1)} ms, p99 ` +
+      `${normal.p99.toFixed(1)} ms (${normal.ok} sagas, ${normal.errors} errors); during the drain p50 ` +
+      `${during.p50.toFixed(1)} ms, p99 ${during.p99.toFixed(1)} ms (${during.ok} sagas, ${during.errors} ` +
+      `errors): p99 ${(during.p99 / normal.p99).toFixed(2)}× the normal.` +
+      (during.errorSamples.length
+        ? ` First errors: ${during.errorSamples.map((e) => `\`${e}\``).join("; ")}`
+        : ""),
+  );
+  const usage = ctx.cpu.usage(cpu0, cpu1);
+  const sagas = drained + during.ok;
+  ctx.notes.push(machineNote(label, usage, sagas));
+  return {
+    workload: w.label,
+    coordinator: coord.kind,
+    sagas: drained,
+    sagasPerSec: per(drained * 1000, drainMs),
+    p50: during.p50,
+    p99: during.p99,
+    errors: during.errors + (backlog - drained),
+    commitsPerSaga: null,
+    writeXactsPerSaga: null,
+    branchCallsPerSaga: per(calls1 - calls0, sagas),
+    cpu: cpuPerSaga(usage, sagas),
+  };
+}
