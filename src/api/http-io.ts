@@ -17,7 +17,10 @@ export const TOO_LARGE = Symbol("too large");
  * streamed body passes the limit; answer with `refuseUpload` then.
  */
 export async function readBody(req: Req, max: number): Promise<Buffer | typeof TOO_LARGE> {
-  if (Number(req.headers["content-length"]) > max) return TOO_LARGE;
+  const declared = Number(req.headers["content-length"] ?? NaN);
+  if (declared > max) return TOO_LARGE;
+  // a declared length is what the parser delivers, no more: collect it without a stream iterator
+  if (declared >= 0) return readDeclared(req);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
@@ -25,6 +28,35 @@ export async function readBody(req: Req, max: number): Promise<Buffer | typeof T
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/** The whole body of a request with a declared length (at most the limit). */
+function readDeclared(req: Req): Promise<Buffer> {
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  if (req.destroyed) return Promise.reject(new Error("the request closed before its body ended"));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const onData = (chunk: Buffer): void => void chunks.push(chunk);
+    const onEnd = (): void => {
+      off();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (err: Error): void => {
+      off();
+      reject(err);
+    };
+    const onClose = (): void => onError(new Error("the request closed before its body ended"));
+    const off = (): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
 }
 
 /**

@@ -1,8 +1,10 @@
-import { Agent } from "undici";
+import { EventEmitter } from "node:events";
+import { Agent, type Dispatcher } from "undici";
 import type { BranchRequest, BranchResult } from "../core/branch-caller";
 import { newGid } from "../core/gid";
 import { refusedHeader } from "./refused-header";
 import { classifyHttp, classifyJsonRpc } from "./result";
+import { TargetCache, type Target } from "./target-cache";
 
 /**
  * How much of an answer is read and classified. dtm's rules look for `ONGOING` and `FAILURE` anywhere
@@ -20,18 +22,20 @@ export const CLASSIFIED_BYTES = 64 * 1024;
  */
 export class HttpCaller {
   private readonly agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+  private readonly targets = new TargetCache();
   private closed = false;
 
   /** Calls the branch; never throws (network errors and timeouts are ERROR results). */
   async call(req: BranchRequest): Promise<BranchResult> {
-    const url = parseUrl(req.url);
-    if (!url) return { outcome: "ERROR", detail: `http call ${req.url} failed: not a URL` };
-    url.searchParams.set("gid", req.gid);
-    url.searchParams.set("trans_type", req.transType);
-    url.searchParams.set("branch_id", req.branchId);
-    url.searchParams.set("op", req.op);
+    const target = this.targets.withQuery(req.url, [
+      ["gid", req.gid],
+      ["trans_type", req.transType],
+      ["branch_id", req.branchId],
+      ["op", req.op],
+    ]);
+    if (!target) return { outcome: "ERROR", detail: `http call ${req.url} failed: not a URL` };
     const post = req.payload.length > 0 || req.forcePost === true;
-    const answer = await this.send(req, url, post ? req.payload : undefined);
+    const answer = await this.send(req, target, post ? req.payload : undefined);
     return "outcome" in answer ? answer : classifyHttp(answer.status, answer.body);
   }
 
@@ -52,33 +56,48 @@ export class HttpCaller {
       id: newGid(),
       params: { ...params, gid: req.gid, trans_type: req.transType, branch_id: req.branchId, op: req.op },
     });
-    const answer = await this.send(req, url, Buffer.from(body));
+    const answer = await this.send(
+      req,
+      { origin: url.origin, path: url.pathname + url.search },
+      Buffer.from(body),
+    );
     return "outcome" in answer ? answer : classifyJsonRpc(answer.status, answer.body);
   }
 
   /** One request with the branch's headers and timeout: the status and the head of the body, or an ERROR. */
   private async send(
     req: BranchRequest,
-    url: URL,
+    target: Target,
     body: Buffer | undefined,
   ): Promise<{ status: number; body: string } | BranchResult> {
     if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
     const refused = refusedHeader(req, "http");
     if (refused) return refused;
+    // the whole call's deadline; cleared when it ends, so an answered call leaves no timer behind.
+    // undici takes an EventEmitter as its signal: far cheaper to make than an AbortController
+    const deadline = new EventEmitter();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      deadline.emit("abort");
+    }, req.timeoutMs);
     try {
       const res = await this.agent.request({
-        origin: url.origin,
+        origin: target.origin,
         method: body ? "POST" : "GET",
-        path: url.pathname + url.search,
-        headers: { "content-type": "application/json", ...req.headers },
+        path: target.path,
+        headers: req.headers ? { "content-type": "application/json", ...req.headers } : JSON_CONTENT,
         body,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: AbortSignal.timeout(req.timeoutMs),
+        signal: deadline,
       });
-      return { status: res.statusCode, body: await readHead(res.body, CLASSIFIED_BYTES) };
+      return { status: res.statusCode, body: await readHead(res, CLASSIFIED_BYTES) };
     } catch (err) {
-      return { outcome: "ERROR", detail: `http call ${req.url} failed: ${(err as Error).message}` };
+      const why = timedOut ? `no answer within ${req.timeoutMs} ms` : (err as Error).message;
+      return { outcome: "ERROR", detail: `http call ${req.url} failed: ${why}` };
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -88,6 +107,8 @@ export class HttpCaller {
     await this.agent.destroy();
   }
 }
+
+const JSON_CONTENT = { "content-type": "application/json" };
 
 function parseUrl(text: string): URL | null {
   try {
@@ -107,8 +128,14 @@ function jsonObject(payload: Buffer): Record<string, unknown> | null {
   }
 }
 
-/** The first `max` bytes of a body as text; the rest is read and dropped chunk by chunk. */
-async function readHead(body: AsyncIterable<Buffer>, max: number): Promise<string> {
+/**
+ * The first `max` bytes of an answer's body as text; the rest is read and dropped chunk by chunk. A
+ * body announced no longer than `max` (a branch's usual short JSON) is read whole in one go.
+ */
+async function readHead(res: Dispatcher.ResponseData, max: number): Promise<string> {
+  const length = Number(res.headers["content-length"] ?? NaN);
+  if (length <= max) return res.body.text();
+  const body: AsyncIterable<Buffer> = res.body;
   const kept: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {

@@ -47,10 +47,14 @@ export function insertedRows(
   branches: NewBranch[],
   inserted: InsertedTrans,
 ): BranchRecord[] {
+  // every field written out: one object shape for every row (a spread of `b` showed in the profile)
   return branches.map((b, i) => ({
-    ...b,
     id: inserted.branchIds[i]!,
     gid: trans.gid,
+    branchId: b.branchId,
+    op: b.op,
+    url: b.url,
+    payload: b.payload,
     status: "prepared",
     createTime: trans.createTime,
     updateTime: trans.createTime,

@@ -227,24 +227,23 @@ export class App {
     const metricsText = metricsRoute(observed.scrape);
     const openApi = openApiRoute(dtxVersion());
     const adminPage = adminPageRoute(opts.adminPageDir ?? join(packageRoot(), "dist", "admin"));
-    const fallback = (req: Req, res: Res): void => {
-      void (async () => {
-        const grpc = String(req.headers["content-type"] ?? "").startsWith("application/grpc");
-        const served = async (): Promise<boolean> =>
-          (await metricsText(req, res)) ||
-          openApi(req, res) ||
-          adminPage(req, res) ||
-          (await dtmRoutes(req, res)) ||
-          (await jsonRpc(req, res)) ||
-          (await gateway(req, res));
-        if (!grpc && (await served())) return;
-        sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
-      })().catch((err) => {
-        logger.error({ err }, "request failed");
-        if (!res.headersSent) sendJson(res, 500, { message: "internal error" });
-      });
+    // the plain HTTP routes, tried in order; a request none of them takes is answered 404
+    const plainRoutes = (routes: Array<(req: Req, res: Res) => boolean | Promise<boolean>>) => {
+      return (req: Req, res: Res): void => {
+        void (async () => {
+          if (!isGrpc(req)) for (const route of routes) if (await route(req, res)) return;
+          sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
+        })().catch((err) => {
+          logger.error({ err }, "request failed");
+          if (!res.headersSent) sendJson(res, 500, { message: "internal error" });
+        });
+      };
     };
-    const handler = connectNodeAdapter({
+    const fallback = plainRoutes([metricsText, openApi, adminPage, dtmRoutes, jsonRpc, gateway]);
+    // dtm's HTTP API, the hot path of dtm clients: no Connect route is under /api/dtmsvr/, so its
+    // requests skip the Connect adapter and the other routes
+    const dtmApi = plainRoutes([dtmRoutes]);
+    const connect = connectNodeAdapter({
       routes: (router) => {
         router.service(CoordinatorService, native);
         router.service(TopicService, nativeTopics);
@@ -256,6 +255,8 @@ export class App {
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
       readMaxBytes: config.server.maxBodyBytes,
     });
+    const handler = (req: Req, res: Res): void =>
+      req.url?.startsWith(DTM_HTTP_PREFIX) && !isGrpc(req) ? dtmApi(req, res) : connect(req, res);
     serve = observed.wrapHandler(handler);
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
@@ -348,6 +349,13 @@ export class App {
 }
 
 type Handler = Parameters<typeof Listener.listen>[0]["handler"];
+
+/** Where dtm's HTTP API lives (every route of src/api/dtm-http.ts but ping and health). */
+const DTM_HTTP_PREFIX = "/api/dtmsvr/";
+
+function isGrpc(req: Req): boolean {
+  return String(req.headers["content-type"] ?? "").startsWith("application/grpc");
+}
 
 /** What a request gets between the bind and the store being ready. */
 function answerStarting(req: Req, res: Res): void {

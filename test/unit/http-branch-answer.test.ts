@@ -16,6 +16,7 @@ const caller = new TransportCaller();
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
+    if (req.url?.startsWith("/drip")) return drip(req, res);
     const a = answers.get(new URL(req.url ?? "/", "http://x").pathname)!;
     req.resume();
     res.writeHead(a.status, { "content-type": "text/plain" });
@@ -29,7 +30,15 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-function call(path: string) {
+/** Answers 200 at once, then a byte of body every 50 ms until the caller goes away. */
+function drip(req: http.IncomingMessage, res: http.ServerResponse): void {
+  req.resume();
+  res.writeHead(200, { "content-type": "text/plain" });
+  const timer = setInterval(() => res.write("x"), 50);
+  res.on("close", () => clearInterval(timer));
+}
+
+function call(path: string, timeoutMs = 5000) {
   return caller.call("http", {
     url: base + path,
     gid: "g",
@@ -38,7 +47,7 @@ function call(path: string) {
     op: "action",
     payload: Buffer.from("{}"),
     headers: {},
-    timeoutMs: 5000,
+    timeoutMs,
   });
 }
 
@@ -67,4 +76,11 @@ test("after a long answer the connection serves the next call", async () => {
     detail: '{"dtm_result":"FAILURE"}',
     code: "409",
   });
+});
+
+test("an answer whose body never ends is cut at the request timeout: ERROR naming it", async () => {
+  // each byte comes well within the timeout: only the call's own deadline ends it
+  const r = await call("/drip", 400);
+  expect(r.outcome).toBe("ERROR");
+  expect(r.detail).toMatch(/\/drip failed: no answer within 400 ms$/);
 });

@@ -1,5 +1,8 @@
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
+import { LeanCounter, LeanHistogram } from "./lean-metrics";
 
+/** Durations in seconds, 5 ms to 10 s: prom-client's default buckets. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 /** Group-commit batch sizes: powers of two up to the largest batch (128). */
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128];
 /** Store statements: 0.5 ms to 2.5 s. */
@@ -127,18 +130,18 @@ export class DtxMetrics {
     );
   }
 
-  private counter<T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  /** Counters and histograms are lean-metrics.ts's: they are recorded on every saga's path. */
+  private counter<T extends string>(name: string, help: string, labelNames: readonly T[]): LeanCounter<T> {
+    return new LeanCounter(name, help, labelNames, this.registry);
   }
 
-  /** A histogram of prom-client's default buckets (seconds, 5 ms to 10 s) unless `buckets` are given. */
   private histogram<T extends string>(
     name: string,
     help: string,
     labelNames: readonly T[],
-    buckets?: number[],
-  ): Histogram<T> {
-    return new Histogram({ name, help, labelNames, ...(buckets && { buckets }), registers: [this.registry] });
+    buckets = DURATION_BUCKETS,
+  ): LeanHistogram<T> {
+    return new LeanHistogram(name, help, labelNames, buckets, this.registry);
   }
 
   /** A gauge read from the store: in `storeRegistry`; where registries are aggregated, the max. */
