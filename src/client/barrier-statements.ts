@@ -94,3 +94,21 @@ export async function commit(db: Queryable): Promise<void> {
 export async function rollback(db: Queryable): Promise<void> {
   await db.query("rollback");
 }
+
+/** Bounds how long the current transaction's next statements wait for a row lock. */
+export async function setLocalLockTimeout(db: Queryable, ms: number): Promise<void> {
+  await db.query(`set local lock_timeout = ${Math.max(1, Math.floor(ms))}`);
+}
+
+/** Lifts the bound of {@link setLocalLockTimeout} for the rest of the transaction. */
+export async function resetLocalLockTimeout(db: Queryable): Promise<void> {
+  await db.query("set local lock_timeout to default");
+}
+
+/** Postgres' SQLSTATE of a lock not granted within lock_timeout. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
+/** Whether a statement failed because its lock was not granted within lock_timeout. */
+export function isLockNotAvailable(err: unknown): boolean {
+  return (err as { code?: string } | undefined)?.code === LOCK_NOT_AVAILABLE;
+}

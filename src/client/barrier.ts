@@ -6,12 +6,14 @@ import {
   createBarrierSchema,
   createBarrierTable,
   insertBarrier,
+  isLockNotAvailable,
   rollback,
   selectBarrierReason,
+  setLocalLockTimeout,
   type Queryable,
 } from "./barrier-statements";
 import type { BranchContext } from "./branch-context";
-import { BranchFailure, Duplicated } from "./errors";
+import { BranchFailure, BranchOngoing, Duplicated } from "./errors";
 
 /** dtm's default barrier table. @example new Barrier(ctx, { table: DEFAULT_BARRIER_TABLE }) */
 export const DEFAULT_BARRIER_TABLE = "dtm_barrier.barrier";
@@ -22,15 +24,25 @@ const ORIGIN: Record<string, string> = { cancel: "try", compensate: "action", ro
 /** The message check-back's key (dtm's): branch `00`, op `msg`, the first barrier. */
 const MSG_KEY = { branchId: "00", op: "msg", barrierId: "01" };
 
+/** How long a branch's transaction waits for a row lock by default (ms). */
+export const DEFAULT_LOCK_WAIT_MS = 3000;
+
 /**
  * Options of a barrier.
  *
  * @example
- * new Barrier(ctx, { table: "payments.barrier" });
+ * new Barrier(ctx, { table: "payments.barrier", lockWaitMs: 1000 });
  */
 export interface BarrierOptions {
   /** The barrier table, `[schema.]table`. Default `dtm_barrier.barrier` (dtm's). */
   table?: string;
+  /**
+   * How long {@link Barrier.call}'s transaction waits for a row lock (Postgres' `lock_timeout`)
+   * before the call answers ONGOING and the coordinator calls again later. Default 3 s. A prepared
+   * XA branch holds its row locks until its phase 2: a branch waiting for them without a bound keeps
+   * its connection, and enough of them take every connection the XA transaction needs to finish.
+   */
+  lockWaitMs?: number;
 }
 
 /**
@@ -56,6 +68,7 @@ export interface BarrierOptions {
  */
 export class Barrier {
   private readonly table: string;
+  private readonly lockWaitMs: number;
   private calls = 0;
 
   /** @throws TypeError when the context lacks gid, trans_type, branch_id or op */
@@ -64,6 +77,7 @@ export class Barrier {
     options: BarrierOptions = {},
   ) {
     this.table = checkTableName(options.table ?? DEFAULT_BARRIER_TABLE);
+    this.lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
     const missing = (["gid", "transType", "branchId", "op"] as const).filter((k) => !ctx[k]);
     if (missing.length > 0) {
       throw new TypeError(
@@ -76,7 +90,8 @@ export class Barrier {
    * Runs `business` in a new transaction on `db` (a pool: one of its connections; a client: that
    * connection) behind the barrier, and commits. When the barrier says the call must do nothing,
    * `business` is not run and the call resolves with undefined; when `business` throws, everything is
-   * rolled back (the barrier rows too) and the error propagates.
+   * rolled back (the barrier rows too) and the error propagates. A row lock not granted within
+   * `lockWaitMs` rolls back too and throws {@link BranchOngoing}: the coordinator calls again later.
    *
    * @example
    * await new Barrier(ctx).call(pool, (tx) => tx.query("update account set balance = balance + $1 where name = $2", [30, "bob"]));
@@ -89,12 +104,17 @@ export class Barrier {
         throw (broken = e);
       });
       try {
+        await setLocalLockTimeout(client, this.lockWaitMs);
         const result = await this.callInTransaction(client, business);
         await commit(client);
         return result;
       } catch (err) {
         await rollback(client).catch((e: Error) => (broken = e));
-        throw err;
+        throw lockedOngoing(
+          err,
+          `${this.ctx.gid} branch ${this.ctx.branchId} ${this.ctx.op}`,
+          this.lockWaitMs,
+        );
       }
     } finally {
       if (client !== db) (client as ClientBase & { release(err?: Error): void }).release(broken);
@@ -165,6 +185,20 @@ export async function createBarrierTables(db: Queryable, table = DEFAULT_BARRIER
   checkTableName(table);
   if (table.includes(".")) await createBarrierSchema(db, table.split(".")[0]!);
   await createBarrierTable(db, table);
+}
+
+/**
+ * `err` itself, or, when it is a row lock not granted within lock_timeout, a {@link BranchOngoing}
+ * saying so (the call is worth repeating once the lock's holder ends).
+ *
+ * @internal shared with XaResource
+ */
+export function lockedOngoing(err: unknown, what: string, lockWaitMs: number): unknown {
+  if (!isLockNotAvailable(err)) return err;
+  return new BranchOngoing(
+    `${what}: a row it needs stayed locked for ${lockWaitMs} ms (another transaction, e.g. a prepared XA branch, holds it); try again`,
+    { cause: err },
+  );
 }
 
 function isPool(db: Pool | ClientBase): db is Pool {

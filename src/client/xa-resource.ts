@@ -1,12 +1,15 @@
 import type { ClientBase, Pool, PoolClient } from "pg";
-import { DEFAULT_BARRIER_TABLE } from "./barrier";
+import { DEFAULT_BARRIER_TABLE, DEFAULT_LOCK_WAIT_MS, lockedOngoing } from "./barrier";
 import {
   begin,
   checkTableName,
   commit,
   insertBarrier,
+  isLockNotAvailable,
+  resetLocalLockTimeout,
   rollback,
   selectBarrierReason,
+  setLocalLockTimeout,
   type BarrierRow,
 } from "./barrier-statements";
 import type { BranchContext } from "./branch-context";
@@ -17,9 +20,7 @@ import {
   isPrepared,
   maxPreparedTransactions,
   prepareTransaction,
-  resetLocalLockTimeout,
   rollbackPrepared,
-  setLocalLockTimeout,
   xaId,
 } from "./xa-statements";
 
@@ -29,13 +30,16 @@ export interface XaResourceOptions {
   table?: string;
   /** The coordinator branches are registered with; default: the one the action names (`dtm`). */
   coordinator?: Coordinator;
-  /** How long a call waits for another call of the same branch before answering ONGOING. Default 3 s. */
+  /**
+   * How long a call waits for a row lock — another call of the same branch, or a row its action
+   * changes that another transaction (e.g. a prepared branch) holds — before answering ONGOING.
+   * Default 3 s.
+   */
   lockWaitMs?: number;
 }
 
-/** Postgres' SQLSTATEs: no such prepared transaction; a lock not granted within lock_timeout. */
+/** Postgres' SQLSTATE: no such prepared transaction. */
 const UNDEFINED_OBJECT = "42704";
-const LOCK_NOT_AVAILABLE = "55P03";
 
 /**
  * A Postgres database as an XA resource manager (dtm's XA on Postgres). An XA action runs the
@@ -112,7 +116,11 @@ export class XaResource {
         await rollback(client);
         return this.repeatedAction(ctx);
       }
-      const result = await business(client);
+      // bounded like the barrier row's insert: waiting for a prepared branch's rows keeps a connection
+      await setLocalLockTimeout(client, this.lockWaitMs);
+      const result = await business(client).catch((err: unknown) => {
+        throw lockedOngoing(err, `xa ${id}`, this.lockWaitMs);
+      });
       await register();
       await prepareTransaction(client, id);
       return result;
@@ -165,11 +173,11 @@ export class XaResource {
    * (a prepared transaction holds it until phase 2): then ONGOING, the caller tries again.
    */
   private async insertWaiting(client: ClientBase, row: BarrierRow): Promise<number> {
-    await setLocalLockTimeout(client, this.options.lockWaitMs ?? 3000);
+    await setLocalLockTimeout(client, this.lockWaitMs);
     try {
       return await insertBarrier(client, this.table, row);
     } catch (err) {
-      if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw err;
+      if (!isLockNotAvailable(err)) throw err;
       throw new BranchOngoing(`xa ${row.gid}-${row.branchId}: another call of the branch is running`);
     } finally {
       await resetLocalLockTimeout(client).catch(() => undefined);
@@ -189,6 +197,10 @@ export class XaResource {
     } finally {
       if (coordinator !== this.options.coordinator) await coordinator.close();
     }
+  }
+
+  private get lockWaitMs(): number {
+    return this.options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   }
 
   private checkSupported(): Promise<void> {

@@ -49,13 +49,3 @@ export async function maxPreparedTransactions(db: Queryable): Promise<number> {
   const res = await db.query<{ max_prepared_transactions: string }>("show max_prepared_transactions");
   return Number(res.rows[0]?.max_prepared_transactions ?? 0);
 }
-
-/** Bounds how long the current transaction's next statements wait for a row lock. */
-export async function setLocalLockTimeout(db: Queryable, ms: number): Promise<void> {
-  await db.query(`set local lock_timeout = ${Math.max(1, Math.floor(ms))}`);
-}
-
-/** Lifts the bound of {@link setLocalLockTimeout} for the rest of the transaction. */
-export async function resetLocalLockTimeout(db: Queryable): Promise<void> {
-  await db.query("set local lock_timeout to default");
-}

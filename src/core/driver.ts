@@ -133,8 +133,10 @@ export class Driver {
     const until = this.clock.nowMs() + this.leaseFor(trans.options);
     // a long branch timeout: a claim's lease (recovery.lease) is too short for this pass; extend it
     // so nobody takes the transaction mid-pass (a submit's insert already leased it long enough)
-    if ((trans.nextCronTime?.getTime() ?? 0) < until - LEASE_SLACK_MS) {
+    let leaseEnd = trans.nextCronTime?.getTime() ?? 0;
+    if (leaseEnd < until - LEASE_SLACK_MS) {
       if (!(await this.repository.setLease(trans.gid, trans.owner, new Date(until)))) return null;
+      leaseEnd = until;
     }
     const pass = new Pass(trans, branches, {
       caller: this.caller,
@@ -145,6 +147,7 @@ export class Driver {
       persist: (p) => this.write(p, false),
       loadBranches: () => this.repository.findBranches([trans.gid]),
       alert: this.alert,
+      lease: { endsAt: leaseEnd, renewMs: this.leaseFor(trans.options) },
     });
     this.passes.set(trans.gid, pass);
     try {
@@ -275,6 +278,8 @@ export class Driver {
     if ((await Promise.race([this.settled().then(() => "done" as const), timer])) === "timeout") {
       this.logger.warn({ inFlight: this.running.size }, "releasing leases of unfinished passes");
       const now = this.clock.now();
+      // another coordinator takes them at once: their passes make no further call
+      for (const gid of this.holders.keys()) this.passes.get(gid)?.stop();
       await Promise.all(
         [...this.holders].map(([gid, owner]) =>
           this.repository

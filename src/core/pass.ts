@@ -31,7 +31,12 @@ export interface PassContext {
   loadBranches: () => Promise<BranchRecord[]>;
   /** Where alerts of repeated errors go (the alert webhook); absent: nowhere. */
   alert?: AlertSink;
+  /** When the lease the pass holds ends (clock ms), and how long a write renews it for. */
+  lease: { endsAt: number; renewMs: number };
 }
+
+/** A pass this close to the end of its lease (or past it) writes before it goes forward. */
+const FENCE_MARGIN_MS = 2000;
 
 /** A call of a URL that is no branch row: a msg check-back (`00`/`msg`), a workflow resume (`00`/`<name>`). */
 export interface UrlCall {
@@ -91,9 +96,28 @@ export class Pass {
    * Throws PassLost when another owner holds the transaction now.
    */
   async checkpoint(): Promise<void> {
+    // what the write carries; calls answered while it is on its way stay to be written
+    const written = new Map(this.touched);
+    const at = this.ctx.clock.nowMs();
     if (!(await this.ctx.persist(this))) throw new PassLost(this.trans.gid);
+    this.ctx.lease.endsAt = at + this.ctx.lease.renewMs; // the write renewed the lease
     this.storedStatus = this.trans.status;
-    this.touched.clear();
+    for (const [branch, calls] of written) {
+      const now = this.touched.get(branch) ?? calls;
+      if (now === calls) this.touched.delete(branch);
+      else this.touched.set(branch, now - calls);
+    }
+  }
+
+  /**
+   * Before the pass goes forward from progress it has not written (a saga step unlocked by a success
+   * in this pass): when its lease may have run out — a call hung — another coordinator may hold the
+   * transaction now, and go on from what the store says; so the progress is written first (a
+   * checkpoint: compare-and-set on the lease's owner, renewing the lease). Throws PassLost when the
+   * transaction is held by another owner: the pass must stop. Within its lease, nothing to do.
+   */
+  async fence(): Promise<void> {
+    if (this.ctx.clock.nowMs() >= this.ctx.lease.endsAt - FENCE_MARGIN_MS) await this.checkpoint();
   }
 
   /**

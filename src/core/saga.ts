@@ -70,6 +70,8 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
   let retryCount = pass.trans.options.retryCount;
   let abortReason = "";
   let over = false;
+  // an action succeeded since the last write: the steps it unlocks wait for Pass.fence
+  let unwritten = false;
   const running = new Map<number, Promise<void>>();
 
   const runAction = async (i: number): Promise<void> => {
@@ -77,7 +79,10 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
     for (;;) {
       const r = await pass.call(action, { failureIsFinal: true });
       if (over) return; // the pass moved on: a late answer changes nothing
-      if (r.outcome === "SUCCESS") return pass.setBranchStatus(action, "succeed");
+      if (r.outcome === "SUCCESS") {
+        unwritten = true;
+        return pass.setBranchStatus(action, "succeed");
+      }
       if (r.outcome === "FAILURE") {
         pass.setBranchStatus(action, "failed");
         abortReason ||= `url:${action.url} return failed: ${r.detail}`;
@@ -96,16 +101,27 @@ async function forward(pass: Pass, steps: SagaStepRows[], layout: SagaLayout): P
   };
 
   for (;;) {
-    if (!abortReason) {
-      steps.forEach((s, i) => {
-        if (s.action.status === "prepared" && !started.has(i) && prerequisitesDone(i, steps, layout)) {
-          started.add(i);
-          running.set(
-            i,
-            runAction(i).finally(() => running.delete(i)),
-          );
-        }
+    const ready = abortReason
+      ? []
+      : steps.flatMap((s, i) =>
+          s.action.status === "prepared" && !started.has(i) && prerequisitesDone(i, steps, layout) ? [i] : [],
+        );
+    if (ready.length > 0 && unwritten) {
+      // A pass that lost the transaction (its lease ran out while a call hung) must not go forward
+      // from successes only it knows: the new owner, which never saw them, may roll back without
+      // compensating the steps they unlocked (money created: the credit of a debit rolled back).
+      await pass.fence().catch((err: unknown) => {
+        over = true;
+        throw err;
       });
+      unwritten = pass.touchedBranches().some(({ branch }) => branch.status === "succeed");
+    }
+    for (const i of abortReason ? [] : ready) {
+      started.add(i);
+      running.set(
+        i,
+        runAction(i).finally(() => running.delete(i)),
+      );
     }
     const remaining = pass.remainingMs();
     if (running.size === 0 || abortReason || remaining <= 0 || pass.timedOut(false)) break;
