@@ -1,6 +1,7 @@
 import cluster from "node:cluster";
 import { App } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { exitAfterLogs } from "./exit-after-logs";
 import { createLogger } from "./logger";
 import { announceReady, runPrimary } from "./workers";
 
@@ -29,7 +30,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // with server.workers > 1 the supervisor has said it already
   if (!cluster.isWorker) for (const warning of warnings) logger.warn(warning);
   if (config.server.workers > 1 && cluster.isPrimary) {
-    process.exit(await runPrimary(config.server.workers, logger));
+    const code = await runPrimary(config.server.workers, logger);
+    exitAfterLogs(logger, code);
+    return;
   }
   let app: App;
   try {
@@ -41,14 +44,19 @@ export async function serve(opts: ServeOptions): Promise<void> {
   if (cluster.isWorker) announceReady(app.ports);
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // a second signal: the operator does not want to wait for the graceful stop
+      app.logger.warn({ signal }, "stopping at once: in-flight requests and passes are cut");
+      exitAfterLogs(app.logger, 1);
+      return;
+    }
     stopping = true;
     app.logger.info({ signal }, "stopping");
     app.close().then(
-      () => process.exit(0),
+      () => exitAfterLogs(app.logger, 0),
       (err) => {
         app.logger.error({ err }, "unclean stop");
-        process.exit(1);
+        exitAfterLogs(app.logger, 1);
       },
     );
   };

@@ -5,16 +5,7 @@
  */
 import type { CoordinatorProcess } from "../support/coordinator-process";
 import { startFaultBank, type FaultBank } from "./support/fault-bank";
-import {
-  expectLedgerKept,
-  killAndRestart,
-  faultSeed,
-  postgresUrl,
-  scenarioSchema,
-  startCoordinator,
-} from "./support/scenario";
-import { prng, TransferLoad } from "./support/transfer-load";
-import { OPENING } from "./support/fault-bank";
+import { faultSeed, killRestartScenario, postgresUrl, scenarioSchema } from "./support/scenario";
 
 const KILLS = 3;
 const CLIENTS = 8;
@@ -33,23 +24,14 @@ afterAll(async () => {
 });
 
 test(`kill -9 under load, ${KILLS} times: 0 acknowledged lost, 0 half-done, money conserved (seed ${seed})`, async () => {
-  proc = await startCoordinator(store.env);
-  const opening = await bank.balances();
-  const load = new TransferLoad("k9", bank.base, Object.keys(OPENING), seed);
-  load.start([proc.base], CLIENTS);
-  const takeoverMs = await killAndRestart(
-    proc,
-    store.env,
-    load,
-    { kills: KILLS, clients: CLIENTS, random: prng(seed) },
-    (p) => (proc = p),
-  );
-  await load.until({ acknowledged: 10 });
-  await load.stop();
-  await expectLedgerKept(proc.base, load, bank, opening, seed, {
+  await killRestartScenario({
     scenario: "kill -9 x3, one coordinator, Postgres",
+    env: store.env,
+    bank,
+    seed,
     kills: KILLS,
-    takeoverMs,
-    notes: `seed ${seed}; restart → last saga final`,
+    clients: CLIENTS,
+    gids: "k9",
+    started: (p) => (proc = p),
   });
 });

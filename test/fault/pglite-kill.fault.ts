@@ -8,9 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { CoordinatorProcess } from "../support/coordinator-process";
-import { OPENING, startFaultBank, type FaultBank } from "./support/fault-bank";
-import { expectLedgerKept, faultSeed, killAndRestart, startCoordinator } from "./support/scenario";
-import { prng, TransferLoad } from "./support/transfer-load";
+import { startFaultBank, type FaultBank } from "./support/fault-bank";
+import { faultSeed, killRestartScenario } from "./support/scenario";
 
 const KILLS = 2;
 const CLIENTS = 4;
@@ -29,24 +28,14 @@ afterAll(async () => {
 });
 
 test(`PGlite killed -9 mid-load, ${KILLS} times: 0 acknowledged lost, 0 half-done (seed ${seed})`, async () => {
-  const env = { DTX_STORE_URL: "", DTX_STORE_DATA_DIR: dataDir };
-  proc = await startCoordinator(env);
-  const opening = await bank.balances();
-  const load = new TransferLoad("pgl", bank.base, Object.keys(OPENING), seed);
-  load.start([proc.base], CLIENTS);
-  const takeoverMs = await killAndRestart(
-    proc,
-    env,
-    load,
-    { kills: KILLS, clients: CLIENTS, random: prng(seed) },
-    (p) => (proc = p),
-  );
-  await load.until({ acknowledged: 10 });
-  await load.stop();
-  await expectLedgerKept(proc.base, load, bank, opening, seed, {
+  await killRestartScenario({
     scenario: "PGlite store, kill -9 x2",
+    env: { DTX_STORE_URL: "", DTX_STORE_DATA_DIR: dataDir },
+    bank,
+    seed,
     kills: KILLS,
-    takeoverMs,
-    notes: `seed ${seed}; restart → last saga final`,
+    clients: CLIENTS,
+    gids: "pgl",
+    started: (p) => (proc = p),
   });
 });

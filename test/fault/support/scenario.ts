@@ -2,9 +2,9 @@ import pg from "pg";
 import { CoordinatorProcess } from "../../support/coordinator-process";
 import { newSchemaName } from "../../support/coordinator";
 import { checkLedger, listAll, whenAllFinal, type LedgerReport } from "./ledger-check";
-import type { FaultBank } from "./fault-bank";
+import { OPENING, type FaultBank } from "./fault-bank";
 import { recordFigures, type FaultFigures } from "./figures";
-import type { TransferLoad } from "./transfer-load";
+import { prng, TransferLoad } from "./transfer-load";
 
 /** The Postgres the fault suite runs against (CI always gives one). */
 export function postgresUrl(): string {
@@ -94,7 +94,7 @@ export async function expectLedgerKept(
  *
  * @returns each takeover's time (ms)
  */
-export async function killAndRestart(
+async function killAndRestart(
   proc: CoordinatorProcess,
   env: Record<string, string>,
   load: TransferLoad,
@@ -113,6 +113,42 @@ export async function killAndRestart(
     load.start([proc.base], opts.clients);
   }
   return takeoverMs;
+}
+
+/**
+ * The scenario of one coordinator killed with -9 under load and restarted on the same port and store
+ * (`env`), `kills` times at random points, then checked as every scenario is ({@link expectLedgerKept}).
+ * `started` learns each coordinator process (to kill at the end, whatever happens).
+ */
+export async function killRestartScenario(opts: {
+  scenario: string;
+  env: Record<string, string>;
+  bank: FaultBank;
+  seed: number;
+  kills: number;
+  clients: number;
+  /** The gids' prefix. */
+  gids: string;
+  started: (p: CoordinatorProcess) => void;
+}): Promise<void> {
+  const { env, bank, seed, kills, clients } = opts;
+  let proc = await startCoordinator(env);
+  opts.started(proc);
+  const opening = await bank.balances();
+  const load = new TransferLoad(opts.gids, bank.base, Object.keys(OPENING), seed);
+  load.start([proc.base], clients);
+  const takeoverMs = await killAndRestart(proc, env, load, { kills, clients, random: prng(seed) }, (p) => {
+    proc = p;
+    opts.started(p);
+  });
+  await load.until({ acknowledged: 10 });
+  await load.stop();
+  await expectLedgerKept(proc.base, load, bank, opening, seed, {
+    scenario: opts.scenario,
+    kills,
+    takeoverMs,
+    notes: `seed ${seed}; restart → last saga final`,
+  });
 }
 
 /** The figures' seed: DTX_TEST_FAULT_SEED, or a fresh one (printed with every failure). */
