@@ -9,7 +9,7 @@
  *
  * Seeded: DTX_PROPERTY_SEED=<n> replays a run (the transfers and the fault draws; the interleaving
  * of concurrent calls may differ); the seed is in every failure's message. DTX_PROPERTY_TRANSFERS
- * changes how many transfers run (default 150).
+ * changes how many transfers run (default 120).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,7 +28,7 @@ import { barrierRows, effects, MODES, runTransfer, type PlannedTransfer } from "
 
 const given = Number(process.env.DTX_PROPERTY_SEED);
 const SEED = Number.isInteger(given) && given > 0 ? given : Math.floor(Math.random() * 2 ** 31) + 1;
-const TRANSFERS = Number(process.env.DTX_PROPERTY_TRANSFERS) || 150;
+const TRANSFERS = Number(process.env.DTX_PROPERTY_TRANSFERS) || 120;
 const CONCURRENCY = 8;
 const OPENING: Record<string, number> = Object.fromEntries([..."abcdefgh"].map((n) => [n, 1000]));
 const NAMES = Object.keys(OPENING);
@@ -186,7 +186,7 @@ test(
       rmSync(dataDir, { recursive: true, force: true });
     }
   },
-  300_000,
+  480_000,
 );
 
 /** Every way the final state breaks the property, one line each. */
