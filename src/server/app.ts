@@ -14,7 +14,7 @@ import { dtmGrpcService } from "../api/dtm-grpc";
 import { hideInternalErrors } from "../api/internal-errors";
 import { createJsonRpcRoute } from "../api/json-rpc";
 import { refuseNulStrings } from "../api/message-strings";
-import { undecodableAsInvalid } from "../api/undecodable-requests";
+import { clearRequestErrors } from "../api/request-errors";
 import { sendJson, type Req, type Res } from "../api/http-io";
 import { coordinatorService } from "../api/native-service";
 import { topicService } from "../api/native-topics";
@@ -249,7 +249,7 @@ export class App {
         router.service(TopicService, nativeTopics);
         router.service(AdminService, admin);
         router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
-        undecodableAsInvalid(router);
+        clearRequestErrors(router);
       },
       interceptors: [...observed.interceptors(), ...interceptors],
       fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
