@@ -2,18 +2,20 @@
  * dtx saga benchmark, set up as a user deploys: the coordinator (`node dist/src/server/main.js`), the
  * branch service and the load generator each run as a process of their own, and a minimal durable
  * coordinator (the floor, bench/floor-coordinator.ts) runs the main workload in the same run for
- * comparison. Stores on PGlite (a temporary data directory) or on Postgres (DTX_BENCH_DATABASE_URL, a
- * fresh schema). Prints a Markdown table with throughput, latency, commits and CPU per saga of every
- * process, and writes it to bench/last-run.md. See bench/README.md.
+ * comparison. Stores on PGlite (a temporary data directory) or on Postgres (a database of its own,
+ * `dtx_bench_<id>` on the server of DTX_BENCH_DATABASE_URL, fresh schemas in it). Prints a Markdown
+ * table with throughput, latency, commits and CPU per saga of every process, and writes it to
+ * bench/last-run.md. See bench/README.md.
  *
- * Everything is on 127.0.0.1; every process, schema and directory it created is gone when it exits,
- * also on Ctrl-C (exit 130, nothing written) and on errors (exit 1).
+ * Everything is on 127.0.0.1; every process, database, schema and directory it created is gone when it
+ * exits, also on Ctrl-C (exit 130, nothing written) and on errors (exit 1).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, loadConfig } from "../src/server/config";
+import { openBenchDatabase } from "./bench-database";
 import type { BranchAddresses } from "./branch-process";
 import { Child, stopAllChildren } from "./children";
 import { startDtx, startFloor, type Coordinator, type StoreTarget } from "./coordinators";
@@ -79,9 +81,13 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   const runId = randomBytes(4).toString("hex");
   const onPostgres = settings.databaseUrl !== "";
 
-  const counters = onPostgres
-    ? await PgCounters.open(settings.databaseUrl, `dtx-bench-${runId}-bench`)
-    : null;
+  const database = onPostgres ? await openBenchDatabase(settings.databaseUrl, runId) : null;
+  if (database) {
+    // registered first, run last: once every connection to it has closed
+    cleanups.push(() => database.drop());
+    settings.databaseUrl = database.url;
+  }
+  const counters = database ? await PgCounters.open(database.url, `dtx-bench-${runId}-bench`) : null;
   const schemas = { dtx: `bench_${runId}`, floor: `bench_${runId}_floor` };
   if (counters) {
     cleanups.push(() => counters.close());
@@ -117,8 +123,9 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   };
 
   const store = onPostgres
-    ? `Postgres ${counters!.serverVersion} on 127.0.0.1 (${counters!.durability}; schemas ${schemas.dtx} ` +
-      `and ${schemas.floor}; pool ${config.store.poolSize} for dtx and for the floor)`
+    ? `Postgres ${counters!.serverVersion} on 127.0.0.1 (${counters!.durability}; database ` +
+      `${database!.name}${database!.own ? " (the bench's own)" : ""}, schemas ${schemas.dtx} and ` +
+      `${schemas.floor}; pool ${config.store.poolSize} for dtx and for the floor)`
     : "PGlite in a temporary data directory per coordinator (one connection, inside the coordinator's process)";
   const settingsLine =
     `${settings.seconds} s per workload after ${settings.warmupSeconds} s warm-up, concurrency ` +
@@ -129,6 +136,7 @@ async function run(cleanups: Array<() => Promise<unknown>>): Promise<number> {
   // read before the run: the sources may change while it runs
   const code = codeVersion(path.resolve(__dirname, "../.."));
   console.log(`store: ${store}\nsettings: ${settingsLine}\ncode: ${code ?? "unknown"}`);
+  if (database?.note) notes.push(database.note);
   if (onPostgres && !pgCpu) notes.push("Postgres runs out of sight of /proc here: its CPU is not measured.");
   if (!onPostgres) notes.push("On PGlite the database's CPU is part of the coordinator's.");
 
