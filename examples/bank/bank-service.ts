@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Pool } from "pg";
 import { BankService as BankServiceDesc } from "../../gen/examples/bank/v1/bank_pb";
-import { Coordinator, type Workflows } from "../../src/client";
+import { Coordinator, type BarrierOptions, type Workflows } from "../../src/client";
 import { accounts } from "./accounts";
 import { openBankDb, prepareBankDb } from "./db";
 import { grpcBank, httpBank } from "./endpoints";
@@ -33,6 +33,12 @@ export interface BankOptions {
   /** The barrier table. Default `dtm_barrier.barrier`. */
   barrierTable?: string;
   /**
+   * How long a branch's transaction waits for a row lock (Postgres' `lock_timeout`, set per
+   * transaction) before it rolls back and answers ONGOING — a prepared XA branch holds its rows until
+   * its phase 2. Positive integer, ms. Default 3000 (the SDK's).
+   */
+  lockWaitMs?: number;
+  /**
    * The coordinator TransferByMessage sends its messages through, and TransferByWorkflow runs its
    * workflows with (an HTTP one). Default: HTTP on localhost:36789.
    */
@@ -54,12 +60,12 @@ export class BankService {
     /** The bank's database. */
     readonly pool: Pool,
     private readonly coordinator: Coordinator,
-    private readonly barrierTable: string | undefined,
+    private readonly barrier: BarrierOptions,
     private readonly release: () => Promise<void>,
   ) {
     const deps = {
       pool,
-      barrierTable,
+      barrier,
       transferByMessage: (from: string, to: string, amount: number) =>
         this.transferByMessage(from, to, amount),
     };
@@ -93,12 +99,13 @@ export class BankService {
 
   /** Opens the database (creating the tables and accounts) and listens. */
   static async start(options: BankOptions = {}): Promise<BankService> {
+    const barrier = { table: options.barrierTable, lockWaitMs: checkLockWaitMs(options.lockWaitMs) };
     const db = options.pool
       ? { pool: options.pool, close: async () => {} }
       : await openBankDb(options.databaseUrl, options.dataDir);
     const ownCoordinator = !options.coordinator;
     const coordinator = options.coordinator ?? Coordinator.http("http://127.0.0.1:36789");
-    const bank = new BankService(db.pool, coordinator, options.barrierTable, async () => {
+    const bank = new BankService(db.pool, coordinator, barrier, async () => {
       if (ownCoordinator) await coordinator.close();
       await db.close();
     });
@@ -141,7 +148,7 @@ export class BankService {
    */
   transferByMessage(from: string, to: string, amount: number): Promise<string> {
     const self = this.coordinator.protocol === "grpc" ? grpcBank(this.grpcTarget) : httpBank(this.base);
-    return transferByMessage(this.coordinator, self, this.pool, { from, to, amount }, this.barrierTable);
+    return transferByMessage(this.coordinator, self, this.pool, { from, to, amount }, this.barrier);
   }
 
   /**
@@ -174,4 +181,10 @@ function listen(server: Server | Http2Server, port: number, host: string): Promi
     server.once("error", reject);
     server.listen(port, host, () => resolve());
   });
+}
+
+/** `lockWaitMs` as given (undefined: the SDK's default); anything but a positive integer is refused. */
+function checkLockWaitMs(ms: number | undefined): number | undefined {
+  if (ms === undefined || (Number.isSafeInteger(ms) && ms > 0)) return ms;
+  throw new TypeError(`lockWaitMs must be a positive integer (milliseconds), not ${JSON.stringify(ms)}`);
 }

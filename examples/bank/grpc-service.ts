@@ -1,24 +1,29 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Pool } from "pg";
 import { BankService } from "../../gen/examples/bank/v1/bank_pb";
-import { connectBranch, connectQueryPrepared, type ConnectBranchCall } from "../../src/client";
+import {
+  connectBranch,
+  connectQueryPrepared,
+  type BarrierOptions,
+  type ConnectBranchCall,
+} from "../../src/client";
 import { accounts, checkMove } from "./accounts";
 import { OPERATIONS, type Operation } from "./operations";
 
 /** What the bank's gRPC service needs. */
 export interface BankGrpcDeps {
   pool: Pool;
-  barrierTable?: string;
+  /** The barrier table and how long a branch waits for a row lock. */
+  barrier: BarrierOptions;
   /** TransferByMessage: sends a transfer as a 2-phase message; resolves with its gid. */
   transferByMessage(from: string, to: string, amount: number): Promise<string>;
 }
 
 /** The bank as a Connect service (`examples.bank.v1.BankService`), every operation behind the barrier. */
 export function bankGrpcService(deps: BankGrpcDeps): ServiceImpl<typeof BankService> {
-  const table = { table: deps.barrierTable };
   const op = (name: Operation) =>
     connectBranch<{ user: string; amount: bigint }>(({ request, barrier }) =>
-      barrier(table).call(deps.pool, (tx) =>
+      barrier(deps.barrier).call(deps.pool, (tx) =>
         OPERATIONS[name](tx, checkMove({ user: request.user, amount: Number(request.amount) })),
       ),
     );
@@ -38,7 +43,7 @@ export function bankGrpcService(deps: BankGrpcDeps): ServiceImpl<typeof BankServ
         gid: await deps.transferByMessage(request.from, request.to, Number(request.amount)),
       }),
     ),
-    queryPrepared: connectQueryPrepared(deps.pool, table),
+    queryPrepared: connectQueryPrepared(deps.pool, deps.barrier),
     getBalances: async () => ({
       accounts: (await accounts(deps.pool)).map((a) => ({
         ...a,

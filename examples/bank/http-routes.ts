@@ -1,6 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Pool } from "pg";
-import { httpBranchRoutes, httpQueryPrepared, type HttpBranchFunction } from "../../src/client";
+import {
+  httpBranchRoutes,
+  httpQueryPrepared,
+  type BarrierOptions,
+  type HttpBranchFunction,
+} from "../../src/client";
 import { accounts, checkMove } from "./accounts";
 import { OPERATIONS } from "./operations";
 import { xaResourceRoutes } from "./xa-resource-routes";
@@ -9,7 +14,8 @@ import { xaRoutes } from "./xa-routes";
 /** What the bank's HTTP routes need. */
 export interface BankHttpDeps {
   pool: Pool;
-  barrierTable?: string;
+  /** The barrier table and how long a branch waits for a row lock. */
+  barrier: BarrierOptions;
   /** POST /api/bank/TransferByMessage: sends a transfer as a 2-phase message. */
   transferByMessage: HttpBranchFunction;
   /** POST /api/bank/TransferByWorkflow: runs a transfer as the bank's workflow. */
@@ -30,9 +36,9 @@ export interface BankHttpDeps {
 export function bankHttpRoutes(
   deps: BankHttpDeps,
 ): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  const table = { table: deps.barrierTable };
+  const { barrier } = deps;
   const routes: Record<string, HttpBranchFunction> = {
-    "/api/bank/QueryPrepared": httpQueryPrepared(deps.pool, table),
+    "/api/bank/QueryPrepared": httpQueryPrepared(deps.pool, barrier),
     "/api/bank/TransferByMessage": deps.transferByMessage,
     "/api/bank/TransferByWorkflow": deps.transferByWorkflow,
     "/api/bank/workflow/resume": deps.resumeWorkflow,
@@ -41,7 +47,7 @@ export function bankHttpRoutes(
   };
   for (const [name, operation] of Object.entries(OPERATIONS)) {
     routes[`/api/bank/${name}`] = (call) =>
-      call.barrier(table).call(deps.pool, (tx) => operation(tx, checkMove(call.json())));
+      call.barrier(barrier).call(deps.pool, (tx) => operation(tx, checkMove(call.json())));
   }
   return httpBranchRoutes({ ...routes, ...xaRoutes(deps), ...xaResourceRoutes(deps) });
 }

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import type { Coordinator } from "../../src/client";
+import type { BarrierOptions, Coordinator } from "../../src/client";
 import { debit, mustExist } from "./accounts";
 import type { BankEndpoint } from "./endpoints";
 
@@ -7,14 +7,15 @@ import type { BankEndpoint } from "./endpoints";
  * A transfer as a 2-phase message, sent by the bank that holds `from`: the debit runs in the bank's
  * own database transaction (behind the barrier) and the credit of `to` goes out as a message if and
  * only if that transaction commits; the coordinator then delivers it until it succeeds. Resolves
- * with the message's gid once submitted; a refused debit is thrown (and nothing is sent).
+ * with the message's gid once submitted; a refused debit is thrown (and nothing is sent). `barrier`:
+ * the barrier table and the local transaction's row-lock wait.
  */
 export async function transferByMessage(
   dtx: Coordinator,
   bank: BankEndpoint,
   pool: Pool,
   transfer: { from: string; to: string; amount: number; gid?: string },
-  barrierTable?: string,
+  barrier: BarrierOptions = {},
 ): Promise<string> {
   const { from, to, amount, gid } = transfer;
   const msg = dtx.msg({ gid }).add(bank.url("TransIn"), bank.move(to, amount));
@@ -25,7 +26,7 @@ export async function transferByMessage(
       await mustExist(tx, to); // a credit that can never succeed must not be sent
       await debit(tx, from, amount);
     },
-    { table: barrierTable },
+    barrier,
   );
   return msg.gid;
 }

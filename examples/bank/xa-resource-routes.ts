@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import { XaResource, type HttpBranchFunction } from "../../src/client";
+import { XaResource, type BarrierOptions, type HttpBranchFunction } from "../../src/client";
 import { checkMove, credit, debit } from "./accounts";
 
 /**
@@ -13,9 +13,9 @@ import { checkMove, credit, debit } from "./accounts";
  */
 export function xaResourceRoutes(deps: {
   pool: Pool;
-  barrierTable?: string;
+  barrier: BarrierOptions;
 }): Record<string, HttpBranchFunction> {
-  const xa = new XaResource(deps.pool, { table: deps.barrierTable });
+  const xa = new XaResource(deps.pool, deps.barrier);
   const handler =
     (move: typeof debit): HttpBranchFunction =>
     (call) =>

@@ -1,5 +1,10 @@
 import type { ClientBase, Pool } from "pg";
-import { BranchFailure, type HttpBranchCall, type HttpBranchFunction } from "../../src/client";
+import {
+  BranchFailure,
+  type BarrierOptions,
+  type HttpBranchCall,
+  type HttpBranchFunction,
+} from "../../src/client";
 import { checkMove, credit, debitFrozen, freeze, mustExist, unfreeze } from "./accounts";
 
 /**
@@ -15,7 +20,7 @@ import { checkMove, credit, debitFrozen, freeze, mustExist, unfreeze } from "./a
  * A database's own XA (`PREPARE TRANSACTION` in Postgres) needs `max_prepared_transactions`, which is 0
  * by default, so the bank keeps its prepared changes in a table (`xa_prepared`) instead.
  */
-export function xaRoutes(deps: { pool: Pool; barrierTable?: string }): Record<string, HttpBranchFunction> {
+export function xaRoutes(deps: { pool: Pool; barrier: BarrierOptions }): Record<string, HttpBranchFunction> {
   const ready = deps.pool.query(
     `create table if not exists xa_prepared (
        gid text not null, branch_id text not null, name text not null, delta bigint not null,
@@ -26,7 +31,7 @@ export function xaRoutes(deps: { pool: Pool; barrierTable?: string }): Record<st
     (side: "out" | "in"): HttpBranchFunction =>
     async (call) => {
       await ready;
-      const barrier = call.barrier({ table: deps.barrierTable });
+      const barrier = call.barrier(deps.barrier);
       const { op } = call.ctx;
       if (op === "action") return barrier.call(deps.pool, (tx) => prepare(tx, call, side));
       if (op === "commit" || op === "rollback") return barrier.call(deps.pool, (tx) => finish(tx, call, op));

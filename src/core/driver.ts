@@ -244,13 +244,8 @@ export class Driver {
       leaseUntil: new Date(now.getTime() + this.leaseFor(null)),
       limit,
     });
-    if (claimed.length === 0) return { gids: [], passes: [] };
-    const byGid = new Map<string, BranchRecord[]>(claimed.map((t) => [t.gid, []]));
-    for (const b of await this.repository.findBranches(claimed.map((t) => t.gid))) {
-      byGid.get(b.gid)!.push(b);
-    }
-    const passes = claimed.map((t) => this.drive(t, byGid.get(t.gid)!));
-    return { gids: claimed.map((t) => t.gid), passes };
+    const passes = claimed.map((c) => this.drive(c.trans, c.branches));
+    return { gids: claimed.map((c) => c.trans.gid), passes };
   }
 
   /** Resolves when no pass of `gid` (or of any gid) is running in this process. */

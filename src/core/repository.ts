@@ -23,8 +23,11 @@ export interface TransRepository {
    * submit re-drives it). The fresh owner makes any older pass's write lose its compare-and-set.
    */
   claimByGid(claim: GidClaim): Promise<TransRecord | null>;
-  /** Claims up to `limit` due unfinished transactions, skipping rows another coordinator is claiming. */
-  claimDue(claim: DueClaim): Promise<TransRecord[]>;
+  /**
+   * Claims up to `limit` due unfinished transactions, skipping rows another coordinator is claiming,
+   * each with its branch rows (in insertion order): what their passes need, in one statement.
+   */
+  claimDue(claim: DueClaim): Promise<ClaimedTrans[]>;
   /** Moves the lease of a transaction `owner` holds (forward, or to now to hand it back); false when it lost it. */
   setLease(gid: string, owner: string, until: Date): Promise<boolean>;
   /** Compare-and-set of the status alone, optionally taking the lease; null when the status was not in `from`. */
@@ -112,6 +115,12 @@ export interface DueClaim {
   dueBefore: Date;
   leaseUntil: Date;
   limit: number;
+}
+
+/** A transaction a claim took, with its branch rows. */
+export interface ClaimedTrans {
+  trans: TransRecord;
+  branches: BranchRecord[];
 }
 
 /**

@@ -9,6 +9,7 @@ import {
 import type {
   AddBranchesResult,
   DelayedDue,
+  ClaimedTrans,
   DueClaim,
   GidClaim,
   InsertedTrans,
@@ -83,14 +84,16 @@ export class MemoryRepository implements TransRepository {
     return this.lease(t, c.owner, c.now, c.leaseUntil);
   }
 
-  async claimDue(c: DueClaim): Promise<TransRecord[]> {
-    return [...this.trans.values()]
+  async claimDue(c: DueClaim): Promise<ClaimedTrans[]> {
+    const claimed = [...this.trans.values()]
       .filter(
         (t) => UNFINISHED.includes(t.status) && t.nextCronTime !== null && t.nextCronTime <= c.dueBefore,
       )
       .sort((a, b) => a.nextCronTime!.getTime() - b.nextCronTime!.getTime())
       .slice(0, c.limit)
       .map((t) => this.lease(t, c.owner, c.now, c.leaseUntil));
+    const branches = await this.findBranches(claimed.map((t) => t.gid));
+    return claimed.map((trans) => ({ trans, branches: branches.filter((b) => b.gid === trans.gid) }));
   }
 
   async setLease(gid: string, owner: string, until: Date): Promise<boolean> {

@@ -113,4 +113,33 @@ create index trans_global_finished on trans_global (update_time)
   where status in ('succeed', 'failed');
 `,
   },
+  {
+    version: 7,
+    name: "the recovery claim's plan",
+    sql: `
+-- The recovery worker's claim (src/store/claim-statements.ts), planned with index scans only: it walks
+-- trans_global_due in next_cron_time order and stops at the limit. Left to the planner, a table
+-- without statistics (never analyzed: autovacuum off, or just after a restart) or with stale ones
+-- (resetCronTime made a backlog due at once) gets a bitmap scan that reads and sorts every due row
+-- for each claim: a backlog of n due transactions then costs O(n) per claim, O(n²) to drain.
+-- The statuses are those of trans_global_due's predicate (model.ts UNFINISHED), spelled as constants
+-- so that the (generic) plan of the function can use that partial index. "rows 64" (a claim's
+-- default size) instead of a set-returning function's default of 1000: the statement that calls it
+-- costs far below jit_above_cost, which would compile it anew for every claim (several ms each).
+create function dtx_claim_due(p_owner text, p_now timestamptz, p_due_before timestamptz,
+  p_lease_until timestamptz, p_limit int)
+returns setof trans_global language sql volatile rows 64
+set enable_seqscan = off set enable_bitmapscan = off set search_path from current
+as $fn$
+  update trans_global set owner = p_owner, next_cron_time = p_lease_until, update_time = p_now
+  where id in (
+    select id from trans_global
+    where status in ('prepared', 'submitted', 'aborting') and next_cron_time <= p_due_before
+    order by next_cron_time
+    limit p_limit
+    for update skip locked)
+  returning *
+$fn$;
+`,
+  },
 ];

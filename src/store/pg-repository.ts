@@ -3,6 +3,7 @@ import type { BranchRecord, NewBranch, TransRecord, TransStatus } from "../core/
 import type {
   AddBranchesResult,
   DelayedDue,
+  ClaimedTrans,
   DueClaim,
   GidClaim,
   InsertedTrans,
@@ -14,6 +15,7 @@ import type {
   UnfinishedSummary,
 } from "../core/repository";
 import { addBranches, findBranches } from "./branch-statements";
+import { claimDue } from "./claim-statements";
 import { listTrans } from "./list-statements";
 import { unfinishedSummary } from "./summary-statements";
 import type { Store } from "./store";
@@ -66,8 +68,8 @@ export class PgRepository implements TransRepository {
     return sql.claimByGid(this.store.sql, c.gid, c.statuses, c.owner, c.now, c.leaseUntil);
   }
 
-  claimDue(c: DueClaim): Promise<TransRecord[]> {
-    return sql.claimDue(this.store.sql, c.owner, c.now, c.dueBefore, c.leaseUntil, c.limit);
+  claimDue(c: DueClaim): Promise<ClaimedTrans[]> {
+    return claimDue(this.store.sql, c.owner, c.now, c.dueBefore, c.leaseUntil, c.limit);
   }
 
   setLease(gid: string, owner: string, until: Date): Promise<boolean> {

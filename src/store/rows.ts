@@ -54,6 +54,30 @@ export interface BranchRow {
   last_call_time: Date | null;
 }
 
+/** A `trans_branch_op` row as JSON (a claim's branches): ids as text, timestamps as ISO text, bin_data in base64. */
+export type BranchJson = Omit<
+  BranchRow,
+  "bin_data" | "create_time" | "update_time" | "finish_time" | "last_call_time"
+> & {
+  bin_data: string;
+  create_time: string;
+  update_time: string;
+  finish_time: string | null;
+  last_call_time: string | null;
+};
+
+/** A branch row given as JSON, with the types pg gives its columns. */
+export function branchFromJson(j: BranchJson): BranchRow {
+  return {
+    ...j,
+    bin_data: Buffer.from(j.bin_data, "base64"),
+    create_time: new Date(j.create_time),
+    update_time: new Date(j.update_time),
+    finish_time: j.finish_time === null ? null : new Date(j.finish_time),
+    last_call_time: j.last_call_time === null ? null : new Date(j.last_call_time),
+  };
+}
+
 /** Options as stored in the `options` column (JSON, durations in ms). */
 export function encodeOptions(o: TransOptions): string {
   return JSON.stringify(o);

@@ -101,33 +101,6 @@ export async function claimByGid(
 }
 
 /**
- * Claims up to `limit` due unfinished transactions for one owner, skipping rows another
- * coordinator is claiming at the same moment, and extends their lease to `leaseUntil`.
- */
-export async function claimDue(
-  db: Queryable,
-  owner: string,
-  now: Date,
-  dueBefore: Date,
-  leaseUntil: Date,
-  limit: number,
-): Promise<TransRecord[]> {
-  const { rows } = await db.query<TransRow>(
-    "claimDue",
-    `update trans_global set owner = $1, next_cron_time = $4, update_time = $2
-     where id in (
-       select id from trans_global
-       where status = any($6::text[]) and next_cron_time <= $3
-       order by next_cron_time
-       limit $5
-       for update skip locked)
-     returning *`,
-    [owner, now, dueBefore, leaseUntil, limit, UNFINISHED],
-  );
-  return rows.map(toTrans);
-}
-
-/**
  * Writes passes' outcomes — global status, retry schedule, and every branch the pass changed or
  * called (status, attempts, last answer) — in one statement (one commit), each if its owner still holds the transaction in the status the pass
  * began with (gids within one call must differ). Answers per write whether it won; false when the

@@ -14,7 +14,7 @@ import {
   type BranchContext,
 } from "../../src/client";
 import { openTestDb, type TestDb } from "../support/test-db";
-import { SKIP, pgTest } from "../support/prepared-transactions";
+import { SKIP, lockRowInPreparedTransaction, pgTest } from "../support/prepared-transactions";
 
 let db: TestDb;
 let table: string;
@@ -45,15 +45,7 @@ async function lockedByPreparedBranch(): Promise<{ account: string; release(): P
   const account = `acct${++seq}`;
   const id = `lock-wait-${db.schema}-${seq}`;
   await db.pool.query("insert into account values ($1, 100)", [account]);
-  const holder = await db.pool.connect();
-  try {
-    await holder.query("begin");
-    await holder.query("update account set balance = balance - 10 where name = $1", [account]);
-    await holder.query(`prepare transaction '${id}'`);
-  } finally {
-    holder.release();
-  }
-  return { account, release: async () => void (await db.pool.query(`rollback prepared '${id}'`)) };
+  return { account, release: await lockRowInPreparedTransaction(db.pool, account, id) };
 }
 
 function ctx(op: string, transType = "saga"): BranchContext {

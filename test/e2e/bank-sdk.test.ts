@@ -93,7 +93,8 @@ describe.each(["http", "grpc"])("over %s", (protocol) => {
   /** Over HTTP: the bank's TransferByMessage route; over gRPC: the message through dtmgimp.Dtm, its step and check-back gRPC. */
   async function sendByMessage(from: string, to: string, amount: number): Promise<string> {
     if (protocol === "grpc") {
-      return transferByMessage(dtxOf(), bankOf(), bank.pool, { from, to, amount }, testBank.barrierTable);
+      const barrier = { table: testBank.barrierTable };
+      return transferByMessage(dtxOf(), bankOf(), bank.pool, { from, to, amount }, barrier);
     }
     const res = await request(`${bank.base}/TransferByMessage`, {
       method: "POST",

@@ -232,3 +232,69 @@ onPostgresTest(
   },
   90_000,
 );
+
+onPostgresTest(
+  "two coordinators on one database each run passes of one backlog: more at once than one may run",
+  async () => {
+    const schema = newSchemaName();
+    // 4 passes at most per coordinator; b finds the backlog by polling, a is woken by resetCronTime
+    const slots = { enabled: true, batchSize: 4, concurrency: 4 };
+    const a = await TestCoordinator.start({ recovery: { ...slots, pollInterval: 3_600_000 } }, schema);
+    const b = await TestCoordinator.start({ recovery: { ...slots, pollInterval: 50 } }, schema);
+    try {
+      const claimed = new Map<TestCoordinator, number>([
+        [a, 0],
+        [b, 0],
+      ]);
+      for (const c of [a, b]) {
+        c.app.store.onStatement((e) => {
+          if (e.name === "claimDue") claimed.set(c, claimed.get(c)! + e.rows);
+        });
+      }
+      const gids = Array.from({ length: 24 }, (_, i) => `share-${i}`);
+      rm.setDefault("TransOut", { status: 503, body: "bank is down" });
+      try {
+        for (const g of gids) {
+          expect((await a.post("/api/dtmsvr/submit", { ...saga(g), retry_interval: 3600 })).status).toBe(200);
+        }
+        await a.settled();
+      } finally {
+        rm.setDefault("TransOut", "OK");
+      }
+      // every TransIn waits until 8 are in flight: 8 passes at once, 4 of them on each coordinator
+      let waiting = 0;
+      let open!: () => void;
+      const gate = new Promise<void>((r) => (open = r));
+      rm.onCall("TransIn", async () => {
+        if (++waiting === 8) open();
+        await gate;
+      });
+      const from = rm.calls().length;
+      try {
+        expect((await a.get("/api/dtmsvr/resetCronTime?timeout=60&limit=1000")).body).toEqual({
+          has_remaining: false,
+          succeed_count: gids.length,
+        });
+        await until(async () => {
+          for (const g of gids) if ((await b.status(g)) !== "succeed") return false;
+          return true;
+        }, 60_000);
+      } finally {
+        open();
+        rm.onCall("TransIn", async () => undefined);
+      }
+      const after = rm.calls().slice(from);
+      for (const g of gids) {
+        const names = after.filter((c) => c.gid === g).map((c) => c.path.split("/").pop());
+        expect(names).toEqual(["TransOut", "TransIn"]);
+      }
+      expect(claimed.get(a)! + claimed.get(b)!).toBe(gids.length);
+      expect(claimed.get(a)).toBeGreaterThanOrEqual(4);
+      expect(claimed.get(b)).toBeGreaterThanOrEqual(4);
+    } finally {
+      await b.app.close();
+      await a.close();
+    }
+  },
+  90_000,
+);

@@ -9,7 +9,7 @@
  *
  * Seeded: DTX_PROPERTY_SEED=<n> replays a run (the transfers and the fault draws; the interleaving
  * of concurrent calls may differ); the seed is in every failure's message. DTX_PROPERTY_TRANSFERS
- * changes how many transfers run (default 120).
+ * changes how many transfers run (default 120). The bank waits LOCK_WAIT_MS for a row lock.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,6 +30,12 @@ const given = Number(process.env.DTX_PROPERTY_SEED);
 const SEED = Number.isInteger(given) && given > 0 ? given : Math.floor(Math.random() * 2 ** 31) + 1;
 const TRANSFERS = Number(process.env.DTX_PROPERTY_TRANSFERS) || 120;
 const CONCURRENCY = 8;
+/**
+ * The bank's row-lock wait: short, so a branch stuck behind a prepared XA branch's locks answers
+ * ONGOING soon (an XA or TCC transfer then rolls back, a saga's branch is called again later)
+ * instead of holding its connection for the default 3 s.
+ */
+const LOCK_WAIT_MS = 100;
 const OPENING: Record<string, number> = Object.fromEntries([..."abcdefgh"].map((n) => [n, 1000]));
 const NAMES = Object.keys(OPENING);
 const FINAL = new Set(["succeed", "failed"]);
@@ -84,7 +90,7 @@ test(
     let dtx = await TestCoordinator.start(store);
     const port = dtx.app.ports[0]!;
     const sdk = Coordinator.http(dtx.base, { timeout: "10s", branchTimeout: "5s" });
-    const testBank = await startTestBank({ accounts: OPENING, coordinator: sdk });
+    const testBank = await startTestBank({ accounts: OPENING, coordinator: sdk, lockWaitMs: LOCK_WAIT_MS });
     const bankOrigin = new URL(testBank.bank.base).origin;
     const delay = () => 20 + Math.floor(random() * 300);
     const bankProxy = await FaultProxy.start(bankOrigin, faultPicker(random), delay);
@@ -101,7 +107,14 @@ test(
     registerTransferWorkflow(workflows, bank);
     routes = httpBranchRoutes({ "/resume": workflows.resumeHandler() });
     const table = testBank.barrierTable ?? DEFAULT_BARRIER_TABLE;
-    const deps = { sdk, bank, pool: testBank.bank.pool, barrierTable: testBank.barrierTable, workflows };
+    const deps = {
+      sdk,
+      bank,
+      pool: testBank.bank.pool,
+      barrierTable: testBank.barrierTable,
+      lockWaitMs: LOCK_WAIT_MS,
+      workflows,
+    };
     try {
       // the transfers, CONCURRENCY at a time; the coordinator restarts when half of them began.
       // Meanwhile its recovery runs as its worker would (what is due now, leases honoured): phase
@@ -186,7 +199,7 @@ test(
       rmSync(dataDir, { recursive: true, force: true });
     }
   },
-  480_000,
+  TRANSFERS * 1000, // a second a transfer: 120 s by default, for a run that takes seconds on an idle machine
 );
 
 /** Every way the final state breaks the property, one line each. */

@@ -127,11 +127,11 @@ describe.each(implementations)("%s repository", (name, open) => {
     const claim = (lookAhead: number, owner: string) =>
       repo.claimDue({ owner, now: t(0), dueBefore: t(lookAhead), leaseUntil: t(lookAhead), limit: 10 });
     await repo.insert({ ...trans(gid("l1"), "submitted"), nextCronTime: t(10) }, []);
-    expect((await claim(20, "o1")).map((x) => x.gid)).toEqual([gid("l1")]);
+    expect((await claim(20, "o1")).map((x) => x.trans.gid)).toEqual([gid("l1")]);
     expect(await repo.setLease(gid("l1"), "o1", t(30))).toBe(true);
     expect(await claim(20, "o2")).toEqual([]);
     expect(await repo.setLease(gid("l1"), "o1", t(10))).toBe(true);
-    expect((await claim(20, "o3")).map((x) => x.gid)).toEqual([gid("l1")]);
+    expect((await claim(20, "o3")).map((x) => x.trans.gid)).toEqual([gid("l1")]);
     const final = { gid: gid("l1"), owner: "o3", ownerAfter: "", fromStatus: "submitted" as const };
     expect(
       await repo.savePass({

@@ -1,6 +1,7 @@
 import { defaultOptions, type BranchAnswer, type NewBranch, type TransRecord } from "../../src/core/model";
-import type { PassWrite } from "../../src/core/repository";
+import type { ClaimedTrans, PassWrite } from "../../src/core/repository";
 import { findBranches } from "../../src/store/branch-statements";
+import { claimDue } from "../../src/store/claim-statements";
 import { listTrans } from "../../src/store/list-statements";
 import { migrate } from "../../src/store/migrate";
 import type { Store } from "../../src/store/store";
@@ -71,18 +72,39 @@ test("insert stores the transaction and its branches in order, once per gid", as
 test("a claim takes due unfinished transactions only, and extends their lease", async () => {
   await insert("s-claim", { due: at(10) });
   // not due within 5 s of T0
-  expect((await sql.claimDue(store.sql, "w1", T0, at(5), at(60), 100)).map((t) => t.gid)).not.toContain(
-    "s-claim",
-  );
-  const claimed = await sql.claimDue(store.sql, "w1", T0, at(20), at(60), 100);
-  expect(claimed.map((t) => t.gid)).toContain("s-claim");
-  const t = claimed.find((x) => x.gid === "s-claim")!;
+  expect(gidsOf(await claimDue(store.sql, "w1", T0, at(5), at(60), 100))).not.toContain("s-claim");
+  const claimed = await claimDue(store.sql, "w1", T0, at(20), at(60), 100);
+  expect(gidsOf(claimed)).toContain("s-claim");
+  const t = claimed.find((x) => x.trans.gid === "s-claim")!.trans;
   expect(t.owner).toBe("w1");
   expect(t.nextCronTime).toEqual(at(60));
   // leased until T0+60: a second look at T0+20 finds nothing
-  expect((await sql.claimDue(store.sql, "w2", T0, at(20), at(90), 100)).map((x) => x.gid)).not.toContain(
-    "s-claim",
-  );
+  expect(gidsOf(await claimDue(store.sql, "w2", T0, at(20), at(90), 100))).not.toContain("s-claim");
+});
+
+test("a claim answers each transaction with its branch rows as they are stored", async () => {
+  const ins = await insert("s-claim-rows", { due: at(-30), owner: "" });
+  await sql.insertTrans(store.sql, [{ trans: newTrans("s-claim-none", { due: at(-30) }), branches: [] }]);
+  const write = {
+    gid: "s-claim-rows",
+    owner: "",
+    ownerAfter: "",
+    fromStatus: "submitted" as const,
+    toStatus: "submitted" as const,
+    rollbackReason: "",
+    now: at(-20),
+    nextCronTime: at(-10),
+    nextCronIntervalMs: 5000,
+    branches: [
+      { id: ins!.branchIds[1]!, status: "succeed", calls: 2, lastAnswer: answer("SUCCESS", "200", at(-21)) },
+    ],
+  };
+  expect(await save(write)).toBe(true);
+  const claimed = await claimDue(store.sql, "w3", T0, T0, at(60), 100);
+  const stored = await findBranches(store.sql, ["s-claim-rows"]);
+  expect(stored.map((b) => b.payload)).toEqual(twoSteps.map((s) => s.payload));
+  expect(claimed.find((c) => c.trans.gid === "s-claim-rows")!.branches).toEqual(stored);
+  expect(claimed.find((c) => c.trans.gid === "s-claim-none")!.branches).toEqual([]);
 });
 
 test("the final write is a compare-and-set on status and owner, with every branch it changed or called", async () => {
@@ -119,12 +141,16 @@ test("the final write is a compare-and-set on status and owner, with every branc
     ["succeed", at(1), 0, null],
   ]);
   // finished: never claimed again
-  expect(
-    (await sql.claimDue(store.sql, "w", at(1000), at(10_000), at(20_000), 100)).map((x) => x.gid),
-  ).not.toContain("s-cas");
+  expect(gidsOf(await claimDue(store.sql, "w", at(1000), at(10_000), at(20_000), 100))).not.toContain(
+    "s-cas",
+  );
   // and a late pass of the old owner cannot move it back
   expect(await save(write)).toBe(false);
 });
+
+function gidsOf(claimed: ClaimedTrans[]): string[] {
+  return claimed.map((c) => c.trans.gid);
+}
 
 function answer(outcome: BranchAnswer["outcome"], code: string, when: Date): BranchAnswer {
   return { outcome, code, text: `answer ${code}`, at: when };
@@ -134,12 +160,12 @@ test("concurrent claims never hand the same transaction to two owners", async ()
   const gids = Array.from({ length: 40 }, (_, i) => `s-race-${i}`);
   for (const g of gids) await insert(g, { due: at(-1) });
   const [a, b, c] = await Promise.all(
-    ["A", "B", "C"].map((owner) => sql.claimDue(store.sql, owner, T0, T0, at(60), 15)),
+    ["A", "B", "C"].map((owner) => claimDue(store.sql, owner, T0, T0, at(60), 15)),
   );
-  const got = [...a!, ...b!, ...c!].map((t) => t.gid).filter((g) => g.startsWith("s-race-"));
+  const got = gidsOf([...a!, ...b!, ...c!]).filter((g) => g.startsWith("s-race-"));
   expect(new Set(got).size).toBe(got.length);
-  const rest = await sql.claimDue(store.sql, "D", T0, T0, at(60), 100);
-  expect(new Set([...got, ...rest.map((t) => t.gid)])).toEqual(new Set(gids));
+  const rest = await claimDue(store.sql, "D", T0, T0, at(60), 100);
+  expect(new Set([...got, ...gidsOf(rest)])).toEqual(new Set(gids));
 });
 
 test("claim by gid takes a transaction in one of the given statuses unless a live lease holds it", async () => {

@@ -4,17 +4,20 @@ import { request } from "undici";
 import { App, type AppOptions } from "../../src/server/app";
 import { defaultConfig, type Config, type DeepPartial } from "../../src/server/config";
 import { createLogger } from "../../src/server/logger";
+import { pgliteDataDir, removePgliteDataDir } from "./pglite-template";
 
 /**
  * A real coordinator for tests: listens on 127.0.0.1 port 0 (one port, every protocol), stores in
- * Postgres when DTX_TEST_DATABASE_URL is set (a fresh schema per coordinator) and in an in-memory
- * PGlite otherwise. The recovery worker is off unless asked for: tests run "the cron" themselves
+ * Postgres when DTX_TEST_DATABASE_URL is set (a fresh schema per coordinator) and in PGlite otherwise
+ * (a copy of the test run's initialised template, pglite-template.ts; in memory without one). The recovery worker is off unless asked for: tests run "the cron" themselves
  * with `cron()`, with time travel instead of real waiting.
  */
 export class TestCoordinator {
   private constructor(
     readonly app: App,
     readonly schema: string,
+    /** The PGlite directory made for this coordinator (removed by close). */
+    private readonly dataDir?: string,
   ) {}
 
   /** `http://127.0.0.1:<port>` */
@@ -33,11 +36,19 @@ export class TestCoordinator {
     options: AppOptions = {},
   ): Promise<TestCoordinator> {
     const config = testConfig(overrides, schema);
-    const app = await App.start(config, {
-      logger: createLogger(process.env.DTX_TEST_LOG ?? "silent"),
-      ...options,
-    });
-    return new TestCoordinator(app, schema);
+    // PGlite in memory unless the test chose a directory: a copy of the initialised template instead
+    const copy = !config.store.url && config.store.dataDir === "memory://" ? pgliteDataDir() : undefined;
+    if (copy) config.store.dataDir = copy;
+    try {
+      const app = await App.start(config, {
+        logger: createLogger(process.env.DTX_TEST_LOG ?? "silent"),
+        ...options,
+      });
+      return new TestCoordinator(app, schema, copy);
+    } catch (err) {
+      if (copy) removePgliteDataDir(copy);
+      throw err;
+    }
   }
 
   /**
@@ -97,10 +108,11 @@ export class TestCoordinator {
     );
   }
 
-  /** Stops the coordinator and drops its schema. */
+  /** Stops the coordinator and drops its schema (or removes its PGlite directory). */
   async close(): Promise<void> {
     await this.app.close();
     await dropSchema(this.schema);
+    if (this.dataDir) removePgliteDataDir(this.dataDir);
   }
 }
 

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import * as grpc from "@grpc/grpc-js";
 import pg from "pg";
 import { newSchemaName } from "./coordinator";
+import { pgliteDataDir, removePgliteDataDir } from "./pglite-template";
 
 /** What a check-back found: the local transaction committed (SUCCESS) or never will (FAILURE). */
 export type CheckBack = "SUCCESS" | "FAILURE";
@@ -51,9 +52,13 @@ export class TestAp {
     } else {
       const { PGlite } = await import("@electric-sql/pglite");
       const { createPgConfig } = await import("@electric-sql/pglite/node-postgres");
-      const lite = await PGlite.create("memory://");
+      const dataDir = pgliteDataDir();
+      const lite = await PGlite.create(dataDir);
       db = new pg.Pool(createPgConfig(lite) as unknown as pg.PoolConfig);
-      closeDb = () => lite.close();
+      closeDb = async () => {
+        await lite.close();
+        removePgliteDataDir(dataDir);
+      };
     }
     await db.query(`
       create table barrier (

@@ -13,7 +13,7 @@ export interface TestBank {
 
 /** Starts the bank (alice and bob with 1000 each, unless `accounts`) on a database of its own. */
 export async function startTestBank(
-  opts: { coordinator?: Coordinator; accounts?: Record<string, number> } = {},
+  opts: { coordinator?: Coordinator; accounts?: Record<string, number>; lockWaitMs?: number } = {},
 ): Promise<TestBank> {
   const db = await openTestDb();
   const barrierTable = db.kind === "postgres" ? `${db.schema}.barrier` : undefined;

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { newSchemaName } from "./coordinator";
+import { pgliteDataDir, removePgliteDataDir } from "./pglite-template";
 
 /** A database of its own for an SDK test file: a `pg` pool over PGlite, or over a fresh schema on Postgres. */
 export interface TestDb {
@@ -12,8 +13,8 @@ export interface TestDb {
 }
 
 /**
- * PGlite in memory (through its node-postgres adapter: one connection) by default; a fresh schema
- * on DTX_TEST_DATABASE_URL (every connection starts in it; `max` connections).
+ * PGlite (through its node-postgres adapter: one connection) by default, in a copy of the test run's
+ * initialised template (pglite-template.ts; in memory without one); a fresh schema on DTX_TEST_DATABASE_URL (every connection starts in it; `max` connections).
  */
 export async function openTestDb(max = 4): Promise<TestDb> {
   const url = process.env.DTX_TEST_DATABASE_URL;
@@ -36,7 +37,8 @@ export async function openTestDb(max = 4): Promise<TestDb> {
   }
   const { PGlite } = await import("@electric-sql/pglite");
   const { createPgConfig } = await import("@electric-sql/pglite/node-postgres");
-  const db = await PGlite.create("memory://");
+  const dataDir = pgliteDataDir();
+  const db = await PGlite.create(dataDir);
   const pool = new pg.Pool(createPgConfig(db) as unknown as pg.PoolConfig);
   return {
     pool,
@@ -45,6 +47,7 @@ export async function openTestDb(max = 4): Promise<TestDb> {
     close: async () => {
       await pool.end();
       await db.close();
+      removePgliteDataDir(dataDir);
     },
   };
 }

@@ -1,10 +1,27 @@
 import { defaultOptions, type TransRecord } from "../../src/core/model";
 import { Store } from "../../src/store/store";
 import { newSchemaName, testConfig } from "./coordinator";
+import { pgliteDataDir, removePgliteDataDir } from "./pglite-template";
 
-/** A store of its own for a store test file: PGlite in memory, or a fresh schema on DTX_TEST_DATABASE_URL. */
+/** The PGlite directory of each store opened by openTestStore. */
+const dataDirs = new WeakMap<Store, string>();
+
+/**
+ * A store of its own for a store test file: PGlite (a copy of the test run's template,
+ * pglite-template.ts), or a fresh schema on DTX_TEST_DATABASE_URL.
+ */
 export async function openTestStore(schema = newSchemaName()): Promise<Store> {
-  return Store.open(testConfig({}, schema).store);
+  const options = testConfig({}, schema).store;
+  if (options.url) return Store.open(options);
+  const dataDir = pgliteDataDir();
+  try {
+    const store = await Store.open({ ...options, dataDir });
+    dataDirs.set(store, dataDir);
+    return store;
+  } catch (err) {
+    removePgliteDataDir(dataDir);
+    throw err;
+  }
 }
 
 /** Closes a store from `openTestStore`, dropping its schema on Postgres. */
@@ -14,6 +31,8 @@ export async function closeTestStore(store: Store | undefined): Promise<void> {
     await store.db.query(`drop schema "${rows[0]!.schema}" cascade`);
   }
   await store?.close();
+  const dataDir = store && dataDirs.get(store);
+  if (dataDir) removePgliteDataDir(dataDir);
 }
 
 /** The fixed time store tests write at. */

@@ -26,6 +26,8 @@ export interface TransferDeps {
   bank: BankEndpoint;
   pool: Pool;
   barrierTable: string | undefined;
+  /** The bank's row-lock wait (for the message's local transaction). */
+  lockWaitMs?: number;
   workflows: Workflows;
 }
 
@@ -36,7 +38,13 @@ export async function runTransfer(d: TransferDeps, t: PlannedTransfer): Promise<
   else if (t.mode === "tcc") await transferByTcc(d.sdk, d.bank, from, to, amount, gid);
   else if (t.mode === "xa") await transferByXa(d.sdk, d.bank, from, to, amount, gid);
   else if (t.mode === "msg")
-    await transferByMessage(d.sdk, d.bank, d.pool, { from, to, amount, gid }, d.barrierTable);
+    await transferByMessage(
+      d.sdk,
+      d.bank,
+      d.pool,
+      { from, to, amount, gid },
+      { table: d.barrierTable, lockWaitMs: d.lockWaitMs },
+    );
   else await transferByWorkflow(d.workflows, gid, { from, to, amount });
 }
 

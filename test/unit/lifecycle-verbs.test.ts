@@ -157,7 +157,7 @@ describe("submit of a prepared transaction", () => {
       leaseUntil: new Date(Date.now() + 60_000),
       limit: 1,
     });
-    expect(claimed?.owner).toBe("recovery");
+    expect(claimed?.trans.owner).toBe("recovery");
     const { trans } = await m.engine.submit(newTrans("s1", "tcc", { waitResult: true }));
     expect(trans.status).toBe("succeed");
     const late = await m.repository.savePass({

@@ -1,0 +1,3 @@
+import { createTemplate } from "./pglite-template";
+
+export default createTemplate;

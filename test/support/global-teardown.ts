@@ -1,0 +1,3 @@
+import { removeTemplate } from "./pglite-template";
+
+export default removeTemplate;
