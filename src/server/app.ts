@@ -1,55 +1,31 @@
 import cluster from "node:cluster";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import type { Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
-import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
-import { AdminService } from "../../gen/dtx/v1/admin_pb";
-import { CoordinatorService } from "../../gen/dtx/v1/coordinator_pb";
-import { TopicService } from "../../gen/dtx/v1/topics_pb";
-import { adminService } from "../api/admin-service";
-import { createDtmHttpRoutes } from "../api/dtm-http";
-import { dtmGrpcService } from "../api/dtm-grpc";
-import { hideInternalErrors } from "../api/internal-errors";
-import { createJsonRpcRoute } from "../api/json-rpc";
-import { refuseNulStrings } from "../api/message-strings";
-import { clearRequestErrors } from "../api/request-errors";
-import { sendJson, type Req, type Res } from "../api/http-io";
-import { coordinatorService } from "../api/native-service";
-import { topicService } from "../api/native-topics";
-import { REST_SERVICES } from "../api/openapi";
-import { createRestGateway } from "../api/rest-gateway";
 import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
 import { Engine } from "../core/engine";
-import type { TransRepository } from "../core/repository";
-import { TargetPolicy } from "../core/target-policy";
 import { createTopics } from "../core/topics";
 import { PgKvRepository } from "../store/pg-kv-repository";
 import { PgRepository } from "../store/pg-repository";
 import { Store } from "../store/store";
-import { adminAuth, readAdminTokens } from "./admin-auth";
+import { readAdminTokens } from "./admin-auth";
 import { AlertWebhook } from "./alert-webhook";
-import { isLoopback } from "./loopback";
+import { answerStarting, bindAll, type Handler } from "./bind-ports";
+import { CLOCK_SYNC_MS, syncClock } from "./clock-sync";
 import type { Config } from "./config";
-import { Listener } from "./listener";
-import { flushTracing } from "./tracing/sdk";
-import { metricsRoute } from "./metrics-route";
-import { openApiRoute } from "./openapi-route";
-import { Observability } from "./observability";
-import { adminPageRoute } from "./admin-page-route";
-import { packageRoot } from "./package-root";
-import { createLogger } from "./logger";
+import { engineSettings } from "./engine-settings";
 import { Heartbeat } from "./heartbeat";
+import type { Listener } from "./listener";
+import { createLogger } from "./logger";
+import { isLoopback } from "./loopback";
+import { Observability } from "./observability";
 import { RecoveryWorker } from "./recovery-worker";
+import { routeRequests } from "./request-routing";
 import { RetentionWorker } from "./retention-worker";
-import { bindError, StartupError } from "./startup-error";
-import { dtxVersion } from "./version";
-
-/** How often the clock re-anchors to the database's. */
-const CLOCK_SYNC_MS = 60_000;
+import { StartupError } from "./startup-error";
+import { flushTracing } from "./tracing/sdk";
 
 /** What embedders and tests may give `App.start` besides the configuration. */
 export interface AppOptions {
@@ -157,107 +133,23 @@ export class App {
       repository,
       caller: opts.wrapCaller?.(observedCaller) ?? observedCaller,
       clock,
-      settings: {
-        retry: { intervalMs: config.retry.interval, maxIntervalMs: config.retry.maxInterval },
-        requestTimeoutMs: config.branch.requestTimeout,
-        timeoutToFailMs: config.timeoutToFail,
-        leaseMs: config.recovery.lease,
-        maxSteps: config.limits.maxSteps,
-        maxPayloadBytes: config.limits.maxPayloadBytes,
-        admission: {
-          maxInFlight: config.admission.maxInFlight,
-          maxQueued: config.admission.maxQueued,
-          maxWaitMs: config.admission.maxWait,
-        },
-        maxGidLength: config.limits.maxGidLength,
-        maxPageSize: config.limits.maxPageSize,
-        alertRetryLimit: config.alert.retryLimit,
-        targets:
-          config.branch.allowedTargets.length > 0
-            ? new TargetPolicy(config.branch.allowedTargets)
-            : undefined,
-      },
+      settings: engineSettings(config),
       logger,
       lookups: topics,
       alerts: alerts?.send,
       observer: observed.passes,
     });
-    const { maxGidLength } = config.limits;
-    const interceptors = [
-      hideInternalErrors(logger),
-      refuseNulStrings(),
-      ...(opts.interceptors ?? []),
-      adminAuth(tokens, logger),
-    ];
-    const native = coordinatorService({ engine, maxGidLength });
-    const nativeTopics = topicService(topics);
-    const admin = adminService({
-      engine,
-      timeoutToFailMs: config.timeoutToFail,
-      process: {
-        version: dtxVersion(),
-        store: store.kind,
-        recoveryEnabled: config.recovery.enabled,
-        workers: config.recovery.enabled ? config.recovery.concurrency : 0,
-      },
-    });
-    const impls: Record<string, object> = {
-      [CoordinatorService.typeName]: native,
-      [TopicService.typeName]: nativeTopics,
-      [AdminService.typeName]: admin,
-    };
-    const gateway = createRestGateway(
-      REST_SERVICES.map((service) => ({ service, impl: impls[service.typeName]! })),
-      {
-        maxBodyBytes: config.server.maxBodyBytes,
-        interceptors,
-      },
-    );
-    const dtmDeps = {
+    serve = routeRequests({
+      config,
       engine,
       topics,
-      version: dtxVersion(),
-      maxBodyBytes: config.server.maxBodyBytes,
-      maxGidLength,
-      timeoutToFailMs: config.timeoutToFail,
+      store,
+      observed,
       logger,
-    };
-    const dtmRoutes = createDtmHttpRoutes(dtmDeps);
-    const jsonRpc = createJsonRpcRoute(dtmDeps);
-    const metricsText = metricsRoute(observed.scrape);
-    const openApi = openApiRoute(dtxVersion());
-    const adminPage = adminPageRoute(opts.adminPageDir ?? join(packageRoot(), "dist", "admin"));
-    // the plain HTTP routes, tried in order; a request none of them takes is answered 404
-    const plainRoutes = (routes: Array<(req: Req, res: Res) => boolean | Promise<boolean>>) => {
-      return (req: Req, res: Res): void => {
-        void (async () => {
-          if (!isGrpc(req)) for (const route of routes) if (await route(req, res)) return;
-          sendJson(res, 404, { message: `no route for ${req.method} ${req.url}` });
-        })().catch((err) => {
-          logger.error({ err }, "request failed");
-          if (!res.headersSent) sendJson(res, 500, { message: "internal error" });
-        });
-      };
-    };
-    const fallback = plainRoutes([metricsText, openApi, adminPage, dtmRoutes, jsonRpc, gateway]);
-    // dtm's HTTP API, the hot path of dtm clients: no Connect route is under /api/dtmsvr/, so its
-    // requests skip the Connect adapter and the other routes
-    const dtmApi = plainRoutes([dtmRoutes]);
-    const connect = connectNodeAdapter({
-      routes: (router) => {
-        router.service(CoordinatorService, native);
-        router.service(TopicService, nativeTopics);
-        router.service(AdminService, admin);
-        router.service(Dtm, dtmGrpcService({ engine, topics, maxGidLength }));
-        clearRequestErrors(router);
-      },
-      interceptors: [...observed.interceptors(), ...interceptors],
-      fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
-      readMaxBytes: config.server.maxBodyBytes,
+      tokens,
+      interceptors: opts.interceptors,
+      adminPageDir: opts.adminPageDir,
     });
-    const handler = (req: Req, res: Res): void =>
-      req.url?.startsWith(DTM_HTTP_PREFIX) && !isGrpc(req) ? dtmApi(req, res) : connect(req, res);
-    serve = observed.wrapHandler(handler);
     const recovery = config.recovery.enabled
       ? new RecoveryWorker(
           engine,
@@ -346,48 +238,4 @@ export class App {
     await flushTracing().catch((err) => this.logger.warn({ err }, "sending the last spans failed"));
     this.logger.info("dtx stopped");
   }
-}
-
-type Handler = Parameters<typeof Listener.listen>[0]["handler"];
-
-/** Where dtm's HTTP API lives (every route of src/api/dtm-http.ts but ping and health). */
-const DTM_HTTP_PREFIX = "/api/dtmsvr/";
-
-function isGrpc(req: Req): boolean {
-  return String(req.headers["content-type"] ?? "").startsWith("application/grpc");
-}
-
-/** What a request gets between the bind and the store being ready. */
-function answerStarting(req: Req, res: Res): void {
-  res.setHeader("retry-after", "1");
-  sendJson(res, 503, { message: "dtx is starting; retry in a moment" });
-  void req;
-}
-
-/** Binds every configured port; on a failure, closes the ones bound and throws a StartupError. */
-async function bindAll(config: Config, handler: Handler): Promise<Listener[]> {
-  const listeners: Listener[] = [];
-  for (const port of config.server.ports) {
-    try {
-      listeners.push(
-        await Listener.listen({
-          host: config.server.host,
-          port,
-          handler,
-          drainTimeoutMs: config.server.shutdownTimeout,
-          maxHeaderBytes: config.server.maxHeaderBytes,
-        }),
-      );
-    } catch (err) {
-      await Promise.all(listeners.map((l) => l.close()));
-      throw bindError(err, config.server.host, port) ?? err;
-    }
-  }
-  return listeners;
-}
-
-async function syncClock(repository: TransRepository, clock: Clock): Promise<void> {
-  const sent = Date.now();
-  const now = await repository.now();
-  clock.anchor(now.getTime(), sent, Date.now());
 }

@@ -25,7 +25,12 @@ import { TestCoordinator } from "../support/coordinator";
 import { listenHttp, type Listening } from "../support/listen";
 import { openTestDb, type TestDb } from "../support/test-db";
 import { callsOf, dropLeftoverScripts, freshGid, summary } from "../e2e/saga-helpers";
-import { progressRows, RESUME } from "../e2e/workflow-helpers";
+import {
+  expectTccStyleCommitted,
+  expectTransInFailureRolledBack,
+  progressRows,
+  RESUME,
+} from "../e2e/workflow-helpers";
 import { SKIP, pgTest } from "../support/prepared-transactions";
 
 let dtx: TestCoordinator;
@@ -140,19 +145,7 @@ test("53: TCC-style steps → tries recorded, then the confirms run and are reco
     }
   });
   await workflows.execute(gid, gid, REQ);
-  expect(await dtx.status(gid)).toBe("succeed");
-  expect(await progressRows(dtx, gid)).toEqual([
-    ["01", "action", "succeed"],
-    ["02", "action", "succeed"],
-    ["02", "commit", "succeed"],
-    ["01", "commit", "succeed"],
-  ]);
-  expect(summary(callsOf(rm, gid))).toEqual([
-    ["TransOutTry", "action", "01"],
-    ["TransInTry", "action", "02"],
-    ["TransInConfirm", "commit", "02"],
-    ["TransOutConfirm", "commit", "01"],
-  ]);
+  await expectTccStyleCommitted(dtx, rm, gid);
 });
 
 test("54: a step FAILs → the branches before it roll back, last first; failed with the reason", async () => {
@@ -163,17 +156,7 @@ test("54: a step FAILs → the branches before it roll back, last first; failed 
   const { transaction } = await dtx.query(gid);
   expect(transaction.status).toBe("failed");
   expect(transaction.rollback_reason).toBe(err.message);
-  expect(await progressRows(dtx, gid)).toEqual([
-    ["01", "action", "succeed"],
-    ["02", "action", "failed"],
-    ["01", "rollback", "succeed"],
-  ]);
-  // the failed branch itself is not compensated (dtm's default)
-  expect(summary(callsOf(rm, gid))).toEqual([
-    ["TransOut", "action", "01"],
-    ["TransIn", "action", "02"],
-    ["TransOutRevert", "rollback", "01"],
-  ]);
+  await expectTransInFailureRolledBack(dtx, rm, gid);
   // executing it again answers the failure without running anything
   const again = await errorOf(workflows.execute(gid, gid, REQ));
   expect([isBranchFailure(again), again.message]).toEqual([true, err.message]);

@@ -7,6 +7,7 @@ import type { BranchCall } from "../support/branch-services";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
 import {
+  expectRefused,
   callsOf,
   dropLeftoverScripts,
   expectHttpBranchCalls,
@@ -84,10 +85,7 @@ test('20: orders {"1":[0]}, TransOut FAIL → failed, [S,F,P,P]; step 2 never ca
 
   expect(await submit(concurrentBody(gid, { "1": [0] }))).toEqual(OK);
   await dtx.settled(gid);
-  const { transaction } = await dtx.query(gid);
-  expect(transaction.status).toBe("failed");
-  expect(transaction.rollback_reason).toContain("Insufficient balance");
-  expect(await dtx.branchVector(gid)).toEqual(["S", "F", "P", "P"]);
+  await expectRefused(dtx, gid, ["S", "F", "P", "P"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -102,10 +100,7 @@ test('21: orders {"1":[0]}, TransIn FAIL → failed, [S,S,S,F]; step 2 compensat
 
   expect(await submit(concurrentBody(gid, { "1": [0] }))).toEqual(OK);
   await dtx.settled(gid);
-  const { transaction } = await dtx.query(gid);
-  expect(transaction.status).toBe("failed");
-  expect(transaction.rollback_reason).toContain("Insufficient balance");
-  expect(await dtx.branchVector(gid)).toEqual(["S", "S", "S", "F"]);
+  await expectRefused(dtx, gid, ["S", "S", "S", "F"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],

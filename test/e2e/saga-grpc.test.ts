@@ -10,6 +10,7 @@ import { Dtm } from "../../gen/dtmgimp/dtmgimp_pb";
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
 import {
+  expectRefused,
   callsOf,
   dropLeftoverScripts,
   expectGrpcBranchCalls,
@@ -118,10 +119,7 @@ test("gRPC 4: TransIn FAIL, TransOutRevert ONG×1 → aborting; cron(0) → fail
   await expectSaga(dtx, gid, "aborting", ["P", "S", "S", "F"]);
 
   expect(await dtx.cron()).toContain(gid);
-  const { transaction } = await dtx.query(gid);
-  expect(transaction.status).toBe("failed");
-  expect(transaction.rollback_reason).toContain("Insufficient balance");
-  expect(await dtx.branchVector(gid)).toEqual(["S", "S", "S", "F"]);
+  await expectRefused(dtx, gid, ["S", "S", "S", "F"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],
@@ -170,10 +168,7 @@ test("gRPC 13: WaitResult, TransIn FAIL → Aborted carrying the reason; failed,
   expect(err).not.toBeNull();
   expect(err!.code).toBe(Code.Aborted);
   expect(err!.rawMessage).toContain("Insufficient balance");
-  const { transaction } = await dtx.query(gid);
-  expect(transaction.status).toBe("failed");
-  expect(transaction.rollback_reason).toContain("Insufficient balance");
-  expect(await dtx.branchVector(gid)).toEqual(["S", "S", "S", "F"]);
+  await expectRefused(dtx, gid, ["S", "S", "S", "F"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],

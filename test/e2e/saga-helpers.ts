@@ -135,3 +135,16 @@ export function transferBody(rm: BranchServices, gid: string, extra: Record<stri
     ...extra,
   };
 }
+
+/**
+ * The transaction failed because the RM refused a branch (its FAIL answer says "Insufficient
+ * balance"): status failed, that reason stored, and the branch statuses `vector`.
+ */
+export async function expectRefused(dtx: TestCoordinator, gid: string, vector: string[]): Promise<void> {
+  const { transaction } = await dtx.query(gid);
+  expect({
+    status: transaction.status,
+    reason: transaction.rollback_reason,
+    branches: await dtx.branchVector(gid),
+  }).toEqual({ status: "failed", reason: expect.stringContaining("Insufficient balance"), branches: vector });
+}

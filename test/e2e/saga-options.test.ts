@@ -5,6 +5,7 @@
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
 import {
+  expectRefused,
   callsOf,
   dropLeftoverScripts,
   expectHttpBranchCalls,
@@ -162,10 +163,7 @@ test("13: wait_result, TransIn FAIL → 409 carrying the reason; failed, [S,S,S,
   expect(res.body.dtm_result).toBe("FAILURE");
   expect(res.body.message).toContain("Insufficient balance");
   expect(res.body.message).toContain("FAILURE");
-  const { transaction } = await dtx.query(gid);
-  expect(transaction.status).toBe("failed");
-  expect(transaction.rollback_reason).toContain("Insufficient balance");
-  expect(await dtx.branchVector(gid)).toEqual(["S", "S", "S", "F"]);
+  await expectRefused(dtx, gid, ["S", "S", "S", "F"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls)).toEqual([
     ["TransOut", "action", "01"],

@@ -5,6 +5,7 @@
 import { BranchServices } from "../support/branch-services";
 import { TestCoordinator } from "../support/coordinator";
 import {
+  expectRefused,
   callsOf,
   dropLeftoverScripts,
   expectHttpBranchCalls,
@@ -123,10 +124,7 @@ test("4: TransIn FAIL, TransOutRevert ERR×1 → aborting; cron(0) → failed, [
   ]);
 
   expect(await dtx.cron()).toContain(gid);
-  const { transaction } = await dtx.query(gid);
-  expect(transaction.status).toBe("failed");
-  expect(transaction.rollback_reason).toContain("Insufficient balance");
-  expect(await dtx.branchVector(gid)).toEqual(["S", "S", "S", "F"]);
+  await expectRefused(dtx, gid, ["S", "S", "S", "F"]);
   const calls = callsOf(rm, gid);
   expect(summary(calls.slice(4))).toEqual([["TransOutRevert", "compensate", "01"]]);
   expectHttpBranchCalls(calls, gid, payloadOf);
