@@ -32,7 +32,7 @@ export interface BranchRequest {
 
 /**
  * The core's port for outbound branch calls. `src/branch/transport-caller.ts` implements it over
- * undici and grpc-js; a metrics or tracing wrapper, or a scripted caller in tests, can stand in.
+ * undici and node:http2; a metrics or tracing wrapper, or a scripted caller in tests, can stand in.
  */
 export interface BranchCaller {
   /** Calls one branch operation; never throws (network errors and timeouts are ERROR results). */

@@ -8,10 +8,10 @@ import type { Protocol } from "./model";
  * `connection`, `content-length`, `expect`, `keep-alive`, `transfer-encoding` and `upgrade` are refused
  * (or describe the exchange the caller makes itself); a value may hold tab, 0x20–0x7e and 0x80–0xff.
  *
- * gRPC (grpc-js, node_modules/@grpc/grpc-js/build/src/metadata.js `validate`), for transactions whose
- * protocol is grpc: a name, lowercased, may hold 0-9 a-z _ . - only; a `-bin` name needs bytes, which a
- * string header cannot give; HTTP/2 refuses connection-specific headers (grpc-js then retries the call
- * until its deadline), and `content-length` resets the stream; a value may hold 0x20–0x7e only.
+ * gRPC (gRPC's metadata rules, as grpc-js's node_modules/@grpc/grpc-js/build/src/metadata.js `validate`
+ * applies them), for transactions whose protocol is grpc: a name, lowercased, may hold 0-9 a-z _ . -
+ * only; a `-bin` name needs bytes, which a string header cannot give; HTTP/2 refuses connection-specific
+ * headers (node:http2 throws), and `content-length` resets the stream; a value may hold 0x20–0x7e only.
  * A grpc transaction may call http(s) URLs too, so both rule sets apply to it.
  */
 

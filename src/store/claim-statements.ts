@@ -21,14 +21,11 @@ export async function claimDue(
   const { rows } = await db.query<TransRow & { branches: BranchJson[] }>(
     "claimDue",
     `select c.*, coalesce((
-       select json_agg(json_build_object(
-           'id', b.id::text, 'gid', b.gid, 'branch_id', b.branch_id, 'op', b.op, 'url', b.url,
-           'bin_data', encode(b.bin_data, 'base64'), 'status', b.status, 'create_time', b.create_time,
-           'update_time', b.update_time, 'finish_time', b.finish_time, 'attempts', b.attempts,
-           'last_outcome', b.last_outcome, 'last_code', b.last_code, 'last_answer', b.last_answer,
-           'last_call_time', b.last_call_time)
-         order by b.id)
-       from trans_branch_op b where b.gid = c.gid), '[]') as branches
+       select json_agg(b order by b.n) from (
+         select o.id as n, o.id::text as id, o.gid, o.branch_id, o.op, o.url,
+           encode(o.bin_data, 'base64') as bin_data, o.status, o.create_time, o.update_time, o.finish_time,
+           o.attempts, o.last_outcome, o.last_code, o.last_answer, o.last_call_time
+         from trans_branch_op o where o.gid = c.gid) b), '[]') as branches
      from dtx_claim_due($1, $2, $3, $4, $5) c`,
     [owner, now, dueBefore, leaseUntil, limit],
   );

@@ -142,4 +142,30 @@ as $fn$
 $fn$;
 `,
   },
+  {
+    version: 8,
+    name: "resetCronTime's plan",
+    sql: `
+-- dtm's resetCronTime (src/store/trans-statements.ts makeDelayedDue), planned as the claim of
+-- migration 7 is: a backward walk of trans_global_due from the furthest next look, the limit's rows
+-- only. Left to the planner without statistics, each call read and sorted every row due later
+-- (a backlog of n made due in calls of 1000: O(n²/1000) rows read).
+create function dtx_make_delayed_due(p_after timestamptz, p_now timestamptz, p_limit int)
+returns table(made bigint, candidates bigint) language sql volatile rows 1
+set enable_seqscan = off set enable_bitmapscan = off set search_path from current
+as $fn$
+  with c as (
+    select id, next_cron_time from trans_global
+    where status in ('prepared', 'submitted', 'aborting') and next_cron_time > p_after
+    order by next_cron_time desc, id
+    limit p_limit + 1
+  ), u as (
+    update trans_global set next_cron_time = p_now, update_time = p_now
+    where id in (select id from c order by next_cron_time desc, id limit p_limit)
+    returning id
+  )
+  select (select count(*) from u), (select count(*) from c)
+$fn$;
+`,
+  },
 ];

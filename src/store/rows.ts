@@ -54,11 +54,15 @@ export interface BranchRow {
   last_call_time: Date | null;
 }
 
-/** A `trans_branch_op` row as JSON (a claim's branches): ids as text, timestamps as ISO text, bin_data in base64. */
+/**
+ * A `trans_branch_op` row as JSON (a claim's branches): the id as text (and as a number, `n`, to
+ * order by), timestamps as ISO text, bin_data in base64.
+ */
 export type BranchJson = Omit<
   BranchRow,
   "bin_data" | "create_time" | "update_time" | "finish_time" | "last_call_time"
 > & {
+  n: number;
   bin_data: string;
   create_time: string;
   update_time: string;
@@ -67,7 +71,7 @@ export type BranchJson = Omit<
 };
 
 /** A branch row given as JSON, with the types pg gives its columns. */
-export function branchFromJson(j: BranchJson): BranchRow {
+export function branchFromJson({ n: _order, ...j }: BranchJson): BranchRow {
   return {
     ...j,
     bin_data: Buffer.from(j.bin_data, "base64"),

@@ -236,7 +236,9 @@ export async function makeDue(db: Queryable, gid: string, at: Date): Promise<Tra
 
 /**
  * Makes due at `now` up to `limit` unfinished transactions whose next look is after `after`, the
- * furthest first; reports how many, and whether more such transactions were left.
+ * furthest first; reports how many, and whether more such transactions were left. The statement is
+ * `dtx_make_delayed_due` (migration 8: the limit's rows of trans_global_due, whatever the table's
+ * statistics).
  */
 export async function makeDelayedDue(
   db: Queryable,
@@ -244,23 +246,13 @@ export async function makeDelayedDue(
   now: Date,
   limit: number,
 ): Promise<{ count: number; hasRemaining: boolean }> {
-  const { rows } = await db.query<{ count: string; candidates: string }>(
+  const { rows } = await db.query<{ made: string; candidates: string }>(
     "makeDelayedDue",
-    `with c as (
-       select id, next_cron_time from trans_global
-       where status = any($4::text[]) and next_cron_time > $1
-       order by next_cron_time desc, id
-       limit $3::int + 1
-     ), u as (
-       update trans_global set next_cron_time = $2, update_time = $2
-       where id in (select id from c order by next_cron_time desc, id limit $3)
-       returning id
-     )
-     select (select count(*) from u) as count, (select count(*) from c) as candidates`,
-    [after, now, limit, UNFINISHED],
+    "select made, candidates from dtx_make_delayed_due($1, $2, $3)",
+    [after, now, limit],
   );
   const r = rows[0]!;
-  return { count: Number(r.count), hasRemaining: Number(r.candidates) > limit };
+  return { count: Number(r.made), hasRemaining: Number(r.candidates) > limit };
 }
 
 /** The database server's clock. */
