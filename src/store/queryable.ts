@@ -2,7 +2,8 @@ import type { QueryResultRow } from "pg";
 
 /**
  * Runs one named statement. `name` is the exported function that owns the statement (it is what
- * statement hooks report); it is not a prepared-statement name: statements stay unnamed on the wire.
+ * statement hooks report); statements stay unnamed on the wire, except the hot path's two that
+ * store.ts prepares under this name (their text never changes).
  */
 export interface Queryable {
   query<R extends QueryResultRow = QueryResultRow>(

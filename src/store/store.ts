@@ -7,6 +7,17 @@ import { DataDirLock } from "./data-dir-lock";
 import { migrate } from "./migrate";
 import type { Queryable } from "./queryable";
 
+/**
+ * Statements run as named prepared statements: the hot path's two, whose text never changes. Each
+ * connection then parses and analyses them once instead of at every call, which took Postgres
+ * 0.13–0.17 ms of CPU per statement (bench/README.md, issue 13). Every connection runs with
+ * `plan_cache_mode = force_custom_plan`, so their plans stay what an unnamed statement gets: made for
+ * the arrays at hand, never a generic plan made for arrays of unknown length. (Other statements stay
+ * unnamed: some build their text per call.)
+ */
+const PREPARED = new Set(["insertTrans", "savePass"]);
+const PLAN_CACHE_MODE = "force_custom_plan";
+
 /** How to reach the database. */
 export interface StoreOptions {
   /** A postgres:// URL; empty: the embedded PGlite store in `dataDir`. */
@@ -50,7 +61,9 @@ export class Store {
     query: async (name, text, values) => {
       const started = performance.now();
       try {
-        const res = await this.db.query(text, values);
+        const res = PREPARED.has(name)
+          ? await this.db.query({ name, text, values })
+          : await this.db.query(text, values);
         this.report({
           name,
           text,
@@ -90,6 +103,7 @@ export class Store {
         // PGlite has one connection for the life of the pool: choose the schema once
         if (kind === "pglite") await pool.query(`set search_path to ${quoteIdent(opts.schema)}`);
       }
+      if (kind === "pglite") await pool.query(`set plan_cache_mode to ${PLAN_CACHE_MODE}`);
       // without migrating, one statement still proves the database reachable
       if (opts.migrate === false) await pool.query("select 1");
       const applied = opts.migrate === false ? 0 : await migrate(pool);
@@ -135,8 +149,9 @@ interface OpenedPool {
 }
 
 function openPostgres(opts: StoreOptions): OpenedPool {
-  // every connection starts in the configured schema
-  const options = opts.schema === "public" ? undefined : `-c search_path=${quoteIdent(opts.schema)}`;
+  // every connection starts in the configured schema, with the prepared statements' plan mode
+  const schema = opts.schema === "public" ? "" : ` -c search_path=${quoteIdent(opts.schema)}`;
+  const options = `-c plan_cache_mode=${PLAN_CACHE_MODE}${schema}`;
   let pool: pg.Pool;
   try {
     pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, options });
