@@ -53,7 +53,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     warmupSeconds: num("BENCH_WARMUP_SECONDS", 2, { min: 0 }),
     concurrency: num("BENCH_CONCURRENCY", 64, { integer: true, min: 1 }),
     drainSeconds: num("BENCH_DRAIN_SECONDS", 120, { min: 1 }),
-    backlog: num("BENCH_BACKLOG", 3000, { integer: true, min: 1 }),
+    backlog: num("BENCH_BACKLOG", 20000, { integer: true, min: 1 }),
     drainRate: num("BENCH_DRAIN_RATE", 50, { min: 1 }),
     settleSeconds: num("BENCH_SETTLE_SECONDS", 11, { min: 0 }),
     workloads: [...new Set(keys)] as WorkloadKey[],

@@ -20,7 +20,10 @@ export interface BankOptions {
   port?: number;
   /** The gRPC (h2c) port (0: any free port). Default 8082. */
   grpcPort?: number;
-  /** Default 127.0.0.1. */
+  /**
+   * The address both ports listen on. Default 127.0.0.1; `0.0.0.0` (or `::`) for every interface —
+   * the bank has no authentication, so only on a network you trust.
+   */
   host?: string;
   /** A pool on the bank's database; default: Postgres at `databaseUrl`, else PGlite in `dataDir`. */
   pool?: Pool;
@@ -125,16 +128,18 @@ export class BankService {
     }
   }
 
-  /** `http://host:port/api/bank`: the base of the HTTP branch URLs. */
+  /**
+   * `http://host:port/api/bank`: the base of the HTTP branch URLs, and of the URLs the bank gives the
+   * coordinator for its own transfers (the message's credit, the workflow's resume callback). Bound
+   * to every address (`0.0.0.0`, `::`), the host is loopback.
+   */
   get base(): string {
-    const { address, port } = this.http.address() as AddressInfo;
-    return `http://${address}:${port}/api/bank`;
+    return `http://${urlHost(this.http.address() as AddressInfo)}/api/bank`;
   }
 
   /** `host:port` of the gRPC service. */
   get grpcTarget(): string {
-    const { address, port } = this.grpc.address() as AddressInfo;
-    return `${address}:${port}`;
+    return urlHost(this.grpc.address() as AddressInfo);
   }
 
   /** Every account's balance. */
@@ -174,6 +179,12 @@ export class BankService {
     await Promise.all([closed(this.http), closed(this.grpc)]);
     await this.release();
   }
+}
+
+/** `host:port` of a bound address for a URL: a wildcard address as loopback, IPv6 in brackets. */
+function urlHost({ address, port }: AddressInfo): string {
+  const host = address === "0.0.0.0" ? "127.0.0.1" : address === "::" ? "::1" : address;
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
 }
 
 function listen(server: Server | Http2Server, port: number, host: string): Promise<void> {
