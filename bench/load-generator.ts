@@ -2,7 +2,8 @@
  * The load generator as a process of its own, forked by the bench: for each job it runs a closed loop of
  * `concurrency` workers submitting sagas through the job's API, and answers with counts and latency
  * percentiles (computed here, so only a summary crosses the IPC channel). A job may instead pace its
- * submits at a fixed rate, stop after a number of sagas, and a "stop" request ends the running job.
+ * submits at a fixed rate (its answer then carries each submit's start and latency too: a few hundred),
+ * stop after a number of sagas, and a "stop" request ends the running job.
  */
 import { serveParent } from "./ipc";
 import { closedLoop, latencySummary, pacedLoop } from "./load";
@@ -33,6 +34,8 @@ async function run(job: LoadJob | "stop"): Promise<LoadResult | null> {
     elapsedMs: r.elapsedMs,
     ...latencySummary(r.latenciesMs),
     errorSamples: r.errorSamples,
+    // a few hundred a window: the drain splits them at the moment resetCronTime returned
+    ...(job.ratePerSec ? { paced: { startedAt: r.startedAt, latenciesMs: r.latenciesMs } } : {}),
   };
 }
 

@@ -8,6 +8,8 @@ export interface LoopResult {
   errors: number;
   /** Latency of every successful operation, ms. */
   latenciesMs: number[];
+  /** When each of them started (epoch ms), in the order of `latenciesMs`. */
+  startedAt: number[];
   /** From the first request to the last answer, ms. */
   elapsedMs: number;
   /** The first few distinct error messages. */
@@ -60,15 +62,17 @@ export async function pacedLoop(
 }
 
 function emptyResult(): LoopResult {
-  return { ok: 0, errors: 0, latenciesMs: [], elapsedMs: 0, errorSamples: [] };
+  return { ok: 0, errors: 0, latenciesMs: [], startedAt: [], elapsedMs: 0, errorSamples: [] };
 }
 
 /** Runs `op` once, counting it in `result` with its latency, or its error. */
 async function measured(result: LoopResult, op: () => Promise<void>): Promise<void> {
   const t0 = performance.now();
+  const at = Date.now();
   try {
     await op();
     result.latenciesMs.push(performance.now() - t0);
+    result.startedAt.push(at);
     result.ok++;
   } catch (err) {
     result.errors++;

@@ -68,4 +68,6 @@ export interface LoadResult {
   p95: number;
   p99: number;
   errorSamples: string[];
+  /** A paced job's successful submits: when each started (epoch ms) and its latency (ms), in order. */
+  paced?: { startedAt: number[]; latenciesMs: number[] };
 }

@@ -29,6 +29,7 @@ import { metricsRoute } from "./metrics-route";
 import type { Observability } from "./observability";
 import { openApiRoute } from "./openapi-route";
 import { packageRoot } from "./package-root";
+import { answerUnreadableRequest } from "./unreadable-request";
 import { dtxVersion } from "./version";
 
 /** What the coordinator's request handler serves from. */
@@ -130,8 +131,14 @@ export function routeRequests(deps: RoutingDeps): Handler {
     fallback: fallback as Parameters<typeof connectNodeAdapter>[0]["fallback"],
     readMaxBytes: config.server.maxBodyBytes,
   });
-  const handler = (req: Req, res: Res): void =>
-    req.url?.startsWith(DTM_HTTP_PREFIX) && !isGrpc(req) ? dtmApi(req, res) : connect(req, res);
+  const handler = (req: Req, res: Res): void => {
+    if (req.url?.startsWith(DTM_HTTP_PREFIX) && !isGrpc(req)) return dtmApi(req, res);
+    try {
+      connect(req, res);
+    } catch (err) {
+      answerUnreadableRequest(req, res, err, logger);
+    }
+  };
   return observed.wrapHandler(handler);
 }
 
