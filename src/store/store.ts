@@ -11,9 +11,10 @@ import type { Queryable } from "./queryable";
  * Statements run as named prepared statements: the hot path's two, whose text never changes. Each
  * connection then parses and analyses them once instead of at every call, which took Postgres
  * 0.13–0.17 ms of CPU per statement (bench/README.md, issue 13). Every connection runs with
- * `plan_cache_mode = force_custom_plan`, so their plans stay what an unnamed statement gets: made for
- * the arrays at hand, never a generic plan made for arrays of unknown length. (Other statements stay
- * unnamed: some build their text per call.)
+ * `plan_cache_mode = force_custom_plan` (set by a statement when it connects), so their plans stay what
+ * an unnamed statement gets: made for the arrays at hand, never a generic plan made for arrays of
+ * unknown length. (Other statements stay unnamed: some build their text per call.) Behind a pooler:
+ * README, "Postgres behind a connection pooler".
  */
 const PREPARED = new Set(["insertTrans", "savePass"]);
 const PLAN_CACHE_MODE = "force_custom_plan";
@@ -149,12 +150,16 @@ interface OpenedPool {
 }
 
 function openPostgres(opts: StoreOptions): OpenedPool {
-  // every connection starts in the configured schema, with the prepared statements' plan mode
-  const schema = opts.schema === "public" ? "" : ` -c search_path=${quoteIdent(opts.schema)}`;
-  const options = `-c plan_cache_mode=${PLAN_CACHE_MODE}${schema}`;
+  // every connection starts in the configured schema
+  const options = opts.schema === "public" ? undefined : `-c search_path=${quoteIdent(opts.schema)}`;
+  // the plan mode by a statement, not a startup option: a pooler (PgBouncer) refuses startup options
+  // it does not track; the pool hands a connection out once it ran (or drops it when it failed)
+  const onConnect = async (client: pg.ClientBase) => {
+    await client.query(`set plan_cache_mode to ${PLAN_CACHE_MODE}`);
+  };
   let pool: pg.Pool;
   try {
-    pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, options });
+    pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize, options, onConnect });
   } catch (err) {
     throw new StoreOpenError(`store.url ${redactUrl(opts.url)}: ${errorText(err)}`, err);
   }
