@@ -35,23 +35,32 @@ export class GrpcCaller {
   private readonly channels = new Map<string, GrpcChannel | Promise<GrpcChannel>>();
   private closed = false;
 
-  /** Calls the branch; never throws. */
+  /**
+   * Calls the branch; never throws. The deadline covers finding the address and connecting too. A
+   * call that never reached the branch (refused by the server: over its concurrent streams before its
+   * SETTINGS arrived, or past a GOAWAY's last stream; or the session closed under it) is made once
+   * more, as grpc-js's transparent retry does.
+   */
   async call(req: BranchRequest): Promise<BranchResult> {
     if (this.closed) return { outcome: "ERROR", detail: "the coordinator is stopping" };
     const refused = refusedHeader(req, "grpc");
     if (refused) return refused;
     const parsed = parseGrpcUrl(req.url);
     if (!parsed) return { outcome: "ERROR", detail: `bad grpc branch url ${JSON.stringify(req.url)}` };
-    let session: http2.ClientHttp2Session;
-    try {
-      const channel = this.channel(parsed.target);
-      const s = (channel instanceof GrpcChannel ? channel : await channel).session();
-      session = s instanceof Promise ? await s : s;
-    } catch (err) {
-      const why = (err as Error).message;
-      return classifyGrpc(GrpcStatus.UNAVAILABLE, `No connection established. Last error: ${why}`);
+    const deadline = Date.now() + req.timeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      const s = this.session(parsed.target);
+      const session = s instanceof Promise ? await connectedBy(s, deadline, req.timeoutMs) : s;
+      if ("outcome" in session) return session;
+      const result = await unary(session, parsed.method, req, deadline, attempt === 1 && !this.closed);
+      if (result) return result;
     }
-    return unary(session, parsed.method, req);
+  }
+
+  /** A connected session to `target`, or the promise of one. */
+  private session(target: string): http2.ClientHttp2Session | Promise<http2.ClientHttp2Session> {
+    const channel = this.channel(target);
+    return channel instanceof GrpcChannel ? channel.session() : channel.then((c) => c.session());
   }
 
   /** The channel of a target, most recently used last; beyond MAX_CHANNELS the least recent is closed. */
@@ -102,8 +111,49 @@ export class GrpcCaller {
   }
 }
 
-/** One unary call on a connected session; never rejects. */
-function unary(session: http2.ClientHttp2Session, method: string, req: BranchRequest): Promise<BranchResult> {
+/** Waits for a connection until the deadline: the session, or the call's result. */
+function connectedBy(
+  connecting: Promise<http2.ClientHttp2Session>,
+  deadline: number,
+  timeoutMs: number,
+): Promise<http2.ClientHttp2Session | BranchResult> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(deadlineExceeded(timeoutMs)), deadline - Date.now());
+    connecting.then(
+      (session) => {
+        clearTimeout(timer);
+        resolve(session);
+      },
+      (err: Error) => {
+        clearTimeout(timer);
+        resolve(
+          classifyGrpc(GrpcStatus.UNAVAILABLE, `No connection established. Last error: ${err.message}`),
+        );
+      },
+    );
+  });
+}
+
+function deadlineExceeded(timeoutMs: number): BranchResult {
+  return classifyGrpc(GrpcStatus.DEADLINE_EXCEEDED, `Deadline exceeded after ${timeoutMs} ms`);
+}
+
+/** Errors of a stream that never left: its session was closing or gone, or out of stream ids. */
+const UNSENT = new Set(["ERR_HTTP2_GOAWAY_SESSION", "ERR_HTTP2_INVALID_SESSION", "ERR_HTTP2_OUT_OF_STREAMS"]);
+
+/**
+ * One unary call on a connected session; never rejects. With `retryable`, a call that never reached
+ * the branch resolves null instead of its error (the caller makes it again).
+ */
+function unary(
+  session: http2.ClientHttp2Session,
+  method: string,
+  req: BranchRequest,
+  deadline: number,
+  retryable: boolean,
+): Promise<BranchResult | null> {
+  const remaining = deadline - Date.now();
+  if (remaining <= 0) return Promise.resolve(deadlineExceeded(req.timeoutMs));
   return new Promise((resolve) => {
     const headers: http2.OutgoingHttpHeaders = {
       "dtm-gid": req.gid,
@@ -117,30 +167,35 @@ function unary(session: http2.ClientHttp2Session, method: string, req: BranchReq
     headers[":path"] = method;
     headers["content-type"] = "application/grpc";
     headers.te = "trailers";
-    headers["grpc-timeout"] = grpcTimeout(req.timeoutMs);
+    headers["grpc-timeout"] = grpcTimeout(remaining);
     let stream: http2.ClientHttp2Stream;
     try {
       stream = session.request(headers);
     } catch (err) {
-      resolve(classifyGrpc(GrpcStatus.UNAVAILABLE, (err as Error).message));
+      const code = (err as NodeJS.ErrnoException).code;
+      resolve(
+        retryable && code && UNSENT.has(code)
+          ? null
+          : classifyGrpc(GrpcStatus.UNAVAILABLE, (err as Error).message),
+      );
       return;
     }
     let grpcStatus: number | undefined;
     let message = "";
     let httpStatus = 0;
     let received = 0;
-    let failure: Error | undefined;
+    let failure: NodeJS.ErrnoException | undefined;
     let done = false;
-    const finish = (result: BranchResult) => {
+    const finish = (result: BranchResult | null) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       resolve(result);
     };
     const timer = setTimeout(() => {
-      finish(classifyGrpc(GrpcStatus.DEADLINE_EXCEEDED, `Deadline exceeded after ${req.timeoutMs} ms`));
+      finish(deadlineExceeded(req.timeoutMs));
       stream.close(NGHTTP2_CANCEL);
-    }, req.timeoutMs);
+    }, remaining);
     const readStatus = (h: http2.IncomingHttpHeaders) => {
       const code = h["grpc-status"];
       if (typeof code !== "string") return;
@@ -164,12 +219,21 @@ function unary(session: http2.ClientHttp2Session, method: string, req: BranchReq
         stream.close(NGHTTP2_CANCEL);
       }
     });
-    stream.on("error", (err) => {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
       failure = err;
+      // no stream id left on this connection: closing it makes the channel open a new one
+      if (err.code === "ERR_HTTP2_OUT_OF_STREAMS") session.close();
     });
-    stream.on("close", () =>
-      finish(outcome(grpcStatus, message, httpStatus, received, stream.rstCode, failure)),
-    );
+    stream.on("close", () => {
+      const unsent =
+        (httpStatus === 0 && stream.rstCode === NGHTTP2_REFUSED_STREAM) ||
+        (failure?.code !== undefined && UNSENT.has(failure.code));
+      finish(
+        retryable && unsent
+          ? null
+          : outcome(grpcStatus, message, httpStatus, received, stream.rstCode, failure),
+      );
+    });
     const payload = req.payload;
     const prefix = Buffer.allocUnsafe(5);
     prefix[0] = 0; // not compressed

@@ -9,11 +9,13 @@ const DOWN_MS = 1_000;
  * The HTTP/2 connections to one gRPC target (`host:port`): the host is resolved once, one session per
  * address is opened on first use, and calls take the connected sessions in turn (round robin), passing
  * over an address that failed within the last second while another works. A session that fails, is
- * closed or receives GOAWAY is dropped and reopened by the next call that needs it; after a failure the
- * channel is `stale`, and its owner replaces it (the host is resolved again).
+ * closed or receives GOAWAY is dropped and reopened by the next call that needs it. When no address
+ * connects, or an established connection fails, the channel is `stale`, and its owner replaces it (the
+ * host is resolved again); an address that refuses while another connects (a name with an IPv6 and an
+ * IPv4 address, a server on one of them) leaves the channel as it is.
  */
 export class GrpcChannel {
-  /** A connection failed: the addresses may have changed. */
+  /** No address connected, or a connection failed: the addresses may have changed. */
   stale = false;
   private closed = false;
   private readonly sessions: Array<http2.ClientHttp2Session | null>;
@@ -71,6 +73,7 @@ export class GrpcChannel {
         this.downUntil[i] = Date.now() + DOWN_MS;
       }
     }
+    this.stale = true;
     throw last;
   }
 
@@ -90,8 +93,8 @@ export class GrpcChannel {
       if (this.sessions[i] === s) this.sessions[i] = null;
     };
     s.on("error", () => {
+      if (!s.connecting) this.stale = true; // a connection that worked failed
       drop();
-      this.stale = true;
     });
     s.on("goaway", drop);
     s.on("close", drop);

@@ -4,8 +4,11 @@ import type { Protocol } from "./model";
 /** The longest URL a branch row holds (the store's column). */
 export const MAX_URL_LENGTH = 1024;
 
-/** A scheme-less gRPC target, `host:port/package.Service/Method`, as dtm's default driver reads it. */
-const GRPC_TARGET = /^[^/\s:]+:\d+\/[\w.]+\/\w+$/;
+/**
+ * A scheme-less gRPC target, `host:port/package.Service/Method`, as dtm's default driver reads it; an
+ * IPv6 host in brackets (`[::1]:50051/...`), as gRPC's dial accepts it.
+ */
+const GRPC_TARGET = /^(?:[^/\s:[\]]+|\[[0-9A-Fa-f:.]+\]):\d+\/[\w.]+\/\w+$/;
 
 /**
  * Checks a branch URL a client gave (a saga step's, a registered branch's, a message's step or

@@ -142,10 +142,25 @@ function isStale(holder: LockHolder): boolean {
   if (holder.pid === process.pid) return !heldHere.has(holder.nonce);
   try {
     process.kill(holder.pid, 0);
-    return false;
   } catch (err) {
     // EPERM: it exists, under another user
     return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+  return isZombie(holder.pid);
+}
+
+/**
+ * Whether `pid` has exited but not been reaped (Linux: state `Z` in /proc/<pid>/stat). A dtx killed
+ * with -9 stays such a zombie until its parent (or an init that reaps slowly, or never, in a container)
+ * collects it; signals still "reach" it, yet it holds nothing. Elsewhere: false.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "<pid> (<command, may hold spaces and parentheses>) <state> ..."
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -51,6 +51,29 @@ test("a lock whose process is gone is taken over", () => {
   const lock = DataDirLock.take(dir);
   expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), "utf8")).pid).toBe(process.pid);
   lock.release();
+});
+
+test("a lock whose process has exited but is not reaped yet (a zombie after kill -9) is taken over", async () => {
+  // sh starts `sleep 0` in the background and becomes `sleep 5`, which never reaps it
+  const parent = spawn("sh", ["-c", "sleep 0 & echo $!; exec sleep 5"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  try {
+    const pid = Number(
+      await new Promise<string>((resolve) =>
+        parent.stdout.once("data", (d: Buffer) => resolve(d.toString())),
+      ),
+    );
+    const state = () => readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0];
+    for (let i = 0; i < 200 && state() !== "Z"; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(state()).toBe("Z");
+    writeLock({ pid, host: hostname(), since: "2030-01-01T00:00:00.000Z", nonce: "old" });
+    const lock = DataDirLock.take(dir);
+    expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), "utf8")).pid).toBe(process.pid);
+    lock.release();
+  } finally {
+    parent.kill("SIGKILL");
+  }
 });
 
 test("a lock left with this process's pid (a restart in a container reuses pids) is stale", () => {
