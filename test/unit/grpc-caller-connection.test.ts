@@ -157,30 +157,29 @@ test("close() while a call is in flight: the call still gets its answer, later c
 });
 
 /**
- * A loopback listener whose accept queue is full (a process that listens with backlog 0 and never
- * accepts, one connection queued): further connections wait for ever, as to a host that drops SYNs.
+ * A loopback listener whose accept queue is full: a node process that listens with backlog 1 and then
+ * blocks its thread (Atomics.wait: no CPU, never accepts), and a few connections that fill the queue.
+ * A further connection waits for ever, as to a host that drops SYNs.
  */
 async function unacceptingListener(): Promise<{ port: number; close: () => void }> {
   const script =
-    "import socket,sys,time\n" +
-    "s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(0)\n" +
-    "print(s.getsockname()[1], flush=True)\n" +
-    "sys.stdin.read()\n";
-  const child: ChildProcess = spawn("python3", ["-c", script], { stdio: ["pipe", "pipe", "inherit"] });
+    'const s = require("node:net").createServer();' +
+    's.listen({ port: 0, host: "127.0.0.1", backlog: 1 }, () =>' +
+    "  process.stdout.write(`${s.address().port}\\n`, () =>" +
+    "    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0)));";
+  const child: ChildProcess = spawn(process.execPath, ["-e", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim())));
   });
-  const filler = net.connect(port, "127.0.0.1");
-  await new Promise<void>((resolve, reject) => {
-    filler.once("connect", resolve);
-    filler.once("error", reject);
-  });
+  const fillers = Array.from({ length: 4 }, () => net.connect(port, "127.0.0.1").on("error", () => {}));
   return {
     port,
     close: () => {
-      filler.destroy();
-      child.stdin!.end(); // the script exits at the end of its input
+      for (const f of fillers) f.destroy();
+      child.kill();
     },
   };
 }

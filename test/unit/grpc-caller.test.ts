@@ -117,3 +117,20 @@ test("after close, calls are refused without reaching the branch", async () => {
   });
   expect(rm.callsTo("TransOut")).toHaveLength(1);
 });
+
+test("a branch header HTTP/2 or gRPC metadata cannot carry is an error naming it; the branch is not called", async () => {
+  const refused: Array<Record<string, string>> = [
+    { "Transfer-Encoding": "chunked" },
+    { connection: "close" },
+    { "x-trace-bin": "AAEC" },
+    { "x-tenant": "t\u00e9" },
+  ];
+  for (const headers of refused) {
+    const r = await caller.call(request(rm.grpcUrl("TransOut"), { headers }));
+    expect(r.outcome).toBe("ERROR");
+    expect(r.detail).toContain(`branch header ${JSON.stringify(Object.keys(headers)[0])}`);
+  }
+  expect(rm.callsTo("TransOut")).toHaveLength(0);
+  // the caller still works afterwards
+  expect((await caller.call(request(rm.grpcUrl("TransOut")))).outcome).toBe("SUCCESS");
+});
