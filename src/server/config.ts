@@ -356,13 +356,30 @@ export function envVarName(path: string): string {
  */
 export const NON_CONFIG_ENV: readonly RegExp[] = [/^DTX_(CONFIG|URL|GRPC)$/, /^DTX_(TEST|BENCH)_/];
 
+/**
+ * Names people bring from elsewhere for a variable dtx calls otherwise, too far from it for an edit
+ * distance to find: the store's URL is `DTX_STORE_URL`, while the sample bank, the tests and the
+ * benchmark take a `…_DATABASE_URL`, and a port or host is under `server`.
+ */
+const ENV_ALIASES: ReadonlyMap<string, string> = new Map([
+  ["DTX_DATABASE_URL", "DTX_STORE_URL"],
+  ["DTX_DB_URL", "DTX_STORE_URL"],
+  ["DTX_POSTGRES_URL", "DTX_STORE_URL"],
+  ["DTX_PG_URL", "DTX_STORE_URL"],
+  ["DTX_HOST", "DTX_SERVER_HOST"],
+  ["DTX_PORT", "DTX_SERVER_PORTS"],
+  ["DTX_PORTS", "DTX_SERVER_PORTS"],
+]);
+
 /** Every `DTX_*` variable must name a key (or be one of NON_CONFIG_ENV): a typo is an error, not a default. */
 function checkEnvNames(env: NodeJS.ProcessEnv): void {
   const known = new Set([...KEYS.keys()].map(envVarName));
   for (const name of Object.keys(env).sort()) {
     if (!name.startsWith("DTX_") || known.has(name) || NON_CONFIG_ENV.some((re) => re.test(name))) continue;
+    const alias = ENV_ALIASES.get(name);
+    const hint = alias === undefined ? didYouMean(name, known) : `; did you mean ${alias}?`;
     throw new ConfigError(
-      `config env ${name}: unknown variable (no configuration key is called that)${didYouMean(name, known)}`,
+      `config env ${name}: unknown variable (no configuration key is called that)${hint}`,
     );
   }
 }

@@ -121,8 +121,25 @@ describe("defaults", () => {
       "config env DTX_RETRY_INTERVALL: unknown variable (no configuration key is called that); " +
         "did you mean DTX_RETRY_INTERVAL?",
     );
-    expect(configError(() => loadConfig({ env: { DTX_STORE: "x", DTX_PORT: "1" } }))).toBe(
-      "config env DTX_PORT: unknown variable (no configuration key is called that)",
+    expect(configError(() => loadConfig({ env: { DTX_STORE: "x", DTX_COLOUR: "1" } }))).toBe(
+      "config env DTX_COLOUR: unknown variable (no configuration key is called that)",
+    );
+  });
+
+  test("the names other tools use for the database URL, a port or a host point to dtx's", () => {
+    const unknown = "unknown variable (no configuration key is called that)";
+    const url = "postgres://postgres@127.0.0.1:5432/dtx";
+    expect(configError(() => loadConfig({ env: { DTX_DATABASE_URL: url } }))).toBe(
+      `config env DTX_DATABASE_URL: ${unknown}; did you mean DTX_STORE_URL?`,
+    );
+    expect(configError(() => loadConfig({ env: { DTX_PG_URL: url } }))).toBe(
+      `config env DTX_PG_URL: ${unknown}; did you mean DTX_STORE_URL?`,
+    );
+    expect(configError(() => loadConfig({ env: { DTX_PORT: "36789" } }))).toBe(
+      `config env DTX_PORT: ${unknown}; did you mean DTX_SERVER_PORTS?`,
+    );
+    expect(configError(() => loadConfig({ env: { DTX_HOST: "0.0.0.0" } }))).toBe(
+      `config env DTX_HOST: ${unknown}; did you mean DTX_SERVER_HOST?`,
     );
   });
 
