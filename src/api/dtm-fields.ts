@@ -93,7 +93,9 @@ export function headers(v: unknown): Record<string, string> {
 }
 
 function typeName(v: unknown): string {
-  return Array.isArray(v) ? "an array" : v === null ? "null" : `a ${typeof v}`;
+  if (Array.isArray(v)) return "an array";
+  if (v === null) return "null";
+  return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 /** A query parameter as a non-negative integer (bad input at `path`). */

@@ -140,7 +140,7 @@ describe("POST /api/dtmsvr/registerBranch and its aliases", () => {
       ["{not json", "body: is not valid JSON"],
       ['["a"]', "body: must be a JSON object of strings"],
       [{ ...base, branch_id: 1 }, "branch_id: must be a string, not a number"],
-      [{ ...base, data: { amount: 30 } }, "data: must be a string, not a object"],
+      [{ ...base, data: { amount: 30 } }, "data: must be a string, not an object"],
       [{ ...base, branch_id: "" }, "branch_id: is required"],
       [{ ...base, confirm: "confirm-here" }, 'confirm: "confirm-here" is not an http(s) URL'],
       [{ ...base, trans_type: "" }, "trans_type: is required"],
