@@ -15,6 +15,7 @@ import { checkJsonInput } from "../core/json-input";
 import { RETRY_AFTER_SECONDS } from "./dtm-errors";
 import { nameRoute } from "./route-name";
 import { httpBindings, templateSegments, type HttpBinding } from "./http-bindings";
+import { failingJsonPath } from "./json-field-path";
 import { readBody, refuseUpload, tooLargeMessage, TOO_LARGE, utf8Text, type Res as NodeRes } from "./http-io";
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -251,7 +252,9 @@ async function serve(
   try {
     input = fromJson(route.method.input, json, { ignoreUnknownFields: false });
   } catch (err) {
-    throw new ConnectError((err as Error).message, Code.InvalidArgument);
+    const path = failingJsonPath(route.method.input, json);
+    const message = (err as Error).message;
+    throw new ConnectError(path === undefined ? message : `${path}: ${message}`, Code.InvalidArgument);
   }
   const abort = new AbortController();
   // A client that hangs up cancels the call, as it would over gRPC.

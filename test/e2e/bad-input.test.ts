@@ -726,7 +726,7 @@ describe("native API", () => {
         name: "a duration that is not one",
         gid: "nr-dur",
         body: () => JSON.stringify({ ...restSaga("nr-dur"), options: { timeoutToFail: "60" } }),
-        field: "Duration",
+        field: "options.timeoutToFail: ",
       },
       {
         name: "an unknown top-level field",
@@ -738,13 +738,13 @@ describe("native API", () => {
         name: "an unknown option",
         gid: "nr-unk2",
         body: () => JSON.stringify({ ...restSaga("nr-unk2"), options: { waitResults: true } }),
-        field: "waitResults",
+        field: "options.waitResults: ",
       },
       {
         name: "a wrong type",
         gid: "nr-type",
         body: () => JSON.stringify({ ...restSaga("nr-type"), options: { waitResult: "yes" } }),
-        field: "wait_result",
+        field: "options.waitResult: ",
       },
       {
         name: "a payload that is not base64",
@@ -754,19 +754,26 @@ describe("native API", () => {
             gid: "nr-b64",
             saga: { steps: [{ action: rm.url("TransOut"), payload: "%%%" }] },
           }),
-        field: "payload",
+        field: "saga.steps[0].payload: ",
       },
       {
         name: "an unknown protocol name",
         gid: "nr-proto",
         body: () => JSON.stringify({ ...restSaga("nr-proto"), protocol: "PROTOCOL_FTP" }),
-        field: "Protocol",
+        field: "protocol: ",
       },
       {
         name: "a control character in the gid",
         gid: "a\u0001b",
         body: () => JSON.stringify(restSaga("a\u0001b")),
         field: "gid",
+      },
+      {
+        name: "a step URL that is a number",
+        gid: "nr-num",
+        body: () =>
+          JSON.stringify({ gid: "nr-num", saga: { steps: [{ action: rm.url("TransOut") }, { action: 5 }] } }),
+        field: "saga.steps[1].action: ",
       },
     ];
 
