@@ -1,7 +1,7 @@
 /**
  * The drain workload: a backlog of due sagas left by an outage of the branches, drained by dtx's recovery
  * worker while new submits keep arriving at a steady rate. Reports the drain rate and the submits'
- * latency during the drain against their latency without a backlog.
+ * latency during the drain against their latency just before it (the backlog stored, not yet due).
  */
 import { request } from "undici";
 import type { Coordinator } from "./coordinators";
@@ -43,9 +43,10 @@ function afterReset(during: LoadResult, resetDone: number, resetMs: number, norm
 }
 
 /**
- * 1. `normal`: submits at `drainRate`/s for the window, nothing else due: their usual latency.
- * 2. `backlog`: the branch service answers 503 (an outage) while `backlog` sagas are submitted with a
+ * 1. `backlog`: the branch service answers 503 (an outage) while `backlog` sagas are submitted with a
  *    retry interval of an hour; each first pass fails its first call and the saga waits. The outage ends.
+ * 2. `normal`: submits at `drainRate`/s for the window, the backlog stored but not due: their usual
+ *    latency.
  * 3. The window: submits at `drainRate`/s again, and dtm's `resetCronTime` makes the backlog due at once.
  *    The window ends when the branch service has answered the last action of every backlog saga.
  *
@@ -60,9 +61,6 @@ export async function runDrain(
   const { seconds, warmupSeconds, drainSeconds, backlog, drainRate } = ctx.settings;
   const { prefix, job, load } = loadJobs(ctx, coord, w);
 
-  if (warmupSeconds > 0) await load(job("warmup", warmupSeconds * 1000, { ratePerSec: drainRate }));
-  const normal = await load(job("normal", seconds * 1000, { ratePerSec: drainRate }));
-
   const backlogPrefix = `${prefix}backlog-`;
   await ctx.branch.request({ outage: true });
   const made = Date.now();
@@ -71,6 +69,9 @@ export async function runDrain(
   ).finally(() => ctx.branch.request({ outage: false }));
   const madeSeconds = (Date.now() - made) / 1000;
   await ctx.branch.request({ finished: backlogPrefix });
+
+  if (warmupSeconds > 0) await load(job("warmup", warmupSeconds * 1000, { ratePerSec: drainRate }));
+  const normal = await load(job("normal", seconds * 1000, { ratePerSec: drainRate }));
 
   const pids = { coordinator: coord.child.pid, branch: ctx.branch.pid, load: ctx.load.pid };
   const calls0 = await ctx.branch.request<number>("calls");
@@ -104,7 +105,7 @@ export async function runDrain(
       `); the backlog took ${madeSeconds.toFixed(1)} s to make (${created.ok + created.errors} submits, ` +
       `answered ${created.errorSamples.map((e) => `\`${e.slice(0, 80)}\``).join("; ") || "200"}).` +
       (other.length ? ` Not succeeded: ${other.map(([s, n]) => `${n} ${s}`).join(", ")}.` : ""),
-    `${label}: submits at ${drainRate}/s: without a backlog p50 ${normal.p50.toFixed(1)} ms, p99 ` +
+    `${label}: submits at ${drainRate}/s: before the drain (backlog stored, not due) p50 ${normal.p50.toFixed(1)} ms, p99 ` +
       `${normal.p99.toFixed(1)} ms (${normal.ok} sagas, ${normal.errors} errors); during the drain p50 ` +
       `${during.p50.toFixed(1)} ms, p99 ${during.p99.toFixed(1)} ms (${during.ok} sagas, ${during.errors} ` +
       `errors): p99 ${(during.p99 / normal.p99).toFixed(2)}× the normal. ` +
