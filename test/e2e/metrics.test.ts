@@ -123,6 +123,15 @@ test("dtm's metrics with the route's name as api, dtx's own, and promtool accept
   execFileSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
 });
 
+test("process_cpu_seconds_total is the CPU the process used since it started, not since the first scrape", async () => {
+  await scrape(); // whichever scrape comes first
+  const usage = process.cpuUsage();
+  const usedSeconds = (usage.user + usage.system) / 1e6;
+  const text = await scrape();
+  expect(sample(text, "process_cpu_seconds_total")).toBeGreaterThanOrEqual(usedSeconds);
+  expect(sample(text, "process_cpu_user_seconds_total")).toBeGreaterThanOrEqual(usage.user / 1e6);
+});
+
 test("the shipped alert rules and Prometheus config pass promtool", () => {
   const rules = execFileSync("promtool", ["check", "rules", join(ROOT, "deploy/prometheus/alerts.yml")], {
     encoding: "utf8",
