@@ -7,7 +7,11 @@ import { payloadBytes, type Payload } from "./payload";
 import type { WorkflowStep } from "./wire";
 import type { XaResource } from "./xa-resource";
 
-/** A phase-2 function of a workflow branch (a compensation, a confirm, a cancel). */
+/**
+ * A phase-2 function of a workflow branch (a compensation, a confirm, a cancel).
+ *
+ * @example const revert: WorkflowPhase2 = () => wf.call(`${bank}/TransOutRevert`, move);
+ */
 export type WorkflowPhase2 = (ctx: BranchContext) => Promise<unknown>;
 
 interface Phase2Op {

@@ -4,7 +4,15 @@ import type { HttpBranchFunction } from "./http-branch";
 import { payloadBytes, type Payload } from "./payload";
 import { Workflow } from "./workflow";
 
-/** A workflow function: runs its steps through `wf`; what it returns is the workflow's result. */
+/**
+ * A workflow function: runs its steps through `wf`; what it returns is the workflow's result.
+ *
+ * @example
+ * const transfer: WorkflowFunction = async (wf, input) => {
+ *   const move = JSON.parse(input.toString());
+ *   await wf.newBranch().call(`${bank}/TransIn`, move);
+ * };
+ */
 export type WorkflowFunction = (wf: Workflow, input: Buffer) => Promise<Payload | void>;
 
 /** Options of one registered workflow. @example workflows.register("transfer", fn, { compensateFailedBranch: true }) */
