@@ -120,6 +120,11 @@ export function program(): Command {
 }
 
 if (require.main === module) {
+  // a reader that stops early (`dtx list | head -1`) closes the pipe: stop quietly, as Unix tools do
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+    process.exit();
+  });
   program()
     .parseAsync(process.argv)
     .catch((err: unknown) => {

@@ -138,3 +138,12 @@ test("usage mistakes exit 2; a wrong token or no coordinator exit 1", async () =
     stderr: "dtx: cannot reach dtx at http://127.0.0.1:9: connect ECONNREFUSED 127.0.0.1:9\n",
   });
 }, 180_000);
+
+test("a reader that stops reading (dtx … | head) ends the command quietly, exit 0", async () => {
+  const [help, list] = await Promise.all([
+    runCli(["--help"], {}, { closeStdout: true }),
+    runCli(["list", ...server], {}, { closeStdout: true }),
+  ]);
+  expect(help).toEqual({ code: 0, stdout: "", stderr: "" });
+  expect(list).toEqual({ code: 0, stdout: "", stderr: "" });
+}, 180_000);

@@ -10,8 +10,15 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the `dtx` command line (src/cli/dtx.ts) with `args` and `env` until it exits. */
-export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/**
+ * Runs the `dtx` command line (src/cli/dtx.ts) with `args` and `env` until it exits. `closeStdout`
+ * closes the reading end of its stdout at once, as `dtx … | head -1` does once it has its line.
+ */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  { closeStdout = false } = {},
+): Promise<CliRun> {
   const base: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: "" };
   delete base.DTX_URL;
   delete base.DTX_ADMIN_TOKEN;
@@ -26,7 +33,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   );
   let stdout = "";
   let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  if (closeStdout) child.stdout!.destroy();
+  else child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
   return new Promise((resolve) =>
