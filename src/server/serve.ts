@@ -3,7 +3,7 @@ import { App } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { exitAfterLogs } from "./exit-after-logs";
 import { createLogger } from "./logger";
-import { announceReady, runPrimary } from "./workers";
+import { announceReady, onStopRequest, runPrimary } from "./workers";
 
 /** How the coordinator is started: the configuration file (dtx's or dtm's) and dtm's environment names. */
 export interface ServeOptions {
@@ -41,15 +41,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
     if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
     throw err;
   }
-  if (cluster.isWorker) announceReady(app.ports);
   let stopping = false;
+  let signals = 0;
+  let cut = false;
+  const stopAtOnce = (signal: string): void => {
+    if (cut) return;
+    cut = true;
+    app.logger.warn({ signal }, "stopping at once: in-flight requests and passes are cut");
+    exitAfterLogs(app.logger, 1);
+  };
   const stop = (signal: string): void => {
-    if (stopping) {
-      // a second signal: the operator does not want to wait for the graceful stop
-      app.logger.warn({ signal }, "stopping at once: in-flight requests and passes are cut");
-      exitAfterLogs(app.logger, 1);
-      return;
-    }
+    if (stopping) return;
     stopping = true;
     app.logger.info({ signal }, "stopping");
     app.close().then(
@@ -60,8 +62,19 @@ export async function serve(opts: ServeOptions): Promise<void> {
       },
     );
   };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  const onSignal = (signal: string): void => {
+    // a second signal: the operator does not want to wait for the graceful stop
+    if (++signals > 1) stopAtOnce(signal);
+    else stop(signal);
+  };
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  if (cluster.isWorker) {
+    // the primary's request is not counted as a signal: a terminal's Ctrl-C signals this worker and
+    // the primary alike, and whichever arrives first, the other must not cut the graceful stop
+    onStopRequest((now) => (now ? stopAtOnce("supervisor") : stop("supervisor")));
+    announceReady(app.ports);
+  }
 }
 
 /** One line on stderr and the exit: what an operator needs to fix, no stack trace. */

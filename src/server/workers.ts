@@ -18,9 +18,11 @@ const RESPAWN_DELAY_MS = 1000;
  * forks the others. The workers share the listening ports (the primary accepts and hands each
  * connection to one of them) and the store; they coordinate through leases as separate
  * coordinators would. A worker that dies later is replaced; if the replacement cannot start, the
- * primary stops the others and exits 1. SIGTERM/SIGINT are passed to every worker (each stops
- * gracefully) and the primary exits once all have. A scrape of `/api/metrics` on any worker asks
- * the primary, which gathers the metrics of every serving worker (metrics/cluster-scrape.ts).
+ * primary stops the others and exits 1. SIGTERM/SIGINT ask every worker to stop gracefully, a
+ * second one to stop at once, and the primary exits once all have. A serving worker is asked by a
+ * message, not a signal: a terminal's Ctrl-C (or systemd) signals the worker too, and the request
+ * must not count as that signal's second. A scrape of `/api/metrics` on any worker asks the primary,
+ * which gathers the metrics of every serving worker (metrics/cluster-scrape.ts).
  *
  * @returns the process exit code
  */
@@ -35,8 +37,18 @@ export function runPrimary(workers: number, logger: Logger): Promise<number> {
       if (stopping) return;
       stopping = true;
       exitCode = code;
-      for (const w of live) w.process.kill("SIGTERM");
+      // a worker still starting has no handler yet: the signal's default action ends it
+      for (const w of live) {
+        if (serving.has(w)) askToStop(w, false);
+        else w.process.kill("SIGTERM");
+      }
       if (live.size === 0) resolve(exitCode);
+    };
+    const onSignal = (): void => {
+      if (!stopping) return finish(0);
+      // a second signal: the operator does not want to wait for the graceful stop
+      exitCode = 1;
+      for (const w of serving) askToStop(w, true);
     };
     /** Forks one worker: its pid and ports once it serves, or its exit code if it exits before. */
     const fork = (): Promise<{ pid: number; ports: number[] } | { code: number }> =>
@@ -73,8 +85,29 @@ export function runPrimary(workers: number, logger: Logger): Promise<number> {
       if (rest.some((r) => "code" in r)) return finish(1);
       logger.info({ ports: first.ports, workers: [...live].map((w) => w.process.pid) }, "dtx started");
     };
-    for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => finish(0));
+    for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, onSignal);
     void start();
+  });
+}
+
+/** What the primary sends a serving worker to stop it: gracefully, or (`now`) at once. */
+interface StopRequest {
+  dtx: "stop";
+  now: boolean;
+}
+
+function askToStop(w: Worker, now: boolean): void {
+  const stop: StopRequest = { dtx: "stop", now };
+  if (w.isConnected()) w.send(stop);
+}
+
+/**
+ * In a worker: runs `stop` when the primary asks this worker to stop (`now`: at once). Installed
+ * before the worker announces that it serves, since from then on the primary asks by message.
+ */
+export function onStopRequest(stop: (now: boolean) => void): void {
+  process.on("message", (m: StopRequest) => {
+    if (m?.dtx === "stop") stop(m.now);
   });
 }
 

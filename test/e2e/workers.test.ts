@@ -72,6 +72,8 @@ function sample(text: string, series: string): number | undefined {
 }
 
 maybe("server.workers on Postgres", () => {
+  afterEach(() => rm.onCall("TransOut", async () => undefined)); // a test's held calls end with it
+
   test("two workers serve one port; a killed worker is replaced; SIGTERM stops them all", async () => {
     // resolves on the first worker's "dtx started"; the supervisor's line lists every worker
     primary = await CoordinatorProcess.start({
@@ -154,5 +156,63 @@ maybe("server.workers on Postgres", () => {
       execFileSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
     }
     expect(await primary.stop()).toBe(0);
+  }, 300_000);
+
+  test("Ctrl-C at a terminal (SIGINT to the whole process group) stops the workers gracefully", async () => {
+    primary = await CoordinatorProcess.start(
+      { DTX_SERVER_WORKERS: "2", DTX_STORE_URL: url, DTX_STORE_SCHEMA: schema },
+      [],
+      { group: true },
+    );
+    const started = await logLine((l) => l.message === "dtx started" && Array.isArray(l.workers));
+    const port = (started.ports as number[])[0]!;
+    // a saga whose first branch call is held until the workers were told to stop
+    let called!: () => void;
+    const calledOnce = new Promise<void>((r) => (called = r));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    rm.onCall("TransOut", async () => {
+      called();
+      await gate;
+    });
+    const gid = `workers-${schema}-ctrl-c`;
+    const answer = submit(port, gid);
+    await calledOnce;
+    // the terminal signals every process of the foreground group: the supervisor and each worker
+    process.kill(-primary.child.pid!, "SIGINT");
+    const stopping = () => primary!.logs.filter((l) => l.message === "stopping").length;
+    while (stopping() < 2) await new Promise((r) => setTimeout(r, 50));
+    open();
+    expect((await answer).status).toBe(200);
+    expect(await primary.exitCode()).toBe(0);
+    expect(primary.logs.filter((l) => String(l.message).startsWith("stopping at once"))).toEqual([]);
+    expect(rm.callsTo("TransIn").map((c) => c.gid)).toContain(gid);
+  }, 300_000);
+
+  test("a second SIGTERM to the supervisor stops the workers at once, exit 1", async () => {
+    primary = await CoordinatorProcess.start({
+      DTX_SERVER_WORKERS: "2",
+      DTX_STORE_URL: url,
+      DTX_STORE_SCHEMA: schema,
+    });
+    const started = await logLine((l) => l.message === "dtx started" && Array.isArray(l.workers));
+    const port = (started.ports as number[])[0]!;
+    let called!: () => void;
+    const calledOnce = new Promise<void>((r) => (called = r));
+    rm.onCall("TransOut", async () => {
+      called();
+      await new Promise(() => undefined); // held until the services close
+    });
+    const answer = submit(port, `workers-${schema}-twice`).catch((err: Error) => err);
+    await calledOnce;
+    primary.child.kill("SIGTERM");
+    const stopping = () => primary!.logs.filter((l) => l.message === "stopping").length;
+    while (stopping() < 2) await new Promise((r) => setTimeout(r, 50));
+    primary.child.kill("SIGTERM");
+    expect(await primary.exitCode()).toBe(1);
+    // (the idle worker may have finished its graceful stop before the second signal)
+    const cut = primary.logs.filter((l) => String(l.message).startsWith("stopping at once"));
+    expect(cut.length).toBeGreaterThanOrEqual(1);
+    expect(await answer).toBeInstanceOf(Error); // the held request was cut
   }, 300_000);
 });

@@ -21,7 +21,15 @@ export class CoordinatorProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(env: Record<string, string>, args: string[] = []): Promise<CoordinatorProcess> {
+  /**
+   * `group`: the process leads a process group of its own (its workers join it), so a test can signal
+   * the whole group as a terminal's Ctrl-C does.
+   */
+  static async start(
+    env: Record<string, string>,
+    args: string[] = [],
+    { group = false } = {},
+  ): Promise<CoordinatorProcess> {
     const logs: Record<string, unknown>[] = [];
     const child = spawn(
       process.execPath,
@@ -37,6 +45,7 @@ export class CoordinatorProcess {
           ...env,
         },
         stdio: ["ignore", "pipe", "pipe"],
+        detached: group,
       },
     );
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
@@ -71,6 +80,11 @@ export class CoordinatorProcess {
   async kill(): Promise<void> {
     this.child.kill("SIGKILL");
     await this.exited;
+  }
+
+  /** Resolves with the exit code once the process has exited (however it was asked to). */
+  exitCode(): Promise<number | null> {
+    return this.exited;
   }
 
   /** Asks for a graceful stop; resolves with the exit code. */
