@@ -25,6 +25,12 @@ export interface DriverSettings {
   leaseMs: number;
   /** An error whose retry count reaches this is alerted (dtm's AlertRetryLimit); 0 or absent: never. */
   alertRetryLimit?: number;
+  /**
+   * Whose passes these are: the coordinator's id and a tag of this driver, so two drivers of one
+   * coordinator (its main thread and its recovery thread) hand out distinct tokens of the same id.
+   * Absent: a fresh id, no tag.
+   */
+  identity?: { coordinatorId: string; tag: string };
 }
 
 /**
@@ -38,7 +44,8 @@ export class Driver {
   private readonly holders = new Map<string, string>();
   /** The pass each running gid is in, to stop it on a force-stop. */
   private readonly passes = new Map<string, Pass>();
-  private readonly processId = newGid().slice(0, 8);
+  private readonly processId: string;
+  private readonly ownerTag: string;
   private ownerSeq = 0;
   private closing = false;
 
@@ -56,16 +63,19 @@ export class Driver {
     private readonly logger: Logger,
     private readonly alert?: AlertSink,
     private readonly observer?: PassObserver,
-  ) {}
+  ) {
+    this.processId = settings.identity?.coordinatorId ?? newGid().slice(0, 8);
+    this.ownerTag = settings.identity?.tag ?? "";
+  }
 
-  /** This process's id: the first part of every owner token it hands out (`<id>-<n>`). */
+  /** This coordinator's id: the first part of every owner token it hands out (`<id>-<tag><n>`). */
   get coordinatorId(): string {
     return this.processId;
   }
 
   /** A fresh owner token: a lease taken with it makes every older holder's write lose. */
   newOwner(): string {
-    return `${this.processId}-${++this.ownerSeq}`;
+    return `${this.processId}-${this.ownerTag}${++this.ownerSeq}`;
   }
 
   /** The pass budget of one phase: dtm's request timeout + 2 s (`null`: the server's timeout). */

@@ -359,7 +359,7 @@ export class Engine {
   /** The unfinished transactions at a glance, and how many passes this process runs now. */
   async summary(): Promise<UnfinishedSummary & { runningPasses: number }> {
     const summary = await this.repository.unfinishedSummary(this.clock.now());
-    return { ...summary, runningPasses: this.driver.runningPasses };
+    return { ...summary, runningPasses: this.driver.runningPasses + this.otherRunningPasses() };
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
@@ -386,6 +386,9 @@ export class Engine {
    * once instead of at its next poll). Does nothing until set.
    */
   onMadeDue: () => void = () => undefined;
+
+  /** Passes this coordinator runs outside this engine (its recovery thread's); 0 until set. */
+  otherRunningPasses: () => number = () => 0;
 
   /**
    * Claims up to `limit` due transactions (next look ≤ now + lookAheadMs) and starts a pass for each;

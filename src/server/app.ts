@@ -2,25 +2,21 @@ import cluster from "node:cluster";
 import { hostname } from "node:os";
 import type { Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
-import { TransportCaller } from "../branch/transport-caller";
 import type { BranchCaller } from "../core/branch-caller";
 import { Clock } from "../core/clock";
-import { Engine } from "../core/engine";
-import { createTopics } from "../core/topics";
-import { PgKvRepository } from "../store/pg-kv-repository";
-import { PgRepository } from "../store/pg-repository";
+import type { Engine } from "../core/engine";
 import { Store } from "../store/store";
 import { readAdminTokens } from "./admin-auth";
-import { AlertWebhook } from "./alert-webhook";
 import { answerStarting, bindAll, type Handler } from "./bind-ports";
 import { CLOCK_SYNC_MS, syncClock } from "./clock-sync";
 import type { Config } from "./config";
-import { engineSettings } from "./engine-settings";
+import { closeEngineParts, setupEngine, type EngineParts } from "./engine-setup";
 import { Heartbeat } from "./heartbeat";
 import type { Listener } from "./listener";
 import { createLogger } from "./logger";
 import { isLoopback } from "./loopback";
 import { Observability } from "./observability";
+import { RecoveryThread } from "./recovery-thread";
 import { RecoveryWorker } from "./recovery-worker";
 import { routeRequests } from "./request-routing";
 import { RetentionWorker } from "./retention-worker";
@@ -60,15 +56,19 @@ export class App {
     readonly logger: Logger,
     readonly store: Store,
     readonly clock: Clock,
-    readonly engine: Engine,
-    private readonly caller: TransportCaller,
+    private readonly parts: EngineParts,
     readonly listeners: Listener[],
-    readonly recovery: RecoveryWorker | null,
-    private readonly alerts: AlertWebhook | null,
+    /** The recovery worker, on this thread or on its own (recovery.thread); null when it is off. */
+    readonly recovery: Recovery | null,
     private readonly heartbeat: Heartbeat,
     /** Deletes finished transactions past `retention.finished`; null when it is off. */
     readonly retention: RetentionWorker | null,
   ) {}
+
+  /** The engine of the API (and of the recovery worker when it runs on this thread). */
+  get engine(): Engine {
+    return this.parts.engine;
+  }
 
   /** The bound ports, in configuration order (the real ones when 0 was configured). */
   get ports(): number[] {
@@ -101,16 +101,8 @@ export class App {
     }
     const clock = opts.clock ?? new Clock();
     const observed = await Observability.start(config, store, clock, logger, opts.tracing);
-    const repository = new PgRepository(
-      store,
-      {
-        maxInFlight: Math.max(1, Math.floor(store.connections / 4)),
-        maxBatch: 128,
-        gatherTick: true,
-        onBatch: observed.onBatch,
-      },
-      observed.statusChanged,
-    );
+    const parts = setupEngine(config, store, clock, observed, logger, { wrapCaller: opts.wrapCaller });
+    const { engine, repository, topics } = parts;
     try {
       await syncClock(repository, clock);
     } catch (err) {
@@ -118,27 +110,6 @@ export class App {
       await store.close();
       throw new StartupError(`store: cannot read the database's clock (${(err as Error).message})`, err);
     }
-    const caller = new TransportCaller();
-    const topics = createTopics({
-      kv: new PgKvRepository(store),
-      clock,
-      maxSubscribers: config.limits.maxSteps,
-      maxPageSize: config.limits.maxPageSize,
-    });
-    const alerts = config.alert.webhook
-      ? new AlertWebhook(config.alert.webhook, config.branch.requestTimeout, logger)
-      : null;
-    const observedCaller = observed.wrapCaller(caller);
-    const engine = new Engine({
-      repository,
-      caller: opts.wrapCaller?.(observedCaller) ?? observedCaller,
-      clock,
-      settings: engineSettings(config),
-      logger,
-      lookups: topics,
-      alerts: alerts?.send,
-      observer: observed.passes,
-    });
     serve = routeRequests({
       config,
       engine,
@@ -150,17 +121,15 @@ export class App {
       interceptors: opts.interceptors,
       adminPageDir: opts.adminPageDir,
     });
-    const recovery = config.recovery.enabled
-      ? new RecoveryWorker(
-          engine,
-          {
-            pollIntervalMs: config.recovery.pollInterval,
-            batchSize: config.recovery.batchSize,
-            concurrency: config.recovery.concurrency,
-          },
-          logger,
-        )
-      : null;
+    let recovery: Recovery | null = null;
+    try {
+      recovery = await startRecovery(config, store, engine, observed, logger, opts);
+    } catch (err) {
+      await Promise.all(listeners.map((l) => l.close()));
+      await closeEngineParts(parts, 0);
+      await store.close();
+      throw new StartupError(`recovery.thread: cannot start (${(err as Error).message})`, err);
+    }
     if (recovery) engine.onMadeDue = () => recovery.wake();
     const retention =
       config.retention.finished > 0
@@ -199,19 +168,7 @@ export class App {
       await store.close();
       throw new StartupError(`store: cannot register the coordinator (${(err as Error).message})`, err);
     }
-    const app = new App(
-      config,
-      logger,
-      store,
-      clock,
-      engine,
-      caller,
-      listeners,
-      recovery,
-      alerts,
-      heartbeat,
-      retention,
-    );
+    const app = new App(config, logger, store, clock, parts, listeners, recovery, heartbeat, retention);
     retention?.start();
     app.clockTimer = setInterval(() => {
       syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
@@ -230,12 +187,48 @@ export class App {
     await Promise.all(this.listeners.map((l) => l.close()));
     await this.recovery?.close();
     await this.retention?.close();
-    await this.engine.close(this.config.server.shutdownTimeout);
+    await closeEngineParts(this.parts, this.config.server.shutdownTimeout);
     await this.heartbeat.close();
-    await this.alerts?.close();
-    await this.caller.close();
     await this.store.close();
     await flushTracing().catch((err) => this.logger.warn({ err }, "sending the last spans failed"));
     this.logger.info("dtx stopped");
   }
+}
+
+/** The recovery worker as the App drives it, on the main thread or on its own. */
+export interface Recovery {
+  wake(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The recovery worker the configuration asks for: none (`recovery.enabled` false); on a thread of
+ * its own (`recovery.thread`, on Postgres, when the embedder gave no clock, caller wrapper or tracer
+ * of its own: those live on the main thread only); else on the main thread.
+ */
+async function startRecovery(
+  config: Config,
+  store: Store,
+  engine: Engine,
+  observed: Observability,
+  logger: Logger,
+  opts: AppOptions,
+): Promise<Recovery | null> {
+  if (!config.recovery.enabled) return null;
+  const inProcessHooks = opts.clock !== undefined || opts.wrapCaller !== undefined || opts.tracing === true;
+  if (config.recovery.thread && store.kind === "postgres" && !inProcessHooks) {
+    const thread = await RecoveryThread.start(config, engine.coordinatorId, () => engine.saturated, logger);
+    observed.metrics?.addCounts(() => thread.counted());
+    engine.otherRunningPasses = () => thread.runningPasses;
+    return thread;
+  }
+  return new RecoveryWorker(
+    engine,
+    {
+      pollIntervalMs: config.recovery.pollInterval,
+      batchSize: config.recovery.batchSize,
+      concurrency: config.recovery.concurrency,
+    },
+    logger,
+  );
 }

@@ -106,6 +106,19 @@ export interface BranchConfig {
 export interface RecoveryConfig {
   /** Whether this process runs the recovery worker. Default `true`. */
   enabled: boolean;
+  /**
+   * On Postgres, run the recovery worker on a thread of its own, with its own pool of
+   * `store.poolSize` connections, so a backlog being drained does not slow new submits
+   * (recovery-thread.ts). Default `true`. On PGlite it always runs on the main thread, beside the
+   * embedded database.
+   */
+  thread: boolean;
+  /**
+   * The recovery thread's CPU priority on Linux, as a nice value from 0 (the process's) to 19 (the
+   * lowest): when the cores are busy, new submits run first and the drain takes what is left.
+   * Default `10`. Only with `thread`.
+   */
+  nice: number;
   /** Idle sleep between claims when nothing is due, ms. Default 1s. */
   pollInterval: number;
   /** Due transactions claimed per query, at most. Default `64`. */
@@ -261,6 +274,8 @@ export function defaultConfig(): Config {
     timeoutToFail: 35_000,
     recovery: {
       enabled: true,
+      thread: true,
+      nice: 10,
       pollInterval: 1_000,
       batchSize: 64,
       concurrency: 64,
@@ -441,6 +456,15 @@ function positiveInt(): Parser {
   };
 }
 
+function intBetween(min: number, max: number): Parser {
+  return (raw, label) => {
+    const n = integer(raw);
+    if (n === undefined || n < min || n > max)
+      throw new ConfigError(`config ${label}: ${show(raw)} is not an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
 function ports(): Parser {
   return (raw, label) => {
     const items =
@@ -570,6 +594,8 @@ const KEYS: ReadonlyMap<string, Parser> = new Map<string, Parser>([
   ["branch.allowedTargets", list((item) => TargetPolicy.problem(item))],
   ["timeoutToFail", duration()],
   ["recovery.enabled", boolean()],
+  ["recovery.thread", boolean()],
+  ["recovery.nice", intBetween(0, 19)],
   ["recovery.pollInterval", duration()],
   ["recovery.batchSize", positiveInt()],
   ["recovery.concurrency", positiveInt()],

@@ -12,7 +12,7 @@ import type { Clock } from "../core/clock";
 import type { PassObserver, StatusChangeEvent } from "../core/observer";
 import type { Store } from "../store/store";
 import type { Config } from "./config";
-import { AppMetrics } from "./metrics/app-metrics";
+import { AppMetrics, type MetricsJson } from "./metrics/app-metrics";
 import { clusterScrape } from "./metrics/cluster-scrape";
 import type { Scrape } from "./metrics-route";
 import type { Removed } from "./retention-worker";
@@ -82,6 +82,11 @@ export class Observability {
   /** The engine's pass observer, if any. */
   get passes(): PassObserver | undefined {
     return this.metrics?.passes;
+  }
+
+  /** What this thread counted, for the main thread's scrape to add (recovery-thread.ts); null when metrics are off. */
+  async counted(): Promise<MetricsJson | null> {
+    return (await this.metrics?.counted()) ?? null;
   }
 
   /** The retention worker's report, if any. */

@@ -1,5 +1,12 @@
 import type { Logger } from "pino";
-import type { Engine } from "../core/engine";
+
+/** Where the worker's passes come from: an Engine, or one whose submits run on another thread. */
+export interface RecoverySource {
+  /** Whether the submit path is saturated (admission control has submits waiting or no slot free). */
+  readonly saturated: boolean;
+  /** Claims up to `limit` due transactions and starts a pass for each. */
+  claimAndDrive(limit: number): Promise<{ passes: Promise<unknown>[] }>;
+}
 
 /** Settings of the recovery worker (ms). */
 export interface RecoverySettings {
@@ -30,7 +37,7 @@ export class RecoveryWorker {
   private active = 0;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: RecoverySource,
     private readonly settings: RecoverySettings,
     private readonly logger: Logger,
   ) {

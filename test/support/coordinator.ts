@@ -127,6 +127,9 @@ export function testConfig(overrides: DeepPartial<Config>, schema: string): Conf
   c.store.schema = c.store.url ? schema : "public";
   c.store.poolSize = 5;
   c.recovery.enabled = false;
+  // a test that turns recovery on drives it in this process: a thread could not load the .ts sources
+  // under jest (the thread is tested through real processes, test/e2e/recovery-thread.test.ts)
+  c.recovery.thread = false;
   // no heartbeat statements amid the statements tests count (takeover tests set their own)
   c.recovery.heartbeat = 3_600_000;
   c.recovery.deadAfter = 7_200_000;

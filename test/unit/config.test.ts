@@ -53,6 +53,8 @@ describe("defaults", () => {
       timeoutToFail: 35_000,
       recovery: {
         enabled: true,
+        thread: true,
+        nice: 10,
         pollInterval: 1_000,
         batchSize: 64,
         concurrency: 64,
@@ -464,6 +466,21 @@ describe("validation errors name their key", () => {
     expect(configError(() => loadConfig({ env: { [name]: value } }))).toBe(
       `config ${path} (env ${name}): ${JSON.stringify(value)} is not a positive integer`,
     );
+  });
+
+  test("recovery.nice is an integer from 0 to 19; recovery.thread a boolean", () => {
+    expect(loadConfig({ env: { DTX_RECOVERY_NICE: "0" } }).recovery.nice).toBe(0);
+    expect(
+      loadConfig({ env: { DTX_RECOVERY_NICE: "19", DTX_RECOVERY_THREAD: "false" } }).recovery,
+    ).toMatchObject({
+      nice: 19,
+      thread: false,
+    });
+    for (const bad of ["20", "-1", "low"]) {
+      expect(configError(() => loadConfig({ env: { DTX_RECOVERY_NICE: bad } }))).toBe(
+        `config recovery.nice (env DTX_RECOVERY_NICE): ${JSON.stringify(bad)} is not an integer from 0 to 19`,
+      );
+    }
   });
 
   test("bad boolean, empty host, bad schema", () => {

@@ -135,3 +135,26 @@ describe("the retry schedule the last write leaves", () => {
     }
   });
 });
+
+test("owner tokens are <coordinator id>-<tag><n>: a recovery thread's never equal its main thread's", async () => {
+  const main = memoryEngine({ settings: { identity: { coordinatorId: "c0ffee00", tag: "" } } });
+  const thread = memoryEngine({ settings: { identity: { coordinatorId: "c0ffee00", tag: "r" } } });
+  const owners: string[] = [];
+  for (const [i, e] of [main, thread].entries()) {
+    const hold = holdFirstCall(e, "a1");
+    await e.engine.submit(newSaga(`id-${i}`, [["a1", "c1"]]));
+    await hold.called;
+    owners.push((await e.engine.get(`id-${i}`))!.trans.owner);
+    hold.release();
+    await e.engine.settled(`id-${i}`);
+    expect(e.engine.coordinatorId).toBe("c0ffee00");
+  }
+  expect(owners).toEqual(["c0ffee00-1", "c0ffee00-r1"]);
+  // without an identity: a fresh id of its own, and no tag
+  const hold = holdFirstCall(m, "a1");
+  await m.engine.submit(newSaga("id-2", [["a1", "c1"]]));
+  await hold.called;
+  expect((await m.engine.get("id-2"))!.trans.owner).toBe(`${m.engine.coordinatorId}-1`);
+  hold.release();
+  await m.engine.settled("id-2");
+});

@@ -1,5 +1,5 @@
 import type { Interceptor } from "@connectrpc/connect";
-import { Registry } from "prom-client";
+import { AggregatorRegistry, Registry } from "prom-client";
 import type { Req, Res } from "../../api/http-io";
 import type { BranchCaller } from "../../core/branch-caller";
 import type { Clock } from "../../core/clock";
@@ -40,6 +40,8 @@ export class AppMetrics {
   readonly metrics: DtxMetrics;
   private readonly gauges: StoreGauges;
   private readonly rpcPaths: ReadonlySet<string>;
+  /** Counts kept elsewhere in this process (the recovery thread's), added to this one's. */
+  private readonly others: Array<() => Promise<MetricsJson>> = [];
 
   constructor(opts: AppMetricsOptions) {
     this.metrics = new DtxMetrics(opts.versions);
@@ -51,8 +53,25 @@ export class AppMetrics {
    * What this process counted — Node's process metrics and this coordinator's counters, histograms
    * and info gauges — as JSON, for the primary of worker processes to sum (cluster-scrape.ts).
    */
-  ownMetrics(): Promise<MetricsJson> {
-    return Registry.merge([processMetrics(), this.metrics.registry]).getMetricsAsJSON();
+  async ownMetrics(): Promise<MetricsJson> {
+    const own = await Registry.merge([processMetrics(), this.metrics.registry]).getMetricsAsJSON();
+    if (this.others.length === 0) return own;
+    return AggregatorRegistry.aggregate([own, ...(await this.otherCounts())]).getMetricsAsJSON();
+  }
+
+  /** This thread's counters and histograms only: what the main thread adds to its own (no process gauges). */
+  async counted(): Promise<MetricsJson> {
+    const all = await this.metrics.registry.getMetricsAsJSON();
+    return all.filter((m) => !this.metrics.constants.has(m.name));
+  }
+
+  /** Adds what `counts` gives (another thread's `counted()`) to every scrape. */
+  addCounts(counts: () => Promise<MetricsJson>): void {
+    this.others.push(counts);
+  }
+
+  private otherCounts(): Promise<MetricsJson[]> {
+    return Promise.all(this.others.map((c) => c()));
   }
 
   /** The store gauges as JSON, brought up to date (a failed read keeps the last values). */
@@ -65,7 +84,10 @@ export class AppMetrics {
   async scrape(): Promise<{ contentType: string; body: string }> {
     await this.gauges.refresh().catch(() => undefined);
     const merged = Registry.merge([processMetrics(), this.metrics.registry, this.metrics.storeRegistry]);
-    return { contentType: merged.contentType, body: await merged.metrics() };
+    if (this.others.length === 0) return { contentType: merged.contentType, body: await merged.metrics() };
+    const [own, others] = await Promise.all([merged.getMetricsAsJSON(), this.otherCounts()]);
+    const sum = AggregatorRegistry.aggregate([own, ...others]);
+    return { contentType: sum.contentType, body: await sum.metrics() };
   }
 
   wrapHandler(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {

@@ -114,6 +114,9 @@ export class DtxMetrics {
     [],
   );
 
+  /** The names of the constant gauges (info and process count): a process's, not a thread's. */
+  readonly constants = new Set<string>();
+
   constructor(versions: { dtx: string; grpc: string }) {
     this.constant(
       "dtm_server_info",
@@ -164,5 +167,6 @@ export class DtxMetrics {
       registers: [this.registry],
     });
     gauge.set(labels, 1);
+    this.constants.add(name);
   }
 }

@@ -1,0 +1,84 @@
+import { parentPort, workerData } from "node:worker_threads";
+import { Clock } from "../core/clock";
+import { Store } from "../store/store";
+import { CLOCK_SYNC_MS, syncClock } from "./clock-sync";
+import { closeEngineParts, setupEngine } from "./engine-setup";
+import { createLogger } from "./logger";
+import { Observability } from "./observability";
+import {
+  RUNNING,
+  SATURATED,
+  type FromRecoveryThread,
+  type RecoveryThreadData,
+  type ToRecoveryThread,
+} from "./recovery-thread";
+import { RecoveryWorker, type RecoverySource } from "./recovery-worker";
+import { lowerPriority } from "./thread-priority";
+import { flushTracing } from "./tracing/sdk";
+
+/**
+ * The recovery thread (recovery-thread.ts): its own pool, clock, engine and recovery worker, under
+ * the coordinator's id. Answers the main thread's wake, metrics and stop messages.
+ */
+async function run(data: RecoveryThreadData): Promise<void> {
+  const port = parentPort!;
+  const post = (m: FromRecoveryThread): void => port.postMessage(m);
+  const { config } = data;
+  const logger = createLogger(config.log.level, undefined, data.logFormat).child({ thread: "recovery" });
+  const store = await Store.open({ ...config.store, migrate: false });
+  const clock = new Clock();
+  const observed = await Observability.start(config, store, clock, logger);
+  const parts = setupEngine(config, store, clock, observed, logger, {
+    identity: { coordinatorId: data.coordinatorId, tag: "r" },
+  });
+  await syncClock(parts.repository, clock);
+  const clockTimer = setInterval(() => {
+    syncClock(parts.repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
+  }, CLOCK_SYNC_MS).unref();
+
+  const cells = new Int32Array(data.shared);
+  const source: RecoverySource = {
+    get saturated() {
+      return Atomics.load(cells, SATURATED) === 1;
+    },
+    async claimAndDrive(limit) {
+      const claimed = await parts.engine.claimAndDrive(limit);
+      Atomics.add(cells, RUNNING, claimed.passes.length);
+      for (const p of claimed.passes) void p.finally(() => Atomics.sub(cells, RUNNING, 1));
+      return claimed;
+    },
+  };
+  const worker = new RecoveryWorker(
+    source,
+    {
+      pollIntervalMs: config.recovery.pollInterval,
+      batchSize: config.recovery.batchSize,
+      concurrency: config.recovery.concurrency,
+    },
+    logger,
+  );
+
+  const stop = async (timeoutMs: number): Promise<void> => {
+    clearInterval(clockTimer);
+    await worker.close();
+    await closeEngineParts(parts, timeoutMs);
+    await store.close();
+    await flushTracing().catch((err) => logger.warn({ err }, "sending the last spans failed"));
+    post({ dtx: "stopped" });
+    port.close();
+  };
+  port.on("message", (m: ToRecoveryThread) => {
+    if (m.dtx === "wake") worker.wake();
+    else if (m.dtx === "stop") void stop(m.timeoutMs);
+    else if (m.dtx === "metrics") {
+      void observed.counted().then((metrics) => metrics && post({ dtx: "metrics", id: m.id, metrics }));
+    }
+  });
+  lowerPriority(config.recovery.nice, logger);
+  post({ dtx: "ready" });
+}
+
+run(workerData as RecoveryThreadData).catch((err: Error) => {
+  parentPort!.postMessage({ dtx: "failed", message: err.message } satisfies FromRecoveryThread);
+  parentPort!.close();
+});
