@@ -107,9 +107,21 @@ async function portCheck(host: string, port: number): Promise<Check> {
   if (error.code !== "EADDRINUSE") return { check, status: "fail", detail: `${host}:${port}: ${error.code}` };
   const target = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const url = `http://${target.includes(":") ? `[${target}]` : target}:${port}/api/ping`;
-  const pong = await request(url, { signal: AbortSignal.timeout(PING_TIMEOUT_MS) })
+  // the timeout settles the check by itself: a holder that drops each connection at once can leave
+  // undici's request unsettled even after its abort, with nothing else to keep the process running
+  // (it then ended mid-check, exit 0 and no output)
+  const abort = new AbortController();
+  let timer!: NodeJS.Timeout;
+  const timedOut = new Promise<null>((resolve) => {
+    timer = setTimeout(() => {
+      abort.abort();
+      resolve(null);
+    }, PING_TIMEOUT_MS);
+  });
+  const answered = request(url, { signal: abort.signal })
     .then((res) => res.body.json())
     .catch(() => null);
+  const pong = await Promise.race([answered, timedOut]).finally(() => clearTimeout(timer));
   return (pong as { msg?: string } | null)?.msg === "pong"
     ? { check, status: "ok", detail: "in use by a running dtx" }
     : { check, status: "fail", detail: `in use by another program (server.ports)` };
