@@ -41,6 +41,14 @@ export interface EngineSettings extends DriverSettings {
   targets?: TargetPolicy;
 }
 
+/** Passes of the same coordinator run by another engine (on another thread). */
+export interface OtherPasses {
+  /** How many run now. */
+  readonly running: number;
+  /** Stops its pass of `gid`, if one runs. */
+  stop(gid: string): void;
+}
+
 /** What the engine is built from: its ports, its clock and settings, and its kinds. */
 export interface EngineDeps {
   repository: TransRepository;
@@ -127,7 +135,10 @@ export class Engine {
     this.operator = {
       repository: deps.repository,
       clock: deps.clock,
-      stopPass: (gid) => this.driver.stop(gid),
+      stopPass: (gid) => {
+        this.driver.stop(gid);
+        this.otherPasses?.stop(gid);
+      },
       maxPageSize: deps.settings.maxPageSize,
     };
     this.clientDriven = {
@@ -359,7 +370,7 @@ export class Engine {
   /** The unfinished transactions at a glance, and how many passes this process runs now. */
   async summary(): Promise<UnfinishedSummary & { runningPasses: number }> {
     const summary = await this.repository.unfinishedSummary(this.clock.now());
-    return { ...summary, runningPasses: this.driver.runningPasses + this.otherRunningPasses() };
+    return { ...summary, runningPasses: this.driver.runningPasses + (this.otherPasses?.running ?? 0) };
   }
 
   /** Fails an unfinished transaction at once; no branch is called afterwards (operator-verbs.ts). */
@@ -387,8 +398,16 @@ export class Engine {
    */
   onMadeDue: () => void = () => undefined;
 
-  /** Passes this coordinator runs outside this engine (its recovery thread's); 0 until set. */
-  otherRunningPasses: () => number = () => 0;
+  /**
+   * The passes this coordinator runs outside this engine (its recovery thread's): counted in the
+   * summary, and told to stop a pass when a transaction is force-stopped. None until set.
+   */
+  otherPasses: OtherPasses | null = null;
+
+  /** Stops this engine's pass of `gid`, if one runs (a force-stop made by another engine). */
+  stopPass(gid: string): void {
+    this.driver.stop(gid);
+  }
 
   /**
    * Claims up to `limit` due transactions (next look ≤ now + lookAheadMs) and starts a pass for each;

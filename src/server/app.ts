@@ -185,9 +185,12 @@ export class App {
   async close(): Promise<void> {
     clearInterval(this.clockTimer);
     await Promise.all(this.listeners.map((l) => l.close()));
-    await this.recovery?.close();
     await this.retention?.close();
-    await closeEngineParts(this.parts, this.config.server.shutdownTimeout);
+    // the recovery thread's passes and this thread's end side by side, each within shutdownTimeout
+    await Promise.all([
+      this.recovery?.close(),
+      closeEngineParts(this.parts, this.config.server.shutdownTimeout),
+    ]);
     await this.heartbeat.close();
     await this.store.close();
     await flushTracing().catch((err) => this.logger.warn({ err }, "sending the last spans failed"));
@@ -217,10 +220,15 @@ async function startRecovery(
   if (!config.recovery.enabled) return null;
   const inProcessHooks = opts.clock !== undefined || opts.wrapCaller !== undefined || opts.tracing === true;
   if (config.recovery.thread && store.kind === "postgres" && !inProcessHooks) {
-    const thread = await RecoveryThread.start(config, engine.coordinatorId, () => engine.saturated, logger);
-    observed.metrics?.addCounts(() => thread.counted());
-    engine.otherRunningPasses = () => thread.runningPasses;
-    return thread;
+    if (RecoveryThread.loadable()) {
+      const thread = await RecoveryThread.start(config, engine.coordinatorId, () => engine.saturated, logger);
+      observed.metrics?.addCounts(() => thread.counted());
+      engine.otherPasses = thread;
+      return thread;
+    }
+    logger.warn(
+      "recovery.thread: these are TypeScript sources without a require hook; recovery runs on the main thread",
+    );
   }
   return new RecoveryWorker(
     engine,

@@ -79,3 +79,13 @@ function traceId(): { trace_id?: string } {
   const ctx = span.spanContext();
   return isSpanContextValid(ctx) ? { trace_id: ctx.traceId } : {};
 }
+
+/**
+ * Writes already formatted JSON lines (another thread's, recovery-thread.ts) where `logger` writes its
+ * own — through the same stream, so the lines of both never interleave mid-line, and a pretty
+ * logger formats them as its own.
+ */
+export function writeLines(logger: pino.Logger, lines: string): void {
+  const stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
+  stream.write(lines);
+}

@@ -18,14 +18,15 @@ import { flushTracing } from "./tracing/sdk";
 
 /**
  * The recovery thread (recovery-thread.ts): its own pool, clock, engine and recovery worker, under
- * the coordinator's id. Answers the main thread's wake, metrics and stop messages.
+ * the coordinator's id; its log lines go to the main thread in batches. Answers the main thread's
+ * wake, stop-pass, metrics and stop messages.
  */
-async function run(data: RecoveryThreadData): Promise<void> {
+async function run(data: RecoveryThreadData, lines: LineBatch): Promise<void> {
   const port = parentPort!;
   const post = (m: FromRecoveryThread): void => port.postMessage(m);
   const { config } = data;
-  const logger = createLogger(config.log.level, undefined, data.logFormat).child({ thread: "recovery" });
-  const store = await Store.open({ ...config.store, migrate: false });
+  const logger = createLogger(data.logLevel, lines, "json").child({ thread: "recovery" });
+  const store = await Store.open({ ...config.store, migrate: false }, logger);
   const clock = new Clock();
   const observed = await Observability.start(config, store, clock, logger);
   const parts = setupEngine(config, store, clock, observed, logger, {
@@ -64,11 +65,13 @@ async function run(data: RecoveryThreadData): Promise<void> {
     await closeEngineParts(parts, timeoutMs);
     await store.close();
     await flushTracing().catch((err) => logger.warn({ err }, "sending the last spans failed"));
+    lines.flush();
     post({ dtx: "stopped" });
     port.close();
   };
   port.on("message", (m: ToRecoveryThread) => {
     if (m.dtx === "wake") worker.wake();
+    else if (m.dtx === "stop-pass") parts.engine.stopPass(m.gid);
     else if (m.dtx === "stop") void stop(m.timeoutMs);
     else if (m.dtx === "metrics") {
       void observed.counted().then((metrics) => metrics && post({ dtx: "metrics", id: m.id, metrics }));
@@ -78,7 +81,37 @@ async function run(data: RecoveryThreadData): Promise<void> {
   post({ dtx: "ready" });
 }
 
-run(workerData as RecoveryThreadData).catch((err: Error) => {
+/** Log lines gathered for a few milliseconds and handed over together (one message, not one per line). */
+class LineBatch {
+  private pending = "";
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly send: (lines: string) => void) {}
+
+  write(line: string): void {
+    this.pending += line;
+    if (this.pending.length >= MAX_BATCH_CHARS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), BATCH_MS);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending === "") return;
+    this.send(this.pending);
+    this.pending = "";
+  }
+}
+
+/** How long log lines wait to be handed over, at most (ms), and how much of them. */
+const BATCH_MS = 20;
+const MAX_BATCH_CHARS = 64 * 1024;
+
+const lines = new LineBatch((batch) =>
+  parentPort!.postMessage({ dtx: "log", lines: batch } satisfies FromRecoveryThread),
+);
+run(workerData as RecoveryThreadData, lines).catch((err: Error) => {
+  lines.flush();
   parentPort!.postMessage({ dtx: "failed", message: err.message } satisfies FromRecoveryThread);
   parentPort!.close();
 });

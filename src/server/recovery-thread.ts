@@ -1,7 +1,9 @@
 import { extname, join } from "node:path";
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
-import type { Config, LogFormat } from "./config";
+import type { OtherPasses } from "../core/engine";
+import type { Config } from "./config";
+import { writeLines } from "./logger";
 import type { MetricsJson } from "./metrics/app-metrics";
 
 /** What the recovery thread starts from (its `workerData`). */
@@ -9,8 +11,8 @@ export interface RecoveryThreadData {
   config: Config;
   /** The coordinator's id: the thread's owner tokens are `<id>-r<n>` (driver.ts). */
   coordinatorId: string;
-  /** The main thread's resolved log format (a thread's stdout is no terminal). */
-  logFormat: Exclude<LogFormat, "auto">;
+  /** The main thread's log level (an embedder's logger may differ from `log.level`). */
+  logLevel: string;
   /** Int32 cells shared by both threads: `SATURATED` (main writes), `RUNNING` (the thread writes). */
   shared: SharedArrayBuffer;
 }
@@ -22,12 +24,16 @@ export const RUNNING = 1;
 
 /** Messages from the main thread. */
 export type ToRecoveryThread =
-  { dtx: "wake" } | { dtx: "metrics"; id: number } | { dtx: "stop"; timeoutMs: number };
+  | { dtx: "wake" }
+  | { dtx: "stop-pass"; gid: string }
+  | { dtx: "metrics"; id: number }
+  | { dtx: "stop"; timeoutMs: number };
 
 /** Messages from the recovery thread. */
 export type FromRecoveryThread =
   | { dtx: "ready" }
   | { dtx: "failed"; message: string }
+  | { dtx: "log"; lines: string }
   | { dtx: "metrics"; id: number; metrics: MetricsJson }
   | { dtx: "stopped" };
 
@@ -43,19 +49,20 @@ const RESTART_DELAY_MS = 1000;
  * calls, store writes and JSON work run on the thread's event loop, so a backlog of due transactions
  * (after an outage, or dtm's `resetCronTime`) does not queue in front of new submits on the main
  * thread's. The thread has its own pool of `store.poolSize` connections and its own engine under
- * the coordinator's id (owner tokens `<id>-r<n>`), and backs off while the main thread's submit path
- * is saturated. A scrape of `/api/metrics` adds the thread's counts to the main thread's. A thread
- * that dies is logged and replaced; `close` stops it gracefully (`server.shutdownTimeout`).
+ * the coordinator's id (owner tokens `<id>-r<n>`), runs at `recovery.nice`, and backs off while the
+ * main thread's submit path is saturated. Its log lines are written through the main thread's
+ * logger; a scrape of `/api/metrics` adds its counts; a force-stop reaches its passes. A thread that
+ * dies is logged and replaced; `close` stops it gracefully (`server.shutdownTimeout`).
  */
-export class RecoveryThread {
-  private worker: Worker;
+export class RecoveryThread implements OtherPasses {
+  private worker: Worker | null;
   private readonly cells: Int32Array;
   private readonly publisher: NodeJS.Timeout;
   private readonly waiting = new Map<number, (m: MetricsJson) => void>();
   private nextId = 0;
   private closing = false;
-  /** Whether `worker` runs (false from its exit until a replacement is ready). */
-  private running = true;
+  /** A replacement being started (between a thread's death and the replacement's ready). */
+  private replacing: Promise<void> | null = null;
 
   private constructor(
     private readonly data: RecoveryThreadData,
@@ -72,6 +79,14 @@ export class RecoveryThread {
   }
 
   /**
+   * Whether a thread can load the entry: the build's .js always; the sources' .ts only under a
+   * require hook for .ts (which the thread inherits through the process's `-r` options).
+   */
+  static loadable(): boolean {
+    return extname(__filename) !== ".ts" || typeof require.extensions?.[".ts"] === "function";
+  }
+
+  /**
    * Starts the thread and resolves once its engine is ready.
    *
    * @throws Error with the thread's reason when it cannot start (no connection, say)
@@ -82,28 +97,34 @@ export class RecoveryThread {
     saturated: () => boolean,
     logger: Logger,
   ): Promise<RecoveryThread> {
-    const { format } = config.log;
     const data: RecoveryThreadData = {
       config,
       coordinatorId,
-      logFormat: format !== "auto" ? format : process.stdout.isTTY ? "pretty" : "json",
+      logLevel: logger.level,
       shared: new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT),
     };
-    return new RecoveryThread(data, await spawn(data), saturated, logger);
+    return new RecoveryThread(data, await spawn(data, logger), saturated, logger);
   }
 
   /** Passes the thread runs now. */
-  get runningPasses(): number {
+  get running(): number {
     return Atomics.load(this.cells, RUNNING);
   }
 
   /** Claims at once instead of finishing the thread's idle sleep (transactions were just made due). */
   wake(): void {
-    this.send({ dtx: "wake" });
+    this.worker?.postMessage({ dtx: "wake" } satisfies ToRecoveryThread);
+  }
+
+  /** Stops the thread's pass of `gid`, if one runs (a force-stop). */
+  stop(gid: string): void {
+    this.worker?.postMessage({ dtx: "stop-pass", gid } satisfies ToRecoveryThread);
   }
 
   /** What the thread counted (its counters and histograms), for the scrape to add. */
   counted(): Promise<MetricsJson> {
+    const w = this.worker;
+    if (!w) return Promise.reject(new Error("the recovery thread is being replaced"));
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       const timer = setTimeout(() => {
@@ -115,7 +136,7 @@ export class RecoveryThread {
         this.waiting.delete(id);
         resolve(metrics);
       });
-      this.send({ dtx: "metrics", id });
+      w.postMessage({ dtx: "metrics", id } satisfies ToRecoveryThread);
     });
   }
 
@@ -123,62 +144,72 @@ export class RecoveryThread {
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.publisher);
-    if (!this.running) return;
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
-    this.send({ dtx: "stop", timeoutMs: this.data.config.server.shutdownTimeout });
+    // a replacement on its way is stopped like the thread it replaces, once it is ready
+    await this.replacing;
+    const w = this.worker;
+    if (!w) return;
+    const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
+    w.postMessage({
+      dtx: "stop",
+      timeoutMs: this.data.config.server.shutdownTimeout,
+    } satisfies ToRecoveryThread);
     await exited;
-  }
-
-  private send(m: ToRecoveryThread): void {
-    this.worker.postMessage(m);
   }
 
   private watch(w: Worker): void {
     w.on("message", (m: FromRecoveryThread) => {
-      if (m.dtx === "metrics") this.waiting.get(m.id)?.(m.metrics);
+      if (m.dtx === "log") writeLines(this.logger, m.lines);
+      else if (m.dtx === "metrics") this.waiting.get(m.id)?.(m.metrics);
     });
     w.on("error", (err) => this.logger.error({ err }, "recovery thread failed"));
     w.once("exit", (code) => {
-      this.running = false;
+      this.worker = null;
+      // its passes ended with it
+      Atomics.store(this.cells, RUNNING, 0);
       if (this.closing) return;
       this.logger.error({ code }, "recovery thread stopped; starting another");
-      setTimeout(() => void this.restart(), RESTART_DELAY_MS).unref();
+      this.replacing = this.replace();
     });
   }
 
-  private async restart(): Promise<void> {
-    if (this.closing) return;
-    try {
-      const w = await spawn(this.data);
-      if (this.closing) return void (await w.terminate());
-      this.worker = w;
-      this.running = true;
-      this.watch(w);
-      this.logger.info("recovery thread replaced");
-    } catch (err) {
-      this.logger.error({ err }, "recovery thread could not start; trying again");
-      setTimeout(() => void this.restart(), RESTART_DELAY_MS).unref();
+  /** Starts threads, a second apart, until one is ready (or the App closes). */
+  private async replace(): Promise<void> {
+    for (;;) {
+      await new Promise((r) => setTimeout(r, RESTART_DELAY_MS));
+      if (this.closing) break;
+      try {
+        const w = await spawn(this.data, this.logger);
+        this.worker = w;
+        this.watch(w);
+        this.logger.info("recovery thread replaced");
+        break;
+      } catch (err) {
+        this.logger.error({ err }, "recovery thread could not start; trying again");
+      }
     }
+    this.replacing = null;
   }
 }
 
 /**
  * The thread, running recovery-thread-entry in the form this file runs in (the build's .js, or the
- * sources' .ts under a require hook the thread inherits with the process's `-r` options).
+ * sources' .ts under a require hook the thread inherits with the process's `-r` options). Its log
+ * lines are written through `logger` from the first one on.
  */
-function spawn(data: RecoveryThreadData): Promise<Worker> {
+function spawn(data: RecoveryThreadData, logger: Logger): Promise<Worker> {
   const entry = join(__dirname, `recovery-thread-entry${extname(__filename)}`);
   const w = new Worker(`require(${JSON.stringify(entry)});`, { eval: true, workerData: data });
   return new Promise((resolve, reject) => {
     const early = (err: Error): void => reject(err);
     const exit = (code: number): void => reject(new Error(`the recovery thread exited (code ${code})`));
-    const ready = (m: FromRecoveryThread): void => {
+    const starting = (m: FromRecoveryThread): void => {
+      if (m.dtx === "log") return writeLines(logger, m.lines);
       if (m.dtx !== "ready" && m.dtx !== "failed") return;
-      w.off("error", early).off("exit", exit).off("message", ready);
+      w.off("error", early).off("exit", exit).off("message", starting);
       if (m.dtx === "ready") return resolve(w);
       void w.terminate();
       reject(new Error(m.message));
     };
-    w.on("error", early).on("exit", exit).on("message", ready);
+    w.on("error", early).on("exit", exit).on("message", starting);
   });
 }

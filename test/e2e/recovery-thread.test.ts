@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { request } from "undici";
 import { BranchServices } from "../support/branch-services";
-import { dropSchema, newSchemaName } from "../support/coordinator";
+import { createLogger } from "../../src/server/logger";
+import { dropSchema, newSchemaName, TestCoordinator } from "../support/coordinator";
 import { CoordinatorProcess } from "../support/coordinator-process";
 
 // The recovery worker on a thread of its own (recovery.thread, Postgres only): the real entry point in a
@@ -112,12 +113,52 @@ onPostgres("the recovery thread (Postgres)", () => {
       ),
     ).toBeGreaterThanOrEqual(1);
     expect(sample(text, "dtx_processes")).toBe(1);
+    // the process's own metrics stay out of the sum (prom-client's would drop the start time)
+    expect(sample(text, "process_start_time_seconds")).toBeGreaterThan(1_700_000_000);
   });
 
   test("runs at recovery.nice 10 while the main thread keeps the process's priority", () => {
     const nice = niceByThread(dtx.child.pid!);
     expect(nice.get(dtx.child.pid!)).toBe(0);
     expect([...nice.values()].filter((n) => n === 10)).toHaveLength(1);
+  });
+
+  test("a force-stop stops the thread's pass: the step after the one in flight is never called", async () => {
+    const gid = "rt-3";
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let s2Calls = 0;
+    rm.script("S2", "ERR");
+    // the first S2 (the submit's pass, on the main thread) errs; the retry, on the thread, waits here
+    rm.onCall("S2", async () => {
+      if (++s2Calls === 2) await released;
+    });
+    const res = await request(`${dtx.base}/api/dtmsvr/submit`, {
+      method: "POST",
+      body: JSON.stringify({
+        gid,
+        trans_type: "saga",
+        steps: ["S1", "S2", "S3"].map((n) => ({ action: rm.url(n), compensate: rm.url(`${n}Revert`) })),
+        payloads: ["{}", "{}", "{}"],
+      }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    await until(() => (s2Calls === 2 ? true : undefined));
+    const stop = await request(`${dtx.base}/v1/admin/transactions/${gid}:forceStop`, {
+      method: "POST",
+      body: "{}",
+    });
+    expect(stop.statusCode).toBe(200);
+    await stop.body.dump();
+    release();
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await status(dtx.base, gid)).toBe("failed");
+    const names = rm
+      .calls()
+      .filter((c) => c.gid === gid)
+      .map((c) => c.path.split("/").pop());
+    expect(names).toEqual(["S1", "S2", "S2"]);
   });
 
   test("a graceful stop ends the thread with the process: exit 0", async () => {
@@ -145,6 +186,25 @@ onPostgres("recovery.thread false (Postgres)", () => {
     } finally {
       await dtx.stop();
       await dropSchema(schema);
+    }
+  });
+});
+
+onPostgres("TypeScript sources without a require hook (an embedder under jest)", () => {
+  test("recovery.thread falls back to the main thread, with a warning, and recovers", async () => {
+    const lines: string[] = [];
+    const dtx = await TestCoordinator.start(
+      { recovery: { enabled: true, thread: true, pollInterval: 50 }, retry: { interval: 200 } },
+      undefined,
+      { logger: createLogger("warn", { write: (l: string) => void lines.push(l) }) },
+    );
+    try {
+      rm.script("TransIn", "ERR");
+      await submit(dtx.base, "rt-4");
+      await until(async () => ((await dtx.status("rt-4")) === "succeed" ? true : undefined));
+      expect(lines.some((l) => l.includes("recovery runs on the main thread"))).toBe(true);
+    } finally {
+      await dtx.close();
     }
   });
 });

@@ -54,9 +54,7 @@ export class AppMetrics {
    * and info gauges — as JSON, for the primary of worker processes to sum (cluster-scrape.ts).
    */
   async ownMetrics(): Promise<MetricsJson> {
-    const own = await Registry.merge([processMetrics(), this.metrics.registry]).getMetricsAsJSON();
-    if (this.others.length === 0) return own;
-    return AggregatorRegistry.aggregate([own, ...(await this.otherCounts())]).getMetricsAsJSON();
+    return Registry.merge([processMetrics(), await this.counts()]).getMetricsAsJSON();
   }
 
   /** This thread's counters and histograms only: what the main thread adds to its own (no process gauges). */
@@ -70,8 +68,18 @@ export class AppMetrics {
     this.others.push(counts);
   }
 
-  private otherCounts(): Promise<MetricsJson[]> {
-    return Promise.all(this.others.map((c) => c()));
+  /**
+   * This thread's counters and histograms with the other threads' added: the registry itself when
+   * there are none (the process metrics stay out of the sum: prom-client's aggregation would drop
+   * `process_start_time_seconds`).
+   */
+  private async counts(): Promise<Registry> {
+    if (this.others.length === 0) return this.metrics.registry;
+    const [own, ...others] = await Promise.all([
+      this.metrics.registry.getMetricsAsJSON(),
+      ...this.others.map((c) => c()),
+    ]);
+    return AggregatorRegistry.aggregate([own!, ...others]);
   }
 
   /** The store gauges as JSON, brought up to date (a failed read keeps the last values). */
@@ -83,11 +91,8 @@ export class AppMetrics {
   /** The text of one scrape, in Prometheus's text format, with the store gauges brought up to date. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     await this.gauges.refresh().catch(() => undefined);
-    const merged = Registry.merge([processMetrics(), this.metrics.registry, this.metrics.storeRegistry]);
-    if (this.others.length === 0) return { contentType: merged.contentType, body: await merged.metrics() };
-    const [own, others] = await Promise.all([merged.getMetricsAsJSON(), this.otherCounts()]);
-    const sum = AggregatorRegistry.aggregate([own, ...others]);
-    return { contentType: sum.contentType, body: await sum.metrics() };
+    const merged = Registry.merge([processMetrics(), await this.counts(), this.metrics.storeRegistry]);
+    return { contentType: merged.contentType, body: await merged.metrics() };
   }
 
   wrapHandler(handler: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
