@@ -136,7 +136,7 @@ export class Engine {
       repository: deps.repository,
       clock: deps.clock,
       stopPass: (gid) => {
-        this.driver.stop(gid);
+        this.stopPass(gid);
         this.otherPasses?.stop(gid);
       },
       maxPageSize: deps.settings.maxPageSize,

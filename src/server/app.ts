@@ -8,7 +8,7 @@ import type { Engine } from "../core/engine";
 import { Store } from "../store/store";
 import { readAdminTokens } from "./admin-auth";
 import { answerStarting, bindAll, type Handler } from "./bind-ports";
-import { CLOCK_SYNC_MS, syncClock } from "./clock-sync";
+import { keepClockSynced, syncClock } from "./clock-sync";
 import type { Config } from "./config";
 import { closeEngineParts, setupEngine, type EngineParts } from "./engine-setup";
 import { Heartbeat } from "./heartbeat";
@@ -17,7 +17,7 @@ import { createLogger } from "./logger";
 import { isLoopback } from "./loopback";
 import { Observability } from "./observability";
 import { RecoveryThread } from "./recovery-thread";
-import { RecoveryWorker } from "./recovery-worker";
+import { RecoveryWorker, recoverySettings } from "./recovery-worker";
 import { routeRequests } from "./request-routing";
 import { RetentionWorker } from "./retention-worker";
 import { StartupError } from "./startup-error";
@@ -170,9 +170,7 @@ export class App {
     }
     const app = new App(config, logger, store, clock, parts, listeners, recovery, heartbeat, retention);
     retention?.start();
-    app.clockTimer = setInterval(() => {
-      syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
-    }, CLOCK_SYNC_MS).unref();
+    app.clockTimer = keepClockSynced(repository, clock, logger);
     logger.info({ ports: app.ports, host: config.server.host, store: store.kind }, "dtx started");
     return app;
   }
@@ -230,13 +228,5 @@ async function startRecovery(
       "recovery.thread: these are TypeScript sources without a require hook; recovery runs on the main thread",
     );
   }
-  return new RecoveryWorker(
-    engine,
-    {
-      pollIntervalMs: config.recovery.pollInterval,
-      batchSize: config.recovery.batchSize,
-      concurrency: config.recovery.concurrency,
-    },
-    logger,
-  );
+  return new RecoveryWorker(engine, recoverySettings(config), logger);
 }

@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Clock } from "../core/clock";
 import type { TransRepository } from "../core/repository";
 
@@ -9,4 +10,11 @@ export async function syncClock(repository: TransRepository, clock: Clock): Prom
   const sent = Date.now();
   const now = await repository.now();
   clock.anchor(now.getTime(), sent, Date.now());
+}
+
+/** Re-anchors `clock` every CLOCK_SYNC_MS (a failed read is logged and the clock keeps its anchor); clear the timer to stop. */
+export function keepClockSynced(repository: TransRepository, clock: Clock, logger: Logger): NodeJS.Timeout {
+  return setInterval(() => {
+    syncClock(repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
+  }, CLOCK_SYNC_MS).unref();
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Clock } from "../core/clock";
 import { Store } from "../store/store";
-import { CLOCK_SYNC_MS, syncClock } from "./clock-sync";
+import { keepClockSynced, syncClock } from "./clock-sync";
 import { closeEngineParts, setupEngine } from "./engine-setup";
 import { createLogger } from "./logger";
 import { Observability } from "./observability";
@@ -12,7 +12,7 @@ import {
   type RecoveryThreadData,
   type ToRecoveryThread,
 } from "./recovery-thread";
-import { RecoveryWorker, type RecoverySource } from "./recovery-worker";
+import { RecoveryWorker, recoverySettings, type RecoverySource } from "./recovery-worker";
 import { LineBatch } from "./line-batch";
 import { lowerPriority } from "./thread-priority";
 import { flushTracing } from "./tracing/sdk";
@@ -34,9 +34,7 @@ async function run(data: RecoveryThreadData, lines: LineBatch): Promise<void> {
     identity: { coordinatorId: data.coordinatorId, tag: "r" },
   });
   await syncClock(parts.repository, clock);
-  const clockTimer = setInterval(() => {
-    syncClock(parts.repository, clock).catch((err) => logger.warn({ err }, "clock sync failed"));
-  }, CLOCK_SYNC_MS).unref();
+  const clockTimer = keepClockSynced(parts.repository, clock, logger);
 
   const cells = new Int32Array(data.shared);
   const source: RecoverySource = {
@@ -50,15 +48,7 @@ async function run(data: RecoveryThreadData, lines: LineBatch): Promise<void> {
       return claimed;
     },
   };
-  const worker = new RecoveryWorker(
-    source,
-    {
-      pollIntervalMs: config.recovery.pollInterval,
-      batchSize: config.recovery.batchSize,
-      concurrency: config.recovery.concurrency,
-    },
-    logger,
-  );
+  const worker = new RecoveryWorker(source, recoverySettings(config), logger);
 
   const stop = async (timeoutMs: number): Promise<void> => {
     clearInterval(clockTimer);

@@ -8,11 +8,22 @@ export interface RecoverySource {
   claimAndDrive(limit: number): Promise<{ passes: Promise<unknown>[] }>;
 }
 
+import type { Config } from "./config";
+
 /** Settings of the recovery worker (ms). */
 export interface RecoverySettings {
   pollIntervalMs: number;
   batchSize: number;
   concurrency: number;
+}
+
+/** The recovery worker's settings as the configuration gives them. */
+export function recoverySettings(config: Config): RecoverySettings {
+  return {
+    pollIntervalMs: config.recovery.pollInterval,
+    batchSize: config.recovery.batchSize,
+    concurrency: config.recovery.concurrency,
+  };
 }
 
 /**
