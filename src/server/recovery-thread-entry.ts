@@ -27,7 +27,9 @@ async function run(data: RecoveryThreadData, lines: LineBatch): Promise<void> {
   const post = (m: FromRecoveryThread): void => port.postMessage(m);
   const { config } = data;
   const logger = createLogger(data.logLevel, lines, "json").child({ thread: "recovery" });
-  const store = await Store.open({ ...config.store, migrate: false }, logger);
+  // its warnings and errors only: the main thread has said "store ready" for the process, and a
+  // second line would change what a log reader sees first at start
+  const store = await Store.open({ ...config.store, migrate: false }, logger.child({}, { level: "warn" }));
   const clock = new Clock();
   const observed = await Observability.start(config, store, clock, logger);
   const parts = setupEngine(config, store, clock, observed, logger, {
