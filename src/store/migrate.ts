@@ -1,4 +1,4 @@
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
 import { migrations } from "./migrations";
 
 /** Serializes concurrent starts of several coordinators on one database. */
@@ -23,15 +23,23 @@ async function appliedVersion(pool: Pool): Promise<number> {
 }
 
 /**
+ * Creates the schema (its name quoted already) unless it exists, under the migrations' advisory lock:
+ * two coordinators starting together on a new schema would otherwise race in `create schema if not
+ * exists`, and the later one fail on pg_namespace's unique index.
+ */
+export async function createSchema(pool: Pool, quotedName: string): Promise<void> {
+  await underMigrationLock(pool, async (client) => {
+    await client.query(`create schema if not exists ${quotedName}`);
+  });
+}
+
+/**
  * Applies every migration newer than the database's version, all in one transaction (a failing
  * migration leaves the schema as it was), under an advisory lock so that coordinators starting
  * together do not race.
  */
 export async function migrate(pool: Pool): Promise<number> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    await client.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+  return underMigrationLock(pool, async (client) => {
     await client.query(
       "create table if not exists dtx_migrations (version int primary key, name text not null, applied_at timestamptz not null default now())",
     );
@@ -44,8 +52,19 @@ export async function migrate(pool: Pool): Promise<number> {
       await client.query("insert into dtx_migrations (version, name) values ($1, $2)", [m.version, m.name]);
       applied++;
     }
-    await client.query("commit");
     return applied;
+  });
+}
+
+/** Runs `work` in one transaction holding MIGRATION_LOCK; rolls back when it throws. */
+async function underMigrationLock<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    await client.query("select pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
+    const result = await work(client);
+    await client.query("commit");
+    return result;
   } catch (err) {
     await client.query("rollback").catch(() => undefined);
     throw err;

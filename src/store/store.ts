@@ -4,7 +4,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 import { storeError } from "./store-error";
 import { DataDirLock } from "./data-dir-lock";
-import { migrate } from "./migrate";
+import { createSchema, migrate } from "./migrate";
 import type { Queryable } from "./queryable";
 
 /**
@@ -100,7 +100,7 @@ export class Store {
     const store = new Store(pool, kind, kind === "pglite" ? 1 : opts.poolSize, closeEmbedded, logger);
     try {
       if (opts.schema !== "public") {
-        await pool.query(`create schema if not exists ${quoteIdent(opts.schema)}`);
+        await createSchema(pool, quoteIdent(opts.schema));
         // PGlite has one connection for the life of the pool: choose the schema once
         if (kind === "pglite") await pool.query(`set search_path to ${quoteIdent(opts.schema)}`);
       }
