@@ -2,10 +2,11 @@
  * How the real process (src/server/main.ts) ends on signals: a graceful stop still exits when its log
  * reader has gone away (stdout a closed pipe), and a second signal cuts a graceful stop short.
  */
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import pg from "pg";
 import { request } from "undici";
 import { BranchServices } from "../support/branch-services";
@@ -70,26 +71,116 @@ function submitHanging(base: string, gid: string): Promise<unknown> {
   );
 }
 
-test("SIGTERM stops the coordinator when its stdout reader has gone (a closed pipe)", async () => {
-  // as in `dtx | head -n 2`: the log reader takes two lines ("store ready", "dtx started") and exits, so
-  // every later line — "stopping" first — meets a closed pipe. `exec` keeps the coordinator's pid.
-  const main = `${process.execPath} -r ${ROOT}/test/support/ts-require.js ${ROOT}/src/server/main.ts`;
-  const child = spawn("bash", ["-c", `exec ${main} > >(head -n 2)`], {
+/** A coordinator started as `bash -c 'exec node main.ts <redirect>'`, which keeps its pid. */
+interface Spawned {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  exited: Promise<number | null>;
+  /** What it wrote on stdout (what reached the test), and on stderr. */
+  out: { stdout: string; stderr: string };
+  /** Where its diagnostic report goes on SIGUSR2. */
+  reports: string;
+}
+
+function spawnCoordinator(redirect: string, env: Record<string, string> = {}): Spawned {
+  const reports = mkdtempSync(join(tmpdir(), "dtx-stop-report-"));
+  dirs.push(reports);
+  const node = `${process.execPath} --report-on-signal --report-signal=SIGUSR2 --report-directory=${reports}`;
+  const main = `${node} -r ${ROOT}/test/support/ts-require.js ${ROOT}/src/server/main.ts`;
+  const child = spawn("bash", ["-c", `exec ${main} ${redirect}`], {
     cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: "", DTX_LOG_LEVEL: "info", DTX_SERVER_PORTS: "0", ...storeEnv() },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: "",
+      DTX_LOG_LEVEL: "info",
+      DTX_SERVER_PORTS: "0",
+      ...storeEnv(),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let read = "";
-  child.stdout.on("data", (d: Buffer) => (read += d.toString()));
-  // the reader's output ends when it exits
-  await new Promise((resolve) => child.stdout.once("end", resolve));
-  expect(read).toContain('"message":"dtx started"');
-  child.kill("SIGTERM");
-  const bound = setTimeout(() => child.kill("SIGKILL"), 45_000); // a hang fails the test, never outlives it
-  expect(await exited).toBe(0);
+  const out = { stdout: "", stderr: "" };
+  child.stdout.on("data", (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out.stderr += d.toString()));
+  return { child, exited, out, reports };
+}
+
+/**
+ * Sends SIGTERM and expects exit code 0 within 45 s; a process still running then is described by its
+ * diagnostic report (each thread's stack and open handles) in the failure, and killed.
+ */
+async function expectGracefulExit(c: Spawned): Promise<void> {
+  c.child.kill("SIGTERM");
+  let bound: NodeJS.Timeout | undefined;
+  const hung = new Promise<"hung">((r) => (bound = setTimeout(() => r("hung"), 45_000)));
+  const code = await Promise.race([c.exited, hung]);
   clearTimeout(bound);
+  if (code === "hung") {
+    c.child.kill("SIGUSR2");
+    await new Promise((r) => setTimeout(r, 3000));
+    c.child.kill("SIGKILL");
+    const files = readdirSync(c.reports);
+    // no report: the process did not reach JavaScript any more (stuck in its exit, say)
+    const report = files.length
+      ? files.map((f) => where(readFileSync(join(c.reports, f), "utf8")))
+      : ["no report: the process did not answer SIGUSR2"];
+    throw new Error(
+      `no exit within 45 s of SIGTERM; stderr:\n${c.out.stderr}\nwhere it waits:\n${report.join("\n")}`,
+    );
+  }
+  expect(code).toBe(0);
+}
+
+/** Where a process waits, from its diagnostic report: each thread's JS stack and open handles. */
+function where(reportJson: string): string {
+  interface Thread {
+    javascriptStack?: unknown;
+    libuv?: { type: string; is_active: boolean; is_referenced?: boolean }[];
+    workers?: Thread[];
+  }
+  const brief = (t: Thread): unknown => ({
+    stack: t.javascriptStack,
+    handles: t.libuv?.filter((h) => h.is_active).map((h) => `${h.type}${h.is_referenced ? "" : " (unref)"}`),
+    workers: t.workers?.map(brief),
+  });
+  return JSON.stringify(brief(JSON.parse(reportJson) as Thread), null, 1);
+}
+
+test("SIGTERM stops the coordinator when its stdout reader has gone (a closed pipe)", async () => {
+  // as in `dtx | head -n 2`: the log reader takes two lines ("store ready", "dtx started") and exits, so
+  // every later line — "stopping" first — meets a closed pipe
+  const c = spawnCoordinator("> >(head -n 2)");
+  // the reader's output ends when it exits
+  await new Promise((resolve) => c.child.stdout.once("end", resolve));
+  expect(c.out.stdout).toContain('"message":"dtx started"');
+  await expectGracefulExit(c);
 }, 60_000);
+
+test("SIGTERM stops the coordinator when its stdout reader has stopped reading (a full pipe)", async () => {
+  // a log shipper that hangs: the test reads up to "dtx started", then no more, while the coordinator
+  // logs far more than a pipe holds (each saga's branch refuses the connection: a warn line)
+  const c = spawnCoordinator("", { DTX_SERVER_SHUTDOWN_TIMEOUT: "1s" });
+  while (!c.out.stdout.includes('"message":"dtx started"')) await new Promise((r) => setTimeout(r, 20));
+  const port = (JSON.parse(c.out.stdout.split("\n")[1]!) as { ports: number[] }).ports[0]!;
+  c.child.stdout.pause();
+  const refused = `http://127.0.0.1:1`;
+  for (let i = 0; i < 300; i++) {
+    const res = await request(`http://127.0.0.1:${port}/api/dtmsvr/submit`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        gid: `full-pipe-${i}`,
+        trans_type: "saga",
+        steps: [{ action: `${refused}/TransOut`, compensate: `${refused}/TransOutRevert` }],
+        payloads: [JSON.stringify({ pad: "x".repeat(200) })],
+      }),
+    });
+    expect(res.statusCode).toBe(200);
+    await res.body.text();
+  }
+  await expectGracefulExit(c);
+  c.child.stdout.resume();
+}, 90_000);
 
 test("a second SIGTERM ends a graceful stop at once, with exit code 1", async () => {
   // a graceful stop would wait up to 10 minutes for the hanging branch call
