@@ -34,32 +34,33 @@ export async function serve(opts: ServeOptions): Promise<void> {
     exitAfterLogs(logger, code);
     return;
   }
-  let app: App;
-  try {
-    app = await App.start(config, { logger });
-  } catch (err) {
-    if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
-    throw err;
-  }
+  // signals are handled from before the start: the API serves before the start completes, and a
+  // SIGTERM meanwhile (a supervisor's rollout) stops the coordinator gracefully once it has started
+  const started = App.start(config, { logger });
   let stopping = false;
   let signals = 0;
   let cut = false;
   const stopAtOnce = (signal: string): void => {
     if (cut) return;
     cut = true;
-    app.logger.warn({ signal }, "stopping at once: in-flight requests and passes are cut");
-    exitAfterLogs(app.logger, 1);
+    logger.warn({ signal }, "stopping at once: in-flight requests and passes are cut");
+    exitAfterLogs(logger, 1);
   };
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    app.logger.info({ signal }, "stopping");
-    app.close().then(
-      () => exitAfterLogs(app.logger, 0),
-      (err) => {
-        app.logger.error({ err }, "unclean stop");
-        exitAfterLogs(app.logger, 1);
-      },
+    logger.info({ signal }, "stopping");
+    started.then(
+      (app) =>
+        app.close().then(
+          () => exitAfterLogs(logger, 0),
+          (err) => {
+            logger.error({ err }, "unclean stop");
+            exitAfterLogs(logger, 1);
+          },
+        ),
+      // a start that failed ends the process below
+      () => undefined,
     );
   };
   const onSignal = (signal: string): void => {
@@ -69,6 +70,13 @@ export async function serve(opts: ServeOptions): Promise<void> {
   };
   process.on("SIGTERM", () => onSignal("SIGTERM"));
   process.on("SIGINT", () => onSignal("SIGINT"));
+  let app: App;
+  try {
+    app = await started;
+  } catch (err) {
+    if ((err as Error).name === "StartupError") fail((err as Error).message, 1);
+    throw err;
+  }
   if (cluster.isWorker) {
     // the primary's request is not counted as a signal: a terminal's Ctrl-C signals this worker and
     // the primary alike, and whichever arrives first, the other must not cut the graceful stop

@@ -182,6 +182,17 @@ test("SIGTERM stops the coordinator when its stdout reader has stopped reading (
   c.child.stdout.resume();
 }, 90_000);
 
+test('a SIGTERM during the start (after "store ready", before "dtx started") stops gracefully once started', async () => {
+  const c = spawnCoordinator("");
+  while (!c.out.stdout.includes('"message":"store ready"')) await new Promise((r) => setTimeout(r, 5));
+  await expectGracefulExit(c);
+  const messages = c.out.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { message: string }).message);
+  expect(messages).toEqual(expect.arrayContaining(["stopping", "dtx started", "dtx stopped"]));
+}, 60_000);
+
 test("a second SIGTERM ends a graceful stop at once, with exit code 1", async () => {
   // a graceful stop would wait up to 10 minutes for the hanging branch call
   const dtx = await startCoordinator({
