@@ -1,4 +1,5 @@
-import pino from "pino";
+import type pino from "pino";
+import { destinationOf } from "./logger";
 
 /** How long an exit waits for log lines a reader has not taken yet. */
 const LOG_DRAIN_BOUND_MS = 2000;
@@ -20,8 +21,7 @@ interface LogDestination {
  * pino turns into silence; lines a reader has not taken within the bound are dropped.
  */
 export function exitAfterLogs(logger: pino.Logger, code: number): void {
-  const dest = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
-    Partial<LogDestination> | undefined;
+  const dest = destinationOf(logger) as Partial<LogDestination> | undefined;
   // only pino's own file-descriptor destination queues lines (pretty output and test streams write at once)
   if (typeof dest?.fd !== "number" || typeof dest.end !== "function" || typeof dest.once !== "function") {
     process.exit(code);

@@ -86,6 +86,10 @@ function traceId(): { trace_id?: string } {
  * logger formats them as its own.
  */
 export function writeLines(logger: pino.Logger, lines: string): void {
-  const stream = (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
-  stream.write(lines);
+  destinationOf(logger).write(lines);
+}
+
+/** The stream `logger` writes its lines to (pino's stdout destination, a pretty printer, a test's stream). */
+export function destinationOf(logger: pino.Logger): pino.DestinationStream {
+  return (logger as unknown as Record<symbol, pino.DestinationStream>)[pino.symbols.streamSym]!;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Config } from "./config";
 
 /** Where the worker's passes come from: an Engine, or one whose submits run on another thread. */
 export interface RecoverySource {
@@ -7,8 +8,6 @@ export interface RecoverySource {
   /** Claims up to `limit` due transactions and starts a pass for each. */
   claimAndDrive(limit: number): Promise<{ passes: Promise<unknown>[] }>;
 }
-
-import type { Config } from "./config";
 
 /** Settings of the recovery worker (ms). */
 export interface RecoverySettings {
