@@ -4,7 +4,7 @@ import { BranchServices } from "../support/branch-services";
 import { createLogger } from "../../src/server/logger";
 import { dropSchema, newSchemaName, TestCoordinator } from "../support/coordinator";
 import { CoordinatorProcess } from "../support/coordinator-process";
-import { transferSaga } from "../support/transfer-saga";
+import { transferBody } from "./saga-helpers";
 
 // The recovery worker on a thread of its own (recovery.thread, Postgres only): the real entry point in a
 // child process, since a thread loads the sources through the process's require hook, which jest's
@@ -23,7 +23,7 @@ afterAll(async () => {
 async function submit(base: string, gid: string): Promise<void> {
   const res = await request(`${base}/api/dtmsvr/submit`, {
     method: "POST",
-    body: JSON.stringify(transferSaga(rm, gid)),
+    body: JSON.stringify(transferBody(rm, gid)),
   });
   expect(res.statusCode).toBe(200);
   await res.body.dump();

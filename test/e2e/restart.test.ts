@@ -5,7 +5,7 @@ import pg from "pg";
 import { request } from "undici";
 import { BranchServices } from "../support/branch-services";
 import { CoordinatorProcess } from "../support/coordinator-process";
-import { transferSaga } from "../support/transfer-saga";
+import { transferBody } from "./saga-helpers";
 import { newSchemaName } from "../support/coordinator";
 
 // A saga whose second branch hangs; the coordinator process is killed mid-pass; a new process on the
@@ -46,7 +46,7 @@ async function query(base: string, gid: string): Promise<any> {
 async function submitTransfer(base: string, gid: string): Promise<void> {
   const res = await request(`${base}/api/dtmsvr/submit`, {
     method: "POST",
-    body: JSON.stringify(transferSaga(rm, gid)),
+    body: JSON.stringify(transferBody(rm, gid)),
   });
   expect(res.statusCode).toBe(200);
   await res.body.dump();
