@@ -114,8 +114,9 @@ export interface RecoveryConfig {
    */
   thread: boolean;
   /**
-   * The recovery thread's CPU priority on Linux, as a nice value from 0 (the process's) to 19 (the
-   * lowest): when the cores are busy, new submits run first and the drain takes what is left.
+   * How far below the process's CPU priority the recovery thread runs on Linux: this is added to the
+   * process's nice value (as `nice -n` does; the sum stops at 19, the lowest), 0 leaves it at the
+   * process's. When the cores are busy, new submits run first and the drain takes what is left.
    * Default `10`. Only with `thread`.
    */
   nice: number;

@@ -49,10 +49,11 @@ const RESTART_DELAY_MS = 1000;
  * calls, store writes and JSON work run on the thread's event loop, so a backlog of due transactions
  * (after an outage, or dtm's `resetCronTime`) does not queue in front of new submits on the main
  * thread's. The thread has its own pool of `store.poolSize` connections and its own engine under
- * the coordinator's id (owner tokens `<id>-r<n>`), runs at `recovery.nice`, and backs off while the
- * main thread's submit path is saturated. Its log lines are written through the main thread's
- * logger; a scrape of `/api/metrics` adds its counts; a force-stop reaches its passes. A thread that
- * dies is logged and replaced; `close` stops it gracefully (`server.shutdownTimeout`).
+ * the coordinator's id (owner tokens `<id>-r<n>`), runs `recovery.nice` steps below the process's
+ * CPU priority, and backs off while the main thread's submit path is saturated. Its log lines are
+ * written through the main thread's logger; a scrape of `/api/metrics` adds its counts; a force-stop
+ * reaches its passes. A thread that dies is logged and replaced; `close` stops it gracefully
+ * (`server.shutdownTimeout`).
  */
 export class RecoveryThread implements OtherPasses {
   private worker: Worker | null;

@@ -116,6 +116,23 @@ onPostgres("the recovery thread (Postgres)", () => {
     expect([...nice.values()].filter((n) => n === 10)).toHaveLength(1);
   });
 
+  test("recovery.nice is counted from the process's priority: under nice -n 12, the thread runs at 19", async () => {
+    const niced = await CoordinatorProcess.start(
+      { DTX_STORE_URL: url, DTX_STORE_SCHEMA: schema, DTX_RECOVERY_POLL_INTERVAL: "100ms" },
+      [],
+      { nice: 12 },
+    );
+    try {
+      const nice = niceByThread(niced.child.pid!);
+      expect(nice.get(niced.child.pid!)).toBe(12);
+      // 12 + 10, stopped at the lowest priority; never raised above the process's own
+      expect([...nice.values()].filter((n) => n === 19)).toHaveLength(1);
+      expect([...nice.values()].every((n) => n >= 12)).toBe(true);
+    } finally {
+      await niced.stop();
+    }
+  });
+
   test("a force-stop stops the thread's pass: the step after the one in flight is never called", async () => {
     const gid = "rt-3";
     let release!: () => void;

@@ -23,17 +23,25 @@ export class CoordinatorProcess {
 
   /**
    * `group`: the process leads a process group of its own (its workers join it), so a test can signal
-   * the whole group as a terminal's Ctrl-C does.
+   * the whole group as a terminal's Ctrl-C does. `nice`: started as `nice -n <nice>` starts a command
+   * (which execs it: the child's pid is the coordinator's).
    */
   static async start(
     env: Record<string, string>,
     args: string[] = [],
-    { group = false } = {},
+    { group = false, nice = 0 } = {},
   ): Promise<CoordinatorProcess> {
     const logs: Record<string, unknown>[] = [];
-    const child = spawn(
+    const command = [
       process.execPath,
-      ["-r", join(ROOT, "test/support/ts-require.js"), join(ROOT, "src/server/main.ts"), ...args],
+      "-r",
+      join(ROOT, "test/support/ts-require.js"),
+      join(ROOT, "src/server/main.ts"),
+      ...args,
+    ];
+    const child = spawn(
+      nice ? "nice" : command[0]!,
+      nice ? ["-n", String(nice), ...command] : command.slice(1),
       {
         cwd: ROOT,
         env: {
