@@ -43,10 +43,26 @@ function afterReset(during: LoadResult, resetDone: number, resetMs: number, norm
 }
 
 /**
+ * How long the submits before the drain run: as long as the drain is expected to last (the backlog at
+ * a's steady rate, when a ran), at least `seconds`, so that both p99s are read over about as many
+ * submits. Over a shorter window one pause of the machine's disk (100–200 ms that every commit waits
+ * out, drain or not) makes the p99 of a few hundred submits on its own, and the ratio swings with it.
+ */
+function normalWindowSeconds(
+  seconds: number,
+  backlog: number,
+  steadyRate: number | null,
+  drainSeconds: number,
+): number {
+  const expected = steadyRate ? backlog / steadyRate : 0;
+  return Math.min(drainSeconds, Math.max(seconds, Math.ceil(expected)));
+}
+
+/**
  * 1. `backlog`: the branch service answers 503 (an outage) while `backlog` sagas are submitted with a
  *    retry interval of an hour; each first pass fails its first call and the saga waits. The outage ends.
- * 2. `normal`: submits at `drainRate`/s for the window, the backlog stored but not due: their usual
- *    latency.
+ * 2. `normal`: submits at `drainRate`/s, the backlog stored but not due: their usual latency, over
+ *    about as long as the drain will take (`normalWindowSeconds`).
  * 3. The window: submits at `drainRate`/s again, and dtm's `resetCronTime` makes the backlog due at once.
  *    The window ends when the branch service has answered the last action of every backlog saga.
  *
@@ -71,7 +87,8 @@ export async function runDrain(
   await ctx.branch.request({ finished: backlogPrefix });
 
   if (warmupSeconds > 0) await load(job("warmup", warmupSeconds * 1000, { ratePerSec: drainRate }));
-  const normal = await load(job("normal", seconds * 1000, { ratePerSec: drainRate }));
+  const normalSeconds = normalWindowSeconds(seconds, backlog, steadyRate, drainSeconds);
+  const normal = await load(job("normal", normalSeconds * 1000, { ratePerSec: drainRate }));
 
   const pids = { coordinator: coord.child.pid, branch: ctx.branch.pid, load: ctx.load.pid };
   const calls0 = await ctx.branch.request<number>("calls");
