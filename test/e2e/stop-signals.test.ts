@@ -1,6 +1,7 @@
 /**
  * How the real process (src/server/main.ts) ends on signals: a graceful stop still exits when its log
- * reader has gone away (stdout a closed pipe), and a second signal cuts a graceful stop short.
+ * reader has gone away (stdout a closed pipe) or stopped reading (a full pipe), a signal during the
+ * start stops it once started, and a second signal cuts a graceful stop short.
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -161,7 +162,8 @@ test("SIGTERM stops the coordinator when its stdout reader has stopped reading (
   // logs far more than a pipe holds (each saga's branch refuses the connection: a warn line)
   const c = spawnCoordinator("", { DTX_SERVER_SHUTDOWN_TIMEOUT: "1s" });
   while (!c.out.stdout.includes('"message":"dtx started"')) await new Promise((r) => setTimeout(r, 20));
-  const port = (JSON.parse(c.out.stdout.split("\n")[1]!) as { ports: number[] }).ports[0]!;
+  const startedLine = c.out.stdout.split("\n").find((l) => l.includes('"message":"dtx started"'))!;
+  const port = (JSON.parse(startedLine) as { ports: number[] }).ports[0]!;
   c.child.stdout.pause();
   const refused = `http://127.0.0.1:1`;
   for (let i = 0; i < 300; i++) {
