@@ -239,11 +239,16 @@ const CONNECT_INPUTS: Record<string, DescMessage> = {
   PrepareMsg: PrepareMsgRequestSchema,
 };
 
-/** Every string a request carried (its gids, branch ids, topics), decoded from the bytes sent. */
+/**
+ * Every string a request carried (its gids, branch ids, topics), decoded from the bytes sent; a number
+ * or boolean as its text, since a JSON-RPC call of a GET route takes its params' scalar members as
+ * query parameters (json-rpc.ts `queryOf`: a topic of 12 is the topic "12").
+ */
 function keysOf(req: FuzzRequest): string[] {
   const out: string[] = [];
   const walk = (v: unknown): void => {
     if (typeof v === "string") out.push(v);
+    else if (typeof v === "number" || typeof v === "boolean") out.push(String(v));
     else if (v && typeof v === "object") for (const x of Object.values(v)) walk(x);
   };
   for (const segment of req.path.split(/[/?&=:]/)) {
