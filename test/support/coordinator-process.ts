@@ -32,30 +32,26 @@ export class CoordinatorProcess {
     { group = false, nice = 0 } = {},
   ): Promise<CoordinatorProcess> {
     const logs: Record<string, unknown>[] = [];
-    const command = [
+    const node = [
       process.execPath,
       "-r",
       join(ROOT, "test/support/ts-require.js"),
       join(ROOT, "src/server/main.ts"),
-      ...args,
     ];
-    const child = spawn(
-      nice ? "nice" : command[0]!,
-      nice ? ["-n", String(nice), ...command] : command.slice(1),
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          NODE_OPTIONS: "",
-          DTX_LOG_LEVEL: "info",
-          DTX_SERVER_HOST: "127.0.0.1",
-          DTX_SERVER_PORTS: "0",
-          ...env,
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-        detached: group,
+    const [file, ...argv] = [...(nice ? ["nice", "-n", String(nice)] : []), ...node, ...args];
+    const child = spawn(file!, argv, {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: "",
+        DTX_LOG_LEVEL: "info",
+        DTX_SERVER_HOST: "127.0.0.1",
+        DTX_SERVER_PORTS: "0",
+        ...env,
       },
-    );
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: group,
+    });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
